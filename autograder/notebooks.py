@@ -1,0 +1,63 @@
+"""Reading the exercises out of an nbgrader notebook.
+
+Conventions of the course: the solution cell of exercise `f` has grade_id `f` and defines
+the function `f`; its graded test cell, right after it, has grade_id `f_test`.
+"""
+
+from dataclasses import dataclass
+
+import nbformat
+
+from autograder.course import SOURCE, notebook_name
+
+TEST_SUFFIX = "_test"
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    grade_id: str
+    points: float
+    source: str
+
+    @property
+    def exercise(self):
+        """The name of the function this cell tests."""
+        return self.grade_id.removesuffix(TEST_SUFFIX)
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def graded_cells(nb):
+    """The graded test cells of a notebook, in order."""
+    return [
+        GradedCell(meta["grade_id"], float(meta.get("points", 0)), cell.source)
+        for cell in nb.cells
+        if (meta := nbgrader_meta(cell)).get("grade") and not meta.get("solution")
+    ]
+
+
+def exercises(nb):
+    """The names of the functions students write in a notebook, in order."""
+    return [
+        meta["grade_id"]
+        for cell in nb.cells
+        if (meta := nbgrader_meta(cell)).get("solution") and cell.cell_type == "code"
+    ]
+
+
+def source_notebook(lesson):
+    return read(SOURCE / lesson / notebook_name(lesson))
+
+
+def graded_cell(lesson, exercise):
+    """The graded test cell of `exercise` in the source notebook of `lesson`."""
+    for cell in graded_cells(source_notebook(lesson)):
+        if cell.exercise == exercise:
+            return cell
+    raise KeyError(f"no test cell {exercise}{TEST_SUFFIX} in lesson {lesson}")

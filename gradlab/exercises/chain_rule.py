@@ -1,0 +1,104 @@
+"""Lesson 00: central differences and Jacobians, checked against derived gradients."""
+
+import numpy as np
+
+from gradlab.checking import Check, Factor, Mistake, stdout_only
+from gradlab.inputs import rng_for
+
+CENTRAL = Factor(2.0, "2", "a central difference divides by 2h, not by h")
+
+
+def wavy(x):
+    """A scalar test function f(x) = sum(sin(x) * x**2) with a known gradient."""
+    return np.sum(np.sin(x) * x**2)
+
+
+def wavy_gradient(x):
+    """d/dx of sum(sin(x) * x**2), by the product rule: cos(x) x**2 + 2 x sin(x)."""
+    return np.cos(x) * x**2 + 2 * x * np.sin(x)
+
+
+def one_sided_gradient(f, x, h):
+    """What (f(x + h) - f(x)) / h gives: the classic forward-difference mistake."""
+    grad = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[ix] = h
+        grad[ix] = (f(x + step) - f(x)) / h
+    return grad
+
+
+@stdout_only
+def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, h=1e-5):
+    """numerical_gradient(f, x, h) must match the product-rule gradient of `wavy`."""
+    x = rng_for(seed).normal(size=shape)
+    with Check(
+        "numerical_gradient", numerical_gradient, f"f(x) = sum(sin(x) * x**2), x of shape {shape}"
+    ) as check:
+        grad = check.call(wavy, x, h)
+        check.compare(
+            "the gradient",
+            grad,
+            wavy_gradient(x),
+            factors=[CENTRAL],
+            mistakes=[
+                Mistake(
+                    one_sided_gradient(wavy, x, h),
+                    "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is "
+                    "O(h); use (f(x + h) - f(x - h)) / (2h), whose error is O(h**2)",
+                )
+            ],
+            rtol=1e-7,
+            atol=1e-8,
+        )
+
+
+def curl(x):
+    """A vector test function R^3 -> R^2 with a known Jacobian."""
+    return np.array([x[0] * x[1], np.sin(x[2]) + x[0] ** 2])
+
+
+def curl_jacobian(x):
+    """The Jacobian of `curl`: rows are outputs, columns are inputs."""
+    return np.array(
+        [[x[1], x[0], 0.0], [2 * x[0], 0.0, np.cos(x[2])]],
+    )
+
+
+def square_map(x):
+    """A vector test function R^n -> R^n whose Jacobian is not symmetric."""
+    return np.tanh(np.cumsum(x)) * x
+
+
+def square_map_jacobian(x):
+    """d/dx_j of tanh(s_i) x_i with s = cumsum(x): tanh'(s_i) x_i [j <= i] + tanh(s_i) [i = j]."""
+    s = np.cumsum(x)
+    lower = np.tril(np.ones((x.size, x.size)))
+    return (1 - np.tanh(s) ** 2)[:, None] * x[:, None] * lower + np.diag(np.tanh(s))
+
+
+@stdout_only
+def check_numerical_jacobian(numerical_jacobian, n=None, seed=0, h=1e-5):
+    """numerical_jacobian(f, x, h) on curl (2 x 3), or on square_map (n x n) when n is given."""
+    x = rng_for(seed).normal(size=3 if n is None else n)
+    f, jacobian = (curl, curl_jacobian) if n is None else (square_map, square_map_jacobian)
+    expected = jacobian(x)
+    with Check(
+        "numerical_jacobian", numerical_jacobian, f"f = {f.__name__}, x of size {x.size}"
+    ) as check:
+        J = check.call(f, x, h)
+        check.compare(
+            "J",
+            J,
+            expected,
+            factors=[CENTRAL],
+            mistakes=[
+                Mistake(
+                    expected.T,
+                    "this is the transpose of the Jacobian: row i holds the derivatives of "
+                    "output f_i, column j those with respect to input x_j",
+                )
+            ],
+            rtol=1e-7,
+            atol=1e-8,
+        )

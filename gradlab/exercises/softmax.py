@@ -1,0 +1,131 @@
+"""Lesson 01: softmax, its Jacobian and softmax cross-entropy."""
+
+import numpy as np
+
+from gradlab.checking import Check, Mistake, batch_factors, stdout_only
+from gradlab.inputs import rng_for
+from gradlab.numeric import numerical_gradient
+
+STABLE = "subtract each row's maximum from z before np.exp"
+
+
+def softmax(z):
+    """Trusted softmax along the last axis, stable for any finite z."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax(z):
+    """log softmax(z) = z - logsumexp(z), finite even where softmax underflows to 0."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def cross_entropy(z, y):
+    """Mean cross-entropy of logits z (N, K) for integer labels y (N,)."""
+    return -np.mean(log_softmax(z)[np.arange(len(y)), y])
+
+
+def one_hot(y, K):
+    """(N, K) matrix with a 1 in column y[i] of row i."""
+    return np.eye(K)[y]
+
+
+def logits(seed, shape, scale=1.0):
+    return rng_for(seed).normal(scale=scale, size=shape)
+
+
+@stdout_only
+def check_softmax(softmax_fn, shape=(4, 5), seed=0, scale=1.0):
+    """softmax_fn(z) must equal the softmax along the last axis, finite for huge z."""
+    z = logits(seed, shape, scale)
+    e = np.exp(z - z.max())
+    mistakes = [Mistake(e / e.sum(), "normalised over the whole array: sum over the last axis")]
+    if z.ndim == 2:
+        column = np.exp(z - z.max(axis=0))
+        mistakes.append(
+            Mistake(
+                column / column.sum(axis=0),
+                "normalised over axis 0 (down each column): each row of z is one example, "
+                "so sum over the last axis",
+            )
+        )
+    if z.ndim == 2 and z.shape[0] == z.shape[1]:  # only a square z hides a missing keepdims
+        # without keepdims, out[i, j] = exp(z[i, j]) / (row sum j): the shifts cancel
+        mistakes.append(
+            Mistake(
+                np.exp(z) / np.exp(z).sum(axis=-1),
+                "the row sums were broadcast along the wrong axis: use keepdims=True",
+            )
+        )
+    with Check("softmax", softmax_fn, f"z of shape {shape}, entries of size ~{scale:g}") as check:
+        p = check.call(z)
+        check.compare("softmax(z)", p, softmax(z), mistakes=mistakes, stable_hint=STABLE)
+
+
+@stdout_only
+def check_softmax_jacobian(softmax_jacobian, K=4, seed=0):
+    """softmax_jacobian(z) must equal diag(p) - p p^T."""
+    z = logits(seed, (K,))
+    p = softmax(z)
+    with Check("softmax_jacobian", softmax_jacobian, f"z of size {K}") as check:
+        J = check.call(z)
+        check.compare(
+            "J",
+            J,
+            np.diag(p) - np.outer(p, p),
+            mistakes=[
+                Mistake(
+                    np.diag(p * (1 - p)),
+                    "only the diagonal is right: off the diagonal, dp_i/dz_j = -p_i p_j",
+                ),
+                Mistake(
+                    -np.outer(p, p), "the diagonal misses its p_i term: dp_i/dz_i = p_i - p_i**2"
+                ),
+                Mistake(np.diag(p) - p[:, None], "off-diagonal entries must be -p_i p_j, not -p_i"),
+            ],
+        )
+
+
+@stdout_only
+def check_softmax_cross_entropy(softmax_cross_entropy, N=4, K=5, seed=0, scale=1.0):
+    """(loss, dz) of mean cross-entropy; dz against central differences (or p - y for huge z)."""
+    z = logits(seed, (N, K), scale)
+    y = rng_for(seed + 1000).integers(K, size=N)
+    p = softmax(z)
+    if scale <= 10:
+        dz = numerical_gradient(lambda z_: cross_entropy(z_, y), z)
+    else:  # central differences lose digits at this scale; use the derived identity
+        dz = (p - one_hot(y, K)) / N
+    mistakes = [Mistake(p / N, "the one-hot labels are missing: dz = (p - onehot(y)) / N")]
+    if y.max() < N:  # `p[y] -= 1` only runs when every label is also a row index
+        rows_minus_one = p.copy()
+        rows_minus_one[y] -= 1
+        mistakes.append(
+            Mistake(
+                rows_minus_one / N,
+                "`p[y] -= 1` subtracts 1 from whole rows; use p[np.arange(N), y] -= 1",
+            )
+        )
+    with Check(
+        "softmax_cross_entropy",
+        softmax_cross_entropy,
+        f"z of shape {(N, K)}, entries of size ~{scale:g}",
+    ) as check:
+        loss, grad = check.unpack(check.call(z, y), ("loss", "dz"))
+        check.compare(
+            "loss",
+            loss,
+            cross_entropy(z, y),
+            factors=batch_factors(N),
+            stable_hint="compute log p as z - logsumexp(z) rather than np.log(softmax(z))",
+        )
+        check.compare(
+            "dz",
+            grad,
+            dz,
+            factors=batch_factors(N),
+            mistakes=mistakes,
+            stable_hint=STABLE,
+            rtol=1e-6 if scale <= 10 else 1e-9,
+        )

@@ -1,0 +1,175 @@
+"""Lesson 01: typical wrong answers and correct answers in other styles."""
+
+import numpy as np
+
+from tests.catalogue import right, wrong
+
+LESSON = "01_softmax"
+
+
+@wrong("softmax", "NaN or inf")
+def softmax_without_max_shift(z):
+    e = np.exp(z)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@wrong("softmax", "NaN or inf")
+def softmax_shift_by_global_max(z):
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@wrong("softmax", "normalised over axis 0")
+def softmax_over_columns(z):
+    e = np.exp(z - np.max(z, axis=0))
+    return e / np.sum(e, axis=0)
+
+
+@wrong("softmax", "keepdims=True")
+def softmax_without_keepdims(z):
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1)
+
+
+@wrong("softmax", "modified its input `z` in place")
+def softmax_in_place(z):
+    z -= np.max(z, axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@right("softmax")
+def softmax_loop(z):
+    z2 = np.atleast_2d(z)
+    p = np.empty_like(z2)
+    for i, row in enumerate(z2):
+        e = np.exp(row - row.max())
+        p[i] = e / e.sum()
+    return p.reshape(z.shape)
+
+
+@right("softmax")
+def softmax_via_logsumexp(z):
+    m = np.max(z, axis=-1, keepdims=True)
+    return np.exp(z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))
+
+
+@wrong("softmax_jacobian", "only the diagonal is right")
+def softmax_jacobian_diagonal_only(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    return np.diag(p * (1 - p))
+
+
+@wrong("softmax_jacobian", "times -1")
+def softmax_jacobian_flipped(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    return np.outer(p, p) - np.diag(p)
+
+
+@wrong("softmax_jacobian", "the diagonal misses its p_i term")
+def softmax_jacobian_outer_only(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    return -np.outer(p, p)
+
+
+@wrong("softmax_jacobian", "not -p_i")
+def softmax_jacobian_row_broadcast(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    return np.diag(p) - p[:, None]
+
+
+@right("softmax_jacobian")
+def softmax_jacobian_loops(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    K = len(z)
+    J = np.zeros((K, K))
+    for i in range(K):
+        for j in range(K):
+            J[i, j] = p[i] * ((i == j) - p[j])
+    return J
+
+
+@right("softmax_jacobian")
+def softmax_jacobian_einsum(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    return np.einsum("i,ij->ij", p, np.eye(len(z)) - p[None, :])
+
+
+@wrong("softmax_cross_entropy", "did you forget to divide by the batch size N?")
+def sce_without_mean_in_gradient(z, y):
+    N = z.shape[0]
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    dz = np.exp(log_p)
+    dz[np.arange(N), y] -= 1
+    return -log_p[np.arange(N), y].mean(), dz
+
+
+@wrong("softmax_cross_entropy", "loss is the expected value times 4 = N")
+def sce_summed_loss(z, y):
+    N = z.shape[0]
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    dz = np.exp(log_p)
+    dz[np.arange(N), y] -= 1
+    return -log_p[np.arange(N), y].sum(), dz / N
+
+
+@wrong("softmax_cross_entropy", "raised IndexError")
+def sce_rows_minus_one(z, y):
+    N = z.shape[0]
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    p = np.exp(log_p)
+    p[y] -= 1
+    return -log_p[np.arange(N), y].mean(), p / N
+
+
+@wrong("softmax_cross_entropy", "compute log p as z - logsumexp(z)")
+def sce_log_of_softmax(z, y):
+    N = z.shape[0]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    dz = p.copy()
+    dz[np.arange(N), y] -= 1
+    return -np.log(p[np.arange(N), y]).mean(), dz / N
+
+
+@wrong("softmax_cross_entropy", "times -1")
+def sce_flipped_gradient(z, y):
+    N = z.shape[0]
+    s = z - z.max(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    dz = np.exp(log_p)
+    dz[np.arange(N), y] -= 1
+    return -log_p[np.arange(N), y].mean(), -dz / N
+
+
+@right("softmax_cross_entropy")
+def sce_one_hot_matrix(z, y):
+    N, K = z.shape
+    m = z.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+    Y = np.eye(K)[y]
+    loss = np.mean(lse - np.sum(Y * z, axis=1))
+    return loss, (np.exp(z - m) / np.exp(z - m).sum(axis=1, keepdims=True) - Y) / N
+
+
+@right("softmax_cross_entropy")
+def sce_loop(z, y):
+    N = z.shape[0]
+    loss = 0.0
+    dz = np.zeros_like(z)
+    for i in range(N):
+        e = np.exp(z[i] - z[i].max())
+        p = e / e.sum()
+        loss -= (z[i, y[i]] - z[i].max()) - np.log(e.sum())
+        dz[i] = p
+        dz[i, y[i]] -= 1
+    return loss / N, dz / N

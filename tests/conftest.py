@@ -1,0 +1,23 @@
+"""Shared fixtures: the solution functions of a lesson, taken from its source notebook."""
+
+import functools
+
+import numpy as np
+
+from autograder.notebooks import nbgrader_meta, source_notebook
+
+
+@functools.cache
+def solution_functions(lesson):
+    """A namespace with the lesson's setup cells and solution cells executed.
+
+    The solutions are the source notebook's own cells, so tests of them test what
+    students are shown in solutions/.
+    """
+    namespace = {"np": np}
+    for cell in source_notebook(lesson).cells:
+        meta = nbgrader_meta(cell)
+        is_setup = meta.get("grade_id", "").startswith("setup")
+        if cell.cell_type == "code" and (meta.get("solution") or is_setup):
+            exec(compile(cell.source, f"<{lesson}:{meta['grade_id']}>", "exec"), namespace)
+    return namespace

@@ -1,0 +1,52 @@
+"""Every typical wrong answer is rejected with its diagnosis; every other correct style passes.
+
+The lesson's own graded test cell (visible and hidden checks) runs in-process, on the
+catalogue's function bound to the exercise's name: the same code nbgrader runs.
+"""
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+
+from autograder.course import lesson_ids
+from autograder.notebooks import exercises, graded_cell, source_notebook
+from gradlab.checking import CheckFailed
+from tests.catalogue import answers
+
+ANSWERS = answers()
+WRONG = [a for a in ANSWERS if a.diagnosis is not None]
+RIGHT = [a for a in ANSWERS if a.diagnosis is None]
+
+
+def run_test_cell(answer):
+    """Run the exercise's test cell with `answer` as the student's function; return stdout."""
+    cell = graded_cell(answer.lesson, answer.exercise)
+    namespace = {"np": np, answer.exercise: answer.fn}
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        exec(compile(cell.source, f"<{cell.grade_id}>", "exec"), namespace)
+    return stdout.getvalue()
+
+
+@pytest.mark.parametrize("answer", WRONG, ids=lambda a: a.id)
+def test_wrong_answer_is_rejected_with_its_diagnosis(answer):
+    with pytest.raises(CheckFailed) as failure:
+        run_test_cell(answer)
+    first_line = str(failure.value).splitlines()[0]
+    assert answer.diagnosis in first_line, f"diagnosis was: {failure.value}"
+
+
+@pytest.mark.parametrize("answer", RIGHT, ids=lambda a: a.id)
+def test_correct_answer_in_another_style_passes(answer):
+    assert "passed" in run_test_cell(answer)
+
+
+@pytest.mark.parametrize("lesson", lesson_ids())
+def test_every_exercise_has_three_wrong_answers_and_another_right_style(lesson):
+    for exercise in exercises(source_notebook(lesson)):
+        wrong = [a for a in WRONG if (a.lesson, a.exercise) == (lesson, exercise)]
+        right = [a for a in RIGHT if (a.lesson, a.exercise) == (lesson, exercise)]
+        assert len(wrong) >= 3, f"{lesson} {exercise}: {len(wrong)} wrong answers catalogued"
+        assert right, f"{lesson} {exercise}: no correct answer in another style"
