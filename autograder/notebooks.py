@@ -4,6 +4,7 @@ Conventions of the course: the solution cell of exercise `f` has grade_id `f` an
 the function `f`; its graded test cell, right after it, has grade_id `f_test`.
 """
 
+import functools
 from dataclasses import dataclass
 
 import nbformat
@@ -51,7 +52,9 @@ def exercises(nb):
     ]
 
 
+@functools.cache
 def source_notebook(lesson):
+    """The source notebook of a lesson (read once per process; do not modify it)."""
     return read(SOURCE / lesson / notebook_name(lesson))
 
 

@@ -1,14 +1,15 @@
-"""Two nbgrader preprocessors the course adds to nbgrader's own."""
+"""The nbgrader preprocessors the course adds to nbgrader's own."""
 
 import re
+from typing import ClassVar
 
-from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
+from nbgrader.preprocessors.base import NbGraderPreprocessor
 
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
-class ShowOnlyDiagnoses(Preprocessor):
+class ShowOnlyDiagnoses(NbGraderPreprocessor):
     """Replace the traceback of a failed test cell by its diagnosis.
 
     A traceback quotes the line that raised, which may be a hidden test: feedback must
@@ -23,7 +24,7 @@ class ShowOnlyDiagnoses(Preprocessor):
         return cell, resources
 
 
-class StripSolutionMarkers(Preprocessor):
+class StripSolutionMarkers(NbGraderPreprocessor):
     """Drop the ### BEGIN/END SOLUTION lines, keeping the solution between them."""
 
     def preprocess_cell(self, cell, resources, index):
@@ -31,3 +32,25 @@ class StripSolutionMarkers(Preprocessor):
             lines = cell.source.splitlines()
             cell.source = "\n".join(line for line in lines if not SOLUTION_MARKER.match(line))
         return cell, resources
+
+
+class ReplayExecution(NbGraderPreprocessor):
+    """Stands in for nbgrader's Execute inside its Autograde converter.
+
+    The notebook was already executed (by nbgrader's Execute, on a sandboxed kernel, in a
+    worker); this puts those outputs back in, so that nbgrader's own SaveAutoGrades and the
+    rest of its pipeline grade them and record them in the gradebook.
+    """
+
+    executed: ClassVar[dict] = {}  # (student, lesson) -> executed notebook (nbformat node)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        executed = self.executed[(info["student"], info["assignment"])]
+        if [c.source for c in executed.cells] != [c.source for c in nb.cells]:
+            raise RuntimeError("the executed notebook does not match the sanitized submission")
+        for cell, done in zip(nb.cells, executed.cells):
+            if cell.cell_type == "code":
+                cell.outputs = done.outputs
+                cell.execution_count = done.execution_count
+        return nb, resources

@@ -37,6 +37,13 @@ def test_student_version_has_no_solution_and_no_hidden_test(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSON_IDS)
+def test_solution_notebook_has_no_markers_and_no_hidden_test(lesson):
+    text = (SOLUTIONS / lesson / notebook_name(lesson)).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+
+
+@pytest.mark.parametrize("lesson", LESSON_IDS)
 def test_solution_notebook_runs_without_errors_or_warnings(lesson):
     path = SOLUTIONS / lesson / notebook_name(lesson)
     nb = read(path)

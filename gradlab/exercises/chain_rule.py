@@ -9,13 +9,17 @@ CENTRAL = Factor(2.0, "2", "a central difference divides by 2h, not by h")
 
 
 def wavy(x):
-    """A scalar test function f(x) = sum(sin(x) * x**2) with a known gradient."""
-    return np.sum(np.sin(x) * x**2)
+    """A scalar test function f(x) = sum(sin(x) * x**2) + sum(x)**2 / 4 with a known gradient.
+
+    The coupling term makes every partial derivative depend on every entry, so that an entry
+    left nudged (not restored) changes the later ones.
+    """
+    return np.sum(np.sin(x) * x**2) + np.sum(x) ** 2 / 4
 
 
 def wavy_gradient(x):
-    """d/dx of sum(sin(x) * x**2), by the product rule: cos(x) x**2 + 2 x sin(x)."""
-    return np.cos(x) * x**2 + 2 * x * np.sin(x)
+    """Product rule and chain rule: cos(x) x**2 + 2 x sin(x) + sum(x) / 2."""
+    return np.cos(x) * x**2 + 2 * x * np.sin(x) + np.sum(x) / 2
 
 
 def one_sided_gradient(f, x, h):
@@ -30,24 +34,32 @@ def one_sided_gradient(f, x, h):
 
 @stdout_only
 def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, h=1e-5):
-    """numerical_gradient(f, x, h) must match the product-rule gradient of `wavy`."""
+    """numerical_gradient(f, x, h) must match the derived gradient of `wavy`."""
     x = rng_for(seed).normal(size=shape)
-    with Check(
-        "numerical_gradient", numerical_gradient, f"f(x) = sum(sin(x) * x**2), x of shape {shape}"
-    ) as check:
+    mistakes = [
+        Mistake(
+            one_sided_gradient(wavy, x, h),
+            "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is "
+            "O(h); use (f(x + h) - f(x - h)) / (2h), whose error is O(h**2)",
+        )
+    ]
+    if x.ndim > 1:  # what nudging x[i], a whole row, gives
+        mistakes.append(
+            Mistake(
+                wavy_gradient(x).reshape(len(x), -1).sum(axis=1),
+                "one number per row: on a 2-D array x[i] is a whole row; "
+                "visit every entry with np.ndindex(x.shape)",
+            )
+        )
+    case = f"f(x) = sum(sin(x) * x**2) + sum(x)**2 / 4, x of shape {shape}"
+    with Check("numerical_gradient", numerical_gradient, case) as check:
         grad = check.call(wavy, x, h)
         check.compare(
             "the gradient",
             grad,
             wavy_gradient(x),
             factors=[CENTRAL],
-            mistakes=[
-                Mistake(
-                    one_sided_gradient(wavy, x, h),
-                    "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is "
-                    "O(h); use (f(x + h) - f(x - h)) / (2h), whose error is O(h**2)",
-                )
-            ],
+            mistakes=mistakes,
             rtol=1e-7,
             atol=1e-8,
         )

@@ -1,0 +1,49 @@
+# The course in two commands: `make demo` and `make test`. Each sets up what it needs first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+SYSTEM_PACKAGES := chromium chromium-driver bubblewrap
+DEMO := demo
+
+.PHONY: demo test lab build lint format system-deps clean
+
+$(INSTALLED): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Debian packages the browser tests and the grading sandbox need (root, as on CI)
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: $(INSTALLED) system-deps
+	$(PY) -m autograder demo --out $(DEMO)
+
+test: $(INSTALLED) system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lab: $(INSTALLED)
+	$(VENV)/bin/jupyter lab --notebook-dir=lessons
+
+build: $(INSTALLED)
+	$(PY) -m autograder build
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) $(DEMO)
