@@ -162,7 +162,7 @@ th {{ background: #f3f3f3; }}
 </style></head><body>
 <h1>Class report</h1>
 <p>{len(students)} students, {len(lessons)} lessons, {missing} missing notebooks.</p>
-<h2>Scores</h2>
+<h2>Score distribution per lesson</h2>
 <table><tr><th>student</th>{"".join(f"<th>{esc(x)}</th>" for x in lessons)}</tr>{rows}</table>
 {_score_plot(results, lessons) if results else ""}
 <h2>Pass rate of every exercise</h2>

@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -31,6 +32,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import temp_attrs
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from autograder.course import (
@@ -103,8 +105,10 @@ def _record(course, usable, outcomes):
     api = nbgrader_api(course, config)
     failed = {}
     for lesson in sorted({s.lesson for s in usable}):
-        if api.autograde(lesson, "*")["success"]:
-            continue
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings
+            warnings.simplefilter("ignore", SAWarning)
+            if api.autograde(lesson, "*")["success"]:
+                continue
         for s in (s for s in usable if s.lesson == lesson):
             result = api.autograde(lesson, s.student)
             if not result["success"]:

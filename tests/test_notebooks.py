@@ -60,7 +60,9 @@ def test_lessons_are_up_to_date_with_source(tmp_path):
     for lesson in LESSON_IDS:
         name = notebook_name(lesson)
         fresh = (tmp_path / lesson / name).read_text()
-        assert fresh == (LESSONS / lesson / name).read_text(), f"run `make build`: {lesson} is stale"
+        assert fresh == (LESSONS / lesson / name).read_text(), (
+            f"run `make build`: {lesson} is stale"
+        )
     assert sorted(p.name for p in LESSONS.iterdir()) == LESSON_IDS
 
 

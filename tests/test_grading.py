@@ -1,0 +1,349 @@
+"""The grading command end to end on one small class that holds every hard case at once.
+
+One grading run (module fixture) covers: a correct student, correct answers with noise, the
+catalogue's typical mistakes, every attack class of the trusted-runner design, every limit
+(infinite loop, sleep, memory hog, killed kernel, invalid JSON, missing notebook) and
+attempts to write outside the sandbox or reach the network. A second run grades the correct
+student alone into the same OUT: its grades must be the same as inside the class.
+"""
+
+import csv
+import hashlib
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import LESSONS, notebook_name
+from autograder.demo import _mistakes, _solutions
+from autograder.grade import grade
+from autograder.notebooks import graded_cells, nbgrader_meta, source_notebook
+from autograder.sandbox import Limits
+
+LESSON = "01_softmax"
+OTHER = "00_chain_rule"
+LIMITS = Limits(cell_seconds=5, notebook_seconds=25)
+pytestmark = pytest.mark.xdist_group("grading")
+
+
+def student_version(lesson, answers=None, extra_cells=(), edit=None):
+    """The student version of `lesson` with solution cells replaced by `answers`."""
+    nb = nbformat.read(LESSONS / lesson / notebook_name(lesson), as_version=4)
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if nbgrader_meta(cell).get("solution") and grade_id in (answers or {}):
+            cell.source = answers[grade_id]
+    setup = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == "setup")
+    for offset, source in enumerate(extra_cells, start=1):
+        nb.cells.insert(setup + offset, nbformat.v4.new_code_cell(source))
+    if edit:
+        edit(nb)
+    return nb
+
+
+def solved(lesson, **kw):
+    return student_version(lesson, _solutions(lesson), **kw)
+
+
+def stubbed_with(first_cell, lesson=LESSON):
+    """Unsolved exercises, plus one extra cell right after the setup cell."""
+    return student_version(lesson, extra_cells=[first_cell])
+
+
+# wrong answers of the right types, for attacks that need something to "pass"
+GARBAGE = {
+    "softmax": "def softmax(z):\n    return np.zeros_like(z)",
+    "softmax_jacobian": "def softmax_jacobian(z):\n    return np.zeros((len(z), len(z)))",
+    "softmax_cross_entropy": ("def softmax_cross_entropy(z, y):\n    return 0.0, np.zeros_like(z)"),
+}
+
+
+NOISY_SOFTMAX = """import sys
+import warnings
+
+
+def softmax(z):
+    print("computing softmax of", z.shape)
+    print("a note on stderr", file=sys.stderr)
+    warnings.warn("a student's own warning")
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+"""
+
+ATTACKS = {
+    "patches_numpy": "np.all = lambda *args, **kwargs: True",
+    "patches_checks": (
+        "import gradlab.checking\n"
+        "gradlab.checking.compare = lambda *args, **kwargs: None\n"
+        "gradlab.checking.Check.unpack = lambda self, result, names: (0.0, 0.0)"
+    ),
+    "input_transformer": (
+        "get_ipython().input_transformers_post.append("
+        "lambda lines: ['pass\\n'] if any('check_' in l for l in lines) else lines)"
+    ),
+    "replaces_run_cell": (
+        "ip = get_ipython()\n"
+        "_original = ip.run_cell_async\n"
+        "async def _skip_tests(raw_cell, *args, **kwargs):\n"
+        "    if 'check_' in raw_cell:\n"
+        "        raw_cell = 'pass'\n"
+        "    return await _original(raw_cell, *args, **kwargs)\n"
+        "ip.run_cell_async = _skip_tests\n"
+        "ip.run_cell = lambda raw_cell, *a, **k: None"
+    ),
+    "lying_arrays": (
+        "class Liar(np.ndarray):\n"
+        "    def __sub__(self, other):\n"
+        "        return np.zeros(np.shape(other))\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        return np.zeros(self.shape)\n"
+        "def softmax(z):\n"
+        "    return np.zeros(np.shape(z)).view(Liar)"
+    ),
+}
+
+
+def delete_test_cells(nb):
+    nb.cells = [c for c in nb.cells if not nbgrader_meta(c).get("grade")]
+
+
+def empty_test_cells(nb):
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade"):
+            cell.source = "pass"
+            cell.metadata = {}
+
+
+class Listener:
+    """A TCP server on loopback that counts connections: the sandbox must keep it at zero."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.server.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.server.close()
+
+
+def tree_digest(root):
+    digest = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_class(root, listener, victim):
+    notebooks = {
+        ("ada", OTHER): solved(OTHER),
+        ("ada", LESSON): solved(LESSON),
+        ("fair", LESSON): solved(
+            LESSON,
+            extra_cells=["scratch = [1, 2, 3]\nprint(sum(scratch))", "import this"],
+        ),
+        ("bob", LESSON): student_version(
+            LESSON, {ex: src for (lesson, ex), src in _mistakes().items() if lesson == LESSON}
+        ),
+        ("dee", LESSON): student_version(LESSON),
+        ("deletes_tests", LESSON): solved(LESSON, edit=delete_test_cells),
+        ("empties_tests", LESSON): student_version(LESSON, edit=empty_test_cells),
+        ("loops", LESSON): stubbed_with("while True:\n    pass"),
+        ("sleeps", LESSON): stubbed_with("import time\ntime.sleep(600)"),
+        ("hogs_memory", LESSON): stubbed_with("hog = bytearray(8 * 1024**3)"),
+        ("kills_kernel", LESSON): stubbed_with("import os, signal\nos.kill(os.getpid(), 9)"),
+        ("escapes", LESSON): stubbed_with(
+            f"import socket\n"
+            f"for target in [{str(victim)!r}, {str(root)!r} + '/ada/{LESSON}/x.txt']:\n"
+            f"    try:\n"
+            f"        open(target, 'w').write('owned')\n"
+            f"    except OSError as exc:\n"
+            f"        print('blocked:', exc)\n"
+            f"try:\n"
+            f"    socket.create_connection(('127.0.0.1', {listener.port}), timeout=2)\n"
+            f"except OSError as exc:\n"
+            f"    print('blocked:', exc)"
+        ),
+    }
+    for name, attack in ATTACKS.items():
+        notebooks[(name, LESSON)] = student_version(LESSON, GARBAGE, extra_cells=[attack])
+    fair = notebooks[("fair", LESSON)]
+    cell = next(c for c in fair.cells if nbgrader_meta(c).get("grade_id") == "softmax")
+    cell.source = NOISY_SOFTMAX
+    for (student, lesson), nb in notebooks.items():
+        path = root / student / lesson / notebook_name(lesson)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+    broken = root / "broken" / LESSON / notebook_name(LESSON)
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"cells": [', encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    submissions, out = root / "submitted", root / "out"
+    victim = out / "victim.txt"  # a file inside OUT that student code must not reach
+    out.mkdir()
+    victim.write_text("untouched")
+    listener = Listener()
+    try:
+        write_class(submissions, listener, victim)
+        before = tree_digest(submissions)
+        started = time.monotonic()
+        results = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[OTHER, LESSON])
+        seconds = time.monotonic() - started
+        yield {
+            "results": {(r.student, r.lesson): r for r in results},
+            "out": out,
+            "submissions": submissions,
+            "unchanged": before == tree_digest(submissions),
+            "victim": victim.read_text(),
+            "connections": listener.connections,
+            "seconds": seconds,
+            "root": root,
+        }
+    finally:
+        listener.close()
+
+
+def score(graded, student, lesson=LESSON):
+    return graded["results"][(student, lesson)].score
+
+
+def full(graded, lesson=LESSON):
+    return graded["results"][("ada", lesson)].max_score
+
+
+def test_correct_answers_get_full_marks(graded):
+    assert score(graded, "ada") == full(graded)
+    assert score(graded, "ada", OTHER) == full(graded, OTHER)
+
+
+def test_printing_stderr_warnings_and_scratch_cells_cost_nothing(graded):
+    assert score(graded, "fair") == full(graded)
+
+
+def test_typical_mistakes_score_less_with_their_diagnosis(graded):
+    bob = graded["results"][("bob", LESSON)]
+    assert bob.score < full(graded)
+    messages = {c.grade_id: c.message for c in bob.cells}
+    assert "NaN or inf" in messages["softmax_test"]
+    assert "only the diagonal is right" in messages["softmax_jacobian_test"]
+    assert "did you forget to divide by the batch size" in messages["softmax_cross_entropy_test"]
+
+
+@pytest.mark.parametrize("attacker", sorted(ATTACKS))
+def test_attacks_earn_nothing(graded, attacker):
+    assert score(graded, attacker) == 0
+
+
+@pytest.mark.parametrize(
+    "attacker", ["patches_numpy", "patches_checks", "input_transformer", "replaces_run_cell"]
+)
+def test_attacks_that_fool_the_notebook_are_flagged_as_tampering(graded, attacker):
+    result = graded["results"][(attacker, LESSON)]
+    assert result.tampered, [c.message for c in result.cells]
+
+
+@pytest.mark.parametrize("student", ["deletes_tests", "empties_tests"])
+def test_deleted_or_emptied_test_cells_are_restored(graded, student):
+    # deletes_tests solved everything and is graded in full; empties_tests solved nothing
+    expected = full(graded) if student == "deletes_tests" else 0
+    assert score(graded, student) == expected
+    assert len(graded["results"][(student, LESSON)].cells) == len(
+        graded_cells(source_notebook(LESSON))
+    )
+
+
+@pytest.mark.parametrize("student", ["loops", "sleeps", "hogs_memory", "kills_kernel"])
+def test_limits_cost_only_the_affected_marks(graded, student):
+    assert score(graded, student) == 0
+    assert all(c.message for c in graded["results"][(student, LESSON)].cells)
+
+
+def test_the_run_finishes_within_its_bound(graded):
+    # every notebook is bounded by notebook_seconds (+30 s of grace for a hung kernel)
+    assert graded["seconds"] < 300
+
+
+def test_broken_and_missing_notebooks_score_zero_and_say_why(graded):
+    broken = graded["results"][("broken", LESSON)]
+    assert broken.score == 0 and broken.problem.startswith("unreadable")
+    missing = graded["results"][("bob", OTHER)]
+    assert missing.score == 0 and missing.problem == "missing notebook"
+
+
+def test_student_code_cannot_write_outside_its_scratch_or_reach_the_network(graded):
+    assert graded["victim"] == "untouched"
+    assert graded["connections"] == 0
+    assert graded["unchanged"], "SUBMISSIONS was modified"
+    assert not (graded["submissions"] / "ada" / LESSON / "x.txt").exists()
+
+
+def test_outputs_follow_the_contract(graded):
+    out = graded["out"]
+    with open(out / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["student", "lesson", "score", "max_score"]
+    assert len(rows) == len(graded["results"])
+    with open(out / "exercises.csv", newline="") as f:
+        cells = list(csv.DictReader(f))
+    assert list(cells[0]) == ["student", "lesson", "grade_id", "score", "max_score", "message"]
+    for row in cells:
+        full_marks = float(row["score"]) >= float(row["max_score"])
+        assert (row["message"] == "") == full_marks, row
+        assert "\n" not in row["message"]
+    report = (out / "report.html").read_text()
+    for heading in ("Score distribution", "Pass rate", "misunderstands", "Flagged"):
+        assert heading in report
+    assert "patches_checks" in report and "tampering" in report
+
+
+def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
+    hidden_lines = [
+        line.strip()
+        for cell in graded_cells(source_notebook(LESSON))
+        for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].splitlines()
+        if line.strip() and "END HIDDEN" not in line
+    ]
+    assert hidden_lines
+    for student, lesson in graded["results"]:
+        page = graded["out"] / "feedback" / student / lesson
+        html = (page / notebook_name(lesson).replace(".ipynb", ".html")).read_text()
+        assert "BEGIN HIDDEN TESTS" not in html
+        for line in hidden_lines:
+            assert line not in html, (student, line)
+
+
+def test_grades_alone_equal_grades_in_class_and_a_rerun_on_the_same_out_works(graded):
+    alone = graded["root"] / "alone"
+    for lesson in (OTHER, LESSON):
+        path = alone / "ada" / lesson / notebook_name(lesson)
+        path.parent.mkdir(parents=True)
+        path.write_bytes((graded["submissions"] / "ada" / lesson / path.name).read_bytes())
+    results = grade(alone, graded["out"], jobs=1, limits=LIMITS, lessons=[OTHER, LESSON])
+    for r in results:
+        in_class = graded["results"][(r.student, r.lesson)]
+        assert [(c.grade_id, c.score) for c in r.cells] == [
+            (c.grade_id, c.score) for c in in_class.cells
+        ]
