@@ -7,10 +7,12 @@ scores 0; it never stops the others.
 
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbformat.validator import MissingIDFieldWarning
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
@@ -47,8 +49,10 @@ def _problem(path):
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         return f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MiB"
     try:
-        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # old notebooks without cell ids are fine
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+            nbformat.validate(nb)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return f"unreadable: not a notebook file ({type(exc).__name__})"
     except Exception as exc:  # nbformat's validation and reading errors vary by version

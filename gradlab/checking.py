@@ -304,7 +304,8 @@ class Check:
                 raise
             except Exception as exc:  # any error of the student's code becomes a diagnosis
                 hint = (
-                    " (keepdims=True keeps a reduced axis so that the result broadcasts)"
+                    " (if you reduced an axis with sum or max, keepdims=True keeps it so "
+                    "that the result broadcasts)"
                     if "broadcast" in str(exc)
                     else ""
                 )

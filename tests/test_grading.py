@@ -86,13 +86,12 @@ ATTACKS = {
     ),
     "replaces_run_cell": (
         "ip = get_ipython()\n"
-        "_original = ip.run_cell_async\n"
-        "async def _skip_tests(raw_cell, *args, **kwargs):\n"
+        "_original = ip.run_cell\n"
+        "def _skip_tests(raw_cell, *args, **kwargs):\n"
         "    if 'check_' in raw_cell:\n"
         "        raw_cell = 'pass'\n"
-        "    return await _original(raw_cell, *args, **kwargs)\n"
-        "ip.run_cell_async = _skip_tests\n"
-        "ip.run_cell = lambda raw_cell, *a, **k: None"
+        "    return _original(raw_cell, *args, **kwargs)\n"
+        "ip.run_cell = _skip_tests"
     ),
     "lying_arrays": (
         "class Liar(np.ndarray):\n"

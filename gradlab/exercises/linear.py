@@ -1,0 +1,258 @@
+"""Lesson 03: the multiclass SVM and softmax losses of a linear classifier S = X @ W.
+
+Both gradients have the form dW = X.T @ dS / N + 2 * reg * W, where row i of dS is the
+derivative of example i's loss with respect to its scores. The expected dW is always central
+differences of the trusted loss below; the typical mistakes are built from the derived dS.
+"""
+
+import numpy as np
+
+from gradlab.checking import Check, Mistake, batch_factors, stdout_only
+from gradlab.exercises.softmax import cross_entropy, one_hot, softmax
+from gradlab.inputs import hinge_safe_problem, rng_for
+from gradlab.numeric import numerical_gradient
+
+STABLE = "subtract each row's maximum score before np.exp (the log-sum-exp trick of lesson 01)"
+
+
+def hinge_margins(S, y):
+    """(N, C) margins s_j - s_{y_i} + 1, with 0 in each example's correct-class column."""
+    rows = np.arange(S.shape[0])
+    margins = S - S[rows, y][:, None] + 1
+    margins[rows, y] = 0
+    return margins
+
+
+def svm_loss_value(W, X, y, reg):
+    """Trusted mean multiclass hinge loss (margin 1) of the scores X @ W, plus reg * sum(W**2)."""
+    margins = hinge_margins(X @ W, y)
+    return np.sum(np.maximum(0, margins)) / X.shape[0] + reg * np.sum(W * W)
+
+
+def softmax_loss_value(W, X, y, reg):
+    """Trusted mean softmax cross-entropy of the scores X @ W, plus reg * sum(W**2)."""
+    return cross_entropy(X @ W, y) + reg * np.sum(W * W)
+
+
+def svm_dS(S, y):
+    """Per-example derivative of the hinge loss w.r.t. the scores (away from the kinks)."""
+    rows = np.arange(S.shape[0])
+    dS = (hinge_margins(S, y) > 0).astype(np.float64)
+    dS[rows, y] = -np.sum(dS, axis=1)
+    return dS
+
+
+def softmax_dS(S, y):
+    """Per-example derivative of the cross-entropy w.r.t. the scores: p - onehot(y)."""
+    return softmax(S) - one_hot(y, S.shape[1])
+
+
+def blobs(seed=0, n_per_class=30, C=3, spread=0.9):
+    """A small 2-D classification set: C Gaussian blobs around a circle.
+
+    Returns X (N, 3), whose last column is the constant 1 that plays the bias, and y (N,).
+    """
+    rng = rng_for(seed)
+    angles = 2 * np.pi * np.arange(C) / C
+    centres = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    y = np.repeat(np.arange(C), n_per_class)
+    points = centres[y] + spread * rng.normal(size=(len(y), 2))
+    return np.hstack([points, np.ones((len(y), 1))]), y
+
+
+def _problem(kind, seed, N, D, C, scale, gap):
+    rng = rng_for(seed)
+    if kind == "svm":
+        return hinge_safe_problem(rng, N, D, C, gap=gap, scale=scale)
+    W = rng.normal(scale=scale, size=(D, C))
+    X = rng.normal(size=(N, D))
+    return W, X, rng.integers(C, size=N)
+
+
+def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
+    """The dW of the typical mistakes shared by both losses, then of the loss's own wrong dS."""
+    N, (D, C) = X.shape[0], W.shape
+    data = X.T @ dS / N
+    reg_grad = 2 * reg * W
+    mistakes = [
+        Mistake(
+            X.T @ dS + reg_grad,
+            "did you forget to divide by the batch size N? dW = X.T @ dS / N + 2 * reg * W",
+        ),
+        Mistake(
+            -data + reg_grad,
+            "the data part X.T @ dS / N has the wrong sign: check the direction of each "
+            "subtraction in dS",
+        ),
+    ]
+    if reg > 0:
+        mistakes += [
+            Mistake(
+                data + reg * W,
+                "the gradient of reg * sum(W**2) is 2 * reg * W, not reg * W",
+            ),
+            Mistake(data, "the gradient of the regularisation, 2 * reg * W, is missing"),
+        ]
+        if N > 1:
+            mistakes.append(
+                Mistake(
+                    data + reg_grad / N,
+                    "the regularisation gradient 2 * reg * W is not divided by N: only the "
+                    "data loss is a mean over the batch",
+                )
+            )
+    if D == C:  # only a square W lets a transposed dW through the shape check
+        transposed = (
+            "dW is transposed: dW[d, c] = dL/dW[d, c], so compute X.T @ dS (D, C), "
+            "not dS.T @ X (C, D)"
+        )
+        mistakes += [
+            Mistake(data.T + reg_grad, transposed),
+            Mistake((data + reg_grad).T, transposed),
+        ]
+    else:
+        mistakes.append(
+            Mistake(
+                np.reshape(data.T, (D, C)) + reg_grad,
+                "reshaping dS.T @ X (C, D) to (D, C) scrambles the entries, it is not a "
+                "transpose: compute X.T @ dS",
+            )
+        )
+    mistakes += [Mistake(X.T @ wrong / N + reg_grad, message) for wrong, message in wrong_dS]
+    return mistakes
+
+
+def _loss_mistakes(data_loss, W, reg, N):
+    mistakes = [
+        Mistake(
+            N * data_loss + reg * np.sum(W * W),
+            "did you forget to divide by the batch size N? the data loss is a mean",
+        )
+    ]
+    if reg > 0:
+        mistakes += [
+            Mistake(data_loss, "the loss misses the regularisation term reg * sum(W**2)"),
+            Mistake(
+                data_loss + 0.5 * reg * np.sum(W * W),
+                "the regularisation term is reg * sum(W**2), without a factor 1/2",
+            ),
+        ]
+        if N > 1:
+            mistakes.append(
+                Mistake(
+                    data_loss + reg * np.sum(W * W) / N,
+                    "the regularisation term reg * sum(W**2) is not divided by N",
+                )
+            )
+    return mistakes
+
+
+def _case(N, D, C, reg, scale, gap=None):
+    text = f"X of shape {(N, D)}, W of shape {(D, C)}, reg={reg:g}"
+    if scale != 1:
+        text += f", W entries of size ~{scale:g}"
+    if gap is not None and gap > 0.05:
+        text += f", every margin at least {gap:g} from the hinge"
+    return text
+
+
+@stdout_only
+def check_svm_loss(svm_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0, gap=0.05):
+    """(loss, dW) of the mean multiclass hinge loss plus reg * sum(W**2)."""
+    W, X, y = _problem("svm", seed, N, D, C, scale, gap)
+    S = X @ W
+    rows = np.arange(N)
+    loss = svm_loss_value(W, X, y, reg)
+    dW = numerical_gradient(lambda W_: svm_loss_value(W_, X, y, reg), W)
+
+    dS = svm_dS(S, y)
+    positive = (hinge_margins(S, y) > 0).astype(np.float64)
+    no_count = positive.copy()  # correct-class column left at 0
+    with_self = positive.copy()  # the j = y term (margin 1) counted as well
+    with_self[rows, y] = -(positive.sum(axis=1) + 1)
+    minus_one = positive.copy()  # -1 instead of -count
+    minus_one[rows, y] = -1.0
+    wrong_dS = [
+        (
+            no_count,
+            "the correct-class column is missing its -count: dS[i, y[i]] = -(number of "
+            "classes j != y[i] with a positive margin)",
+        ),
+        (
+            with_self,
+            "the j = y[i] term was counted: its margin s_y - s_y + 1 = 1 is always positive, "
+            "leave it out (set it to 0) before counting",
+        ),
+        (
+            minus_one,
+            "the correct class gets -1 for every positive margin, so -count in total, not -1",
+        ),
+    ]
+    data_loss = loss - reg * np.sum(W * W)
+    loss_mistakes = [
+        Mistake(
+            loss + 1,
+            "the loss is 1 too large: leave the j = y[i] term out of the sum, its margin "
+            "max(0, s_y - s_y + 1) = 1 is not a mistake of the classifier",
+        ),
+        Mistake(
+            np.sum(hinge_margins(S, y)) / N + reg * np.sum(W * W),
+            "negative margins were added to the loss: take max(0, margin)",
+        ),
+        *_loss_mistakes(data_loss, W, reg, N),
+    ]
+    with Check("svm_loss", svm_loss, _case(N, D, C, reg, scale, gap)) as check:
+        got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
+        check.compare("loss", got_loss, loss, factors=batch_factors(N), mistakes=loss_mistakes)
+        check.compare(
+            "dW",
+            got_dW,
+            dW,
+            factors=batch_factors(N),
+            mistakes=_dW_mistakes(X, W, y, reg, dS, wrong_dS),
+        )
+
+
+@stdout_only
+def check_softmax_loss(softmax_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0):
+    """(loss, dW) of the mean softmax cross-entropy plus reg * sum(W**2)."""
+    W, X, y = _problem("softmax", seed, N, D, C, scale, 0.0)
+    S = X @ W
+    loss = softmax_loss_value(W, X, y, reg)
+    dS = softmax_dS(S, y)
+    if scale <= 10:
+        dW = numerical_gradient(lambda W_: softmax_loss_value(W_, X, y, reg), W)
+    else:  # central differences lose digits at this scale; use the derived identity
+        dW = X.T @ dS / N + 2 * reg * W
+    p = softmax(S)
+    wrong_dS = [
+        (p, "the correct class is missing its -1: dS = p - onehot(y)"),
+    ]
+    if y.max() < N:  # `p[y] -= 1` only runs when every label is also a row index
+        rows_minus_one = p.copy()
+        rows_minus_one[y] -= 1
+        wrong_dS.append(
+            (
+                rows_minus_one,
+                "`p[y] -= 1` subtracts 1 from whole rows; use p[np.arange(N), y] -= 1",
+            )
+        )
+    with Check("softmax_loss", softmax_loss, _case(N, D, C, reg, scale)) as check:
+        got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
+        check.compare(
+            "loss",
+            got_loss,
+            loss,
+            factors=batch_factors(N),
+            mistakes=_loss_mistakes(cross_entropy(S, y), W, reg, N),
+            stable_hint=STABLE,
+        )
+        check.compare(
+            "dW",
+            got_dW,
+            dW,
+            factors=batch_factors(N),
+            mistakes=_dW_mistakes(X, W, y, reg, dS, wrong_dS),
+            stable_hint=STABLE,
+            rtol=1e-6 if scale <= 10 else 1e-9,
+        )

@@ -1,0 +1,510 @@
+"""Lesson 04: dense layers, activations, the delta recursion of an MLP and the classic network.
+
+Trusted forward computations are written plainly here; every expected gradient is a central
+difference of one of them. The backward checks build their cache with the trusted forward,
+so that a backward is graded on its own, whatever the student's forward does.
+"""
+
+import itertools
+
+import numpy as np
+
+from gradlab.checking import Check, CheckFailed, Factor, Mistake, batch_factors, stdout_only
+from gradlab.exercises.softmax import cross_entropy, one_hot, softmax
+from gradlab.inputs import away_from_zero, rng_for
+from gradlab.numeric import numerical_gradient, numerical_vjp
+
+ACTIVATIONS = ("sigmoid", "relu", "tanh")
+GAP = 0.01  # every ReLU input of a check stays this far from the kink at 0
+
+
+def sigmoid(z):
+    """Trusted sigmoid, 1 / (1 + exp(-z)), written so that it never overflows."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def activate(z, activation):
+    """The hidden activation named `activation` applied elementwise to z."""
+    if activation == "sigmoid":
+        return sigmoid(z)
+    if activation == "relu":
+        return relu(z)
+    if activation == "tanh":
+        return np.tanh(z)
+    raise ValueError(f"unknown activation {activation!r}: use one of {ACTIVATIONS}")
+
+
+def activation_grad(z, activation):
+    """act'(z), elementwise."""
+    if activation == "sigmoid":
+        s = sigmoid(z)
+        return s * (1 - s)
+    if activation == "relu":
+        return (z > 0).astype(np.float64)
+    return 1 - np.tanh(z) ** 2
+
+
+def affine_forward(x, W, b):
+    """Trusted dense layer: out = x @ W + b, cache (x, W, b)."""
+    return x @ W + b, (x, W, b)
+
+
+def sigmoid_forward(x):
+    out = sigmoid(x)
+    return out, out
+
+
+def relu_forward(x):
+    return relu(x), x
+
+
+# ---------------------------------------------------------------- a multi-layer perceptron
+
+
+def layer_count(params):
+    """L, the number of dense layers of params = {"W1", "b1", ..., "WL", "bL"}."""
+    return len(params) // 2
+
+
+def mlp_logits(params, X, activation):
+    """Forward pass: the pre-activations z_1..z_L and activations a_0 = X, ..., a_{L-1}."""
+    L = layer_count(params)
+    a, z = [X], [None]
+    for i in range(1, L + 1):
+        z.append(a[i - 1] @ params[f"W{i}"] + params[f"b{i}"])
+        if i < L:
+            a.append(activate(z[i], activation))
+    return z, a
+
+
+def mlp_loss_value(params, X, y, activation="sigmoid"):
+    """Trusted loss of the MLP: mean softmax cross-entropy of its logits."""
+    z, _ = mlp_logits(params, X, activation)
+    return cross_entropy(z[-1], y)
+
+
+def mlp_numerical_grads(params, X, y, activation="sigmoid"):
+    """Central differences of the trusted loss with respect to every parameter."""
+    grads = {}
+    for key, value in params.items():
+
+        def loss_of(v, key=key):
+            return mlp_loss_value({**params, key: v}, X, y, activation)
+
+        grads[key] = numerical_gradient(loss_of, value)
+    return grads
+
+
+def mlp_grads(params, X, y, activation="sigmoid", mistake=None):
+    """The delta recursion, or (with `mistake`) what a typical wrong version of it gives.
+
+    mistake is one of None, "no_act_grad", "act_grad_of_a", "db_mean", "dW_transposed",
+    "W_same_layer", "act_grad_above". A mistake whose shapes do not fit raises ValueError.
+    """
+    L = layer_count(params)
+    N = X.shape[0]
+    z, a = mlp_logits(params, X, activation)
+    delta = (softmax(z[L]) - one_hot(y, z[L].shape[1])) / N
+    grads = {}
+    for i in range(L, 0, -1):
+        dW = a[i - 1].T @ delta
+        grads[f"W{i}"] = dW.T if mistake == "dW_transposed" else dW
+        grads[f"b{i}"] = delta.mean(axis=0) if mistake == "db_mean" else delta.sum(axis=0)
+        if i == 1:
+            break
+        W = params[f"W{i - 1}"] if mistake == "W_same_layer" else params[f"W{i}"]
+        upstream = delta @ W.T
+        if mistake == "no_act_grad":
+            delta = upstream
+        elif mistake == "act_grad_of_a":
+            delta = upstream * activation_grad(a[i - 1], activation)
+        elif mistake == "act_grad_above":
+            delta = upstream * activation_grad(z[i], activation)
+        else:
+            delta = upstream * activation_grad(z[i - 1], activation)
+    return grads
+
+
+MLP_MISTAKES = {
+    "no_act_grad": "the activation's derivative is missing from the recursion: "
+    "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i)",
+    "act_grad_of_a": "act' was taken at the activation a_i = act(z_i) instead of at z_i "
+    "(for the sigmoid act'(z_i) = a_i * (1 - a_i), for tanh 1 - a_i**2)",
+    "db_mean": "the bias gradients are the mean of delta's rows: sum them, "
+    "delta already carries the loss's 1/N",
+    "dW_transposed": "transposed: dW_i = a_{i-1}.T @ delta_i has the shape of W_i",
+    "W_same_layer": "wrong layer order: the recursion used W_i; "
+    "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i) uses the weights of the layer above",
+    "act_grad_above": "wrong layer order: act' was taken at z_{i+1}; "
+    "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i) uses this layer's own z_i",
+}
+
+
+def mlp_problem(dims, N, activation="sigmoid", seed=0):
+    """(params, X, y) for an MLP with layer sizes dims = (D, H1, ..., K).
+
+    For ReLU every hidden pre-activation is kept at least GAP away from the kink at 0: the
+    inputs are drawn again until it is.
+    """
+    rng = rng_for(seed)
+    for _ in range(1000):
+        X = rng.normal(size=(N, dims[0]))
+        params = {}
+        for i, (m, n) in enumerate(itertools.pairwise(dims), start=1):
+            params[f"W{i}"] = rng.normal(scale=1.2 / np.sqrt(m), size=(m, n))
+            params[f"b{i}"] = rng.normal(scale=0.2, size=n)
+        y = rng.integers(dims[-1], size=N)
+        z, _ = mlp_logits(params, X, activation)
+        if activation != "relu" or all(np.min(np.abs(zi)) >= GAP for zi in z[1:-1]):
+            return params, X, y
+    raise RuntimeError("no kink-free ReLU problem found")  # pragma: no cover
+
+
+# ---------------------------------------------------------------- the classic network
+
+
+def classic_forward(x, V, gamma, W, theta):
+    """b = sigmoid(x V - gamma), yhat = sigmoid(b W - theta) for one example x (d,)."""
+    b = sigmoid(x @ V - gamma)
+    return b, sigmoid(b @ W - theta)
+
+
+def classic_error(x, y, V, gamma, W, theta):
+    """E = 0.5 * sum((yhat - y)**2)."""
+    _, yhat = classic_forward(x, V, gamma, W, theta)
+    return 0.5 * np.sum((yhat - y) ** 2)
+
+
+def classic_problem(d, q, l, seed=0):
+    rng = rng_for(seed)
+    x = rng.normal(size=d)
+    y = rng.integers(2, size=l).astype(np.float64)
+    V = rng.normal(size=(d, q))
+    gamma = rng.normal(scale=0.5, size=q)
+    W = rng.normal(size=(q, l))
+    theta = rng.normal(scale=0.5, size=l)
+    return x, y, V, gamma, W, theta
+
+
+# ---------------------------------------------------------------- helpers of the checks
+
+
+def _same_shape(a, b):
+    return np.shape(a) == np.shape(b)
+
+
+def _check_cache(check, cache, names, values):
+    """The cache must be exactly the contract's tuple, item by item."""
+    wanted = "(" + ", ".join(names) + ")"
+    if len(names) == 1:
+        if isinstance(cache, (tuple, list)):
+            raise CheckFailed(
+                f"the cache is a {type(cache).__name__} of {len(cache)} item(s): "
+                f"it must be the array {names[0]} itself, as the course contract fixes"
+            )
+        mistakes = [
+            Mistake(v, f"the cache holds {n}: it must be {names[0]}") for n, v in values[1:]
+        ]
+        check.compare(f"cache ({names[0]})", cache, values[0][1], mistakes=mistakes)
+        return
+    if not isinstance(cache, (tuple, list)) or len(cache) != len(names):
+        got = f"{len(cache)} items" if isinstance(cache, (tuple, list)) else type(cache).__name__
+        raise CheckFailed(
+            f"the cache must be the tuple {wanted} fixed by the course contract, got {got}"
+        )
+    for k, (name, value) in enumerate(values):
+        others = [
+            Mistake(v, f"cache[{k}] holds {n}: the cache must be {wanted} in this order")
+            for j, (n, v) in enumerate(values)
+            if j != k
+        ]
+        check.compare(f"cache[{k}] ({name})", cache[k], value, mistakes=others)
+
+
+# ---------------------------------------------------------------- checks: dense layer
+
+
+@stdout_only
+def check_affine_forward(affine_forward_fn, N=4, D=5, M=3, seed=0):
+    """out = x @ W + b and cache (x, W, b)."""
+    rng = rng_for(seed)
+    x, W, b = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M)
+    mistakes = [Mistake(x @ W, "the bias b is missing: out = x @ W + b")]
+    if D == M:
+        mistakes.append(Mistake(x @ W.T + b, "W is (D, M): out = x @ W + b, not x @ W.T"))
+    with Check("affine_forward", affine_forward_fn, f"x {(N, D)}, W {(D, M)}, b {(M,)}") as check:
+        out, cache = check.unpack(check.call(x, W, b), ("out", "cache"))
+        check.compare("out", out, x @ W + b, mistakes=mistakes)
+        _check_cache(check, cache, ("x", "W", "b"), [("x", x), ("W", W), ("b", b)])
+
+
+@stdout_only
+def check_affine_backward(affine_backward_fn, N=4, D=5, M=3, seed=0):
+    """(dx, dW, db) against central differences of the trusted forward."""
+    rng = rng_for(seed)
+    x, W, b = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M)
+    dout = rng.normal(size=(N, M)) / N  # an upstream gradient carries the loss's 1/N
+    _, cache = affine_forward(x, W, b)
+    dx = numerical_vjp(lambda x_: affine_forward(x_, W, b)[0], x, dout)
+    dW = numerical_vjp(lambda W_: affine_forward(x, W_, b)[0], W, dout)
+    db = numerical_vjp(lambda b_: affine_forward(x, W, b_)[0], b, dout)
+    order = "return (dx, dW, db), in the order of the forward's inputs (x, W, b)"
+    dx_mistakes = [Mistake(dW, f"that is dW: {order}")]
+    dW_mistakes = [
+        Mistake(dW.T, "dW is transposed: dW = x.T @ dout has the shape (D, M) of W"),
+        Mistake(dx, f"that is dx: {order}"),
+        Mistake(db, f"that is db: {order}"),
+    ]
+    db_mistakes = [
+        Mistake(dout.sum(axis=1), "summed over axis 1: sum over axis 0, the batch"),
+        Mistake(dout.sum(), "one number: sum over axis 0 only, one entry per output"),
+    ]
+    if D == M:
+        dx_mistakes.append(Mistake(dout @ W, "dx = dout @ W.T: W must be transposed"))
+    if N > 1:
+        db_mistakes.insert(
+            0,
+            Mistake(
+                dout.mean(axis=0),
+                "that is the mean of dout's rows: the bias gradient is their SUM "
+                "(dout already carries the loss's 1/N)",
+            ),
+        )
+    with Check("affine_backward", affine_backward_fn, f"x {(N, D)}, W {(D, M)}") as check:
+        result = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
+        check.compare("dx", result[0], dx, mistakes=dx_mistakes)
+        check.compare("dW", result[1], dW, mistakes=dW_mistakes)
+        check.compare("db", result[2], db, mistakes=db_mistakes, factors=_sum_not_mean(N))
+
+
+def _sum_not_mean(N):
+    return (
+        Factor(1 / N, "1/N", "you averaged: sum over the batch, dout already carries the 1/N"),
+        Factor(N, "N", "a factor N too many: sum dout's rows, nothing more"),
+    )
+
+
+# ---------------------------------------------------------------- checks: activations
+
+
+@stdout_only
+def check_sigmoid_forward(sigmoid_forward_fn, shape=(4, 5), seed=0, scale=1.0):
+    """out = sigmoid(x), cache out."""
+    x = rng_for(seed).normal(scale=scale, size=shape)
+    out = sigmoid(x)
+    mistakes = [Mistake(sigmoid(-x), "that is sigmoid(-x) = 1 - sigmoid(x): 1 / (1 + exp(-x))")]
+    case = f"x of shape {shape}, entries of size ~{scale:g}"
+    with Check("sigmoid_forward", sigmoid_forward_fn, case) as check:
+        got, cache = check.unpack(check.call(x), ("out", "cache"))
+        check.compare("out", got, out, mistakes=mistakes)
+        _check_cache(check, cache, ("out",), [("out", out), ("the input x", x)])
+
+
+@stdout_only
+def check_sigmoid_backward(sigmoid_backward_fn, shape=(4, 5), seed=0):
+    """dx against central differences; the cache is out = sigmoid(x) of a trusted forward."""
+    rng = rng_for(seed)
+    x = rng.normal(size=shape)
+    dout = rng.normal(size=shape)
+    out, cache = sigmoid_forward(x)
+    dx = numerical_vjp(sigmoid, x, dout)
+    s_out = sigmoid(out)
+    mistakes = [
+        Mistake(
+            dout * s_out * (1 - s_out),
+            "you applied the sigmoid to the cache: it already holds out = sigmoid(x), "
+            "so dx = dout * out * (1 - out)",
+        ),
+        Mistake(
+            out * (1 - out), "the upstream gradient dout is missing: dx = dout * out * (1 - out)"
+        ),
+        Mistake(dout * out, "the factor (1 - out) is missing: sigmoid' = out * (1 - out)"),
+        Mistake(dout * (1 - out), "the factor out is missing: sigmoid' = out * (1 - out)"),
+    ]
+    with Check("sigmoid_backward", sigmoid_backward_fn, f"x of shape {shape}") as check:
+        check.compare("dx", check.call(dout, cache), dx, mistakes=mistakes)
+
+
+@stdout_only
+def check_relu_forward(relu_forward_fn, shape=(4, 5), seed=0):
+    """out = max(0, x) elementwise, cache x."""
+    x = away_from_zero(rng_for(seed), shape, gap=GAP)
+    out = relu(x)
+    mistakes = [
+        Mistake(np.max(x, axis=0), "np.max(x, 0) reduces along axis 0: use np.maximum(x, 0)"),
+        Mistake(np.abs(x), "negative inputs must become 0, not |x|"),
+        Mistake(np.maximum(-x, 0), "the sign is flipped: relu(x) = max(0, x)"),
+    ]
+    with Check("relu_forward", relu_forward_fn, f"x of shape {shape}") as check:
+        got, cache = check.unpack(check.call(x), ("out", "cache"))
+        check.compare("out", got, out, mistakes=mistakes)
+        _check_cache(check, cache, ("x",), [("x", x), ("out = relu(x)", out)])
+
+
+@stdout_only
+def check_relu_backward(relu_backward_fn, shape=(4, 5), seed=0):
+    """dx against central differences at inputs away from the kink; the cache is x."""
+    rng = rng_for(seed)
+    x = away_from_zero(rng, shape, gap=GAP)
+    dout = rng.normal(size=shape)
+    _, cache = relu_forward(x)
+    dx = numerical_vjp(relu, x, dout)
+    mistakes = [
+        Mistake(dout, "the mask is missing: dx = dout where x > 0 and 0 elsewhere"),
+        Mistake(
+            (x > 0).astype(float), "the upstream gradient dout is missing: dx = dout * (x > 0)"
+        ),
+        Mistake(dout * x, "you multiplied by x: relu'(x) is the indicator (x > 0), not x"),
+        Mistake(dout * relu(x), "you multiplied by relu(x): relu'(x) is the indicator (x > 0)"),
+        Mistake(dout * (x < 0), "the mask is inverted: the gradient flows where x > 0"),
+    ]
+    with Check("relu_backward", relu_backward_fn, f"x of shape {shape}") as check:
+        check.compare("dx", check.call(dout, cache), dx, mistakes=mistakes)
+
+
+# ---------------------------------------------------------------- check: the MLP
+
+
+def _mlp_mistakes(params, X, y, activation, key):
+    found = []
+    for name, message in MLP_MISTAKES.items():
+        if name == "act_grad_of_a" and activation == "relu":
+            continue  # relu'(a) = relu'(z): not a mistake for ReLU
+        try:
+            found.append(Mistake(mlp_grads(params, X, y, activation, name)[key], message))
+        except ValueError:  # this mistake does not fit these shapes
+            continue
+    return found
+
+
+@stdout_only
+def check_mlp_loss(mlp_loss_fn, dims=(2, 4, 3), N=5, activation="sigmoid", seed=0):
+    """(loss, grads) of an MLP with layer sizes dims; every gradient by central differences.
+
+    The gradients are compared from the last layer down, so that the first wrong one tells
+    where the recursion goes wrong.
+    """
+    params, X, y = mlp_problem(dims, N, activation, seed)
+    L = layer_count(params)
+    expected = mlp_numerical_grads(params, X, y, activation)
+    sizes = "-".join(map(str, dims))
+    with Check("mlp_loss", mlp_loss_fn, f"a {sizes} {activation} network, N = {N}") as check:
+        loss, grads = check.unpack(check.call(params, X, y, activation), ("loss", "grads"))
+        check.compare(
+            "loss", loss, mlp_loss_value(params, X, y, activation), factors=batch_factors(N)
+        )
+        if not isinstance(grads, dict):
+            raise CheckFailed(f"grads is a {type(grads).__name__}: return a dict like params")
+        missing = [k for k in params if k not in grads]
+        extra = [k for k in grads if k not in params]
+        if missing or extra:
+            raise CheckFailed(
+                f"grads must have the keys of params: missing {missing}, unexpected {extra}"
+            )
+        for i in range(L, 0, -1):
+            for key in (f"W{i}", f"b{i}"):
+                try:
+                    check.compare(
+                        f"grads['{key}']",
+                        grads[key],
+                        expected[key],
+                        factors=batch_factors(N),
+                        mistakes=_mlp_mistakes(params, X, y, activation, key),
+                    )
+                except CheckFailed as failure:
+                    first, _, rest = str(failure).partition("\n")
+                    if i < L and ("entries are wrong" in first or "factor is off" in first):
+                        first += (
+                            f"; layers {i + 1}..{L} are right: look at delta_{i} = "
+                            f"(delta_{i + 1} @ W{i + 1}.T) * act'(z_{i}) and at the "
+                            f"gradients of layer {i} made from it"
+                        )
+                    raise CheckFailed(first + ("\n" + rest if rest else "")) from None
+
+
+# ---------------------------------------------------------------- check: the classic network
+
+
+@stdout_only
+def check_classic_bp_grads(classic_bp_grads_fn, d=3, q=4, l=2, seed=0):
+    """(dV, dgamma, dW, dtheta) of E for one example, against central differences.
+
+    Compared output layer first (dW, dtheta), then the hidden layer (dV, dgamma).
+    """
+    x, y, V, gamma, W, theta = classic_problem(d, q, l, seed)
+    args = (x, y, V, gamma, W, theta)
+
+    def numeric(k):
+        def error_of(v):
+            changed = list(args)
+            changed[k] = v
+            return classic_error(*changed)
+
+        return numerical_gradient(error_of, args[k])
+
+    dV, dgamma, dW, dtheta = numeric(2), numeric(3), numeric(4), numeric(5)
+
+    b, yhat = classic_forward(x, V, gamma, W, theta)
+    g = (yhat - y) * yhat * (1 - yhat)  # dE/dbeta_j
+    e = (W @ g) * b * (1 - b)  # dE/dalpha_h
+    alpha = x @ V
+    typo = (W @ g) * b * (1 - (alpha - gamma))  # the seed's line (c)
+    no_hidden_grad = W @ g
+    typo_msg = (
+        "you used sigmoid(alpha - gamma) * (1 - (alpha - gamma)), the typo of the seed's "
+        "line (c): the derivative is b_h * (1 - b_h)"
+    )
+    hidden_msg = "the hidden sigmoid's derivative b_h * (1 - b_h) is missing"
+    output_msg = "the output sigmoid's derivative yhat_j * (1 - yhat_j) is missing"
+    update_msg = (
+        "the sign is flipped: that is the update direction -dE/d{0} (Zhou's "
+        "g_j = yhat_j (1 - yhat_j)(y_j - yhat_j) is minus the derivative); return dE/d{0}"
+    )
+    dW_mistakes = [
+        Mistake(dW.T, "dW is transposed: dW[h, j] = b_h g_j, shape (q, l) like W"),
+        Mistake(np.outer(b, yhat - y), output_msg),
+        Mistake(-dW, update_msg.format("w")),
+    ]
+    dtheta_mistakes = [
+        Mistake(
+            g,
+            "dtheta has the sign of a bias gradient: theta is SUBTRACTED (beta - theta), "
+            "so dE/dtheta_j = -g_j",
+        ),
+        Mistake(-(yhat - y), output_msg),
+    ]
+    dV_mistakes = [
+        Mistake(dV.T, "dV is transposed: dV[i, h] = x_i e_h, shape (d, q) like V"),
+        Mistake(np.outer(x, typo), typo_msg),
+        Mistake(np.outer(x, no_hidden_grad), hidden_msg),
+        Mistake(-dV, update_msg.format("v")),
+    ]
+    dgamma_mistakes = [
+        Mistake(
+            e,
+            "dgamma has the sign of a bias gradient: gamma is SUBTRACTED (alpha - gamma), "
+            "so dE/dgamma_h = -e_h",
+        ),
+        Mistake(-typo, typo_msg),
+        Mistake(-no_hidden_grad, hidden_msg),
+    ]
+    if q == l:
+        wrong_sum = (W.T @ g) * b * (1 - b)
+        dV_mistakes.append(
+            Mistake(
+                np.outer(x, wrong_sum),
+                "the sum over the outputs pairs g_j with w_hj: e_h = b_h (1 - b_h) (W @ g)_h, "
+                "not W.T @ g",
+            )
+        )
+    case = f"d = {d} inputs, q = {q} hidden, l = {l} outputs"
+    with Check("classic_bp_grads", classic_bp_grads_fn, case) as check:
+        result = check.unpack(check.call(*args), ("dV", "dgamma", "dW", "dtheta"))
+        check.compare("dW", result[2], dW, mistakes=dW_mistakes)
+        check.compare("dtheta", result[3], dtheta, mistakes=dtheta_mistakes)
+        check.compare("dV", result[0], dV, mistakes=dV_mistakes)
+        check.compare("dgamma", result[1], dgamma, mistakes=dgamma_mistakes)

@@ -1,0 +1,279 @@
+"""Lesson 07: max pooling routes the gradient of each window to its maximum.
+
+Trusted references: the forward pass, the backward pass by the contract's rule (the whole
+gradient of a window goes to its first maximum in row-major order) and average pooling for
+comparison, and one check per exercise. Without ties, the backward pass is checked against
+central differences on inputs whose entries are all far apart (gradlab.inputs.distinct_values);
+with ties, max has a kink and central differences split the gradient, so the expected dx is
+derived from the first-maximum rule.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from gradlab.checking import Check, CheckFailed, Mistake, stdout_only
+from gradlab.inputs import distinct_values, rng_for
+from gradlab.numeric import numerical_vjp
+
+IMAGE_AXES = ("example", "channel", "row", "column")
+
+
+def pooled_size(size, window, stride):
+    """Number of window positions along one axis: 1 + (size - window) // stride."""
+    return 1 + (size - window) // stride
+
+
+def pool_windows(x, pool_param):
+    """A read-only view (N, C, Ho, Wo, ph, pw) of the pooling windows of x (N, C, H, W)."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    Ho, Wo = pooled_size(x.shape[2], ph, stride), pooled_size(x.shape[3], pw, stride)
+    view = sliding_window_view(x, (ph, pw), axis=(2, 3))
+    return view[:, :, ::stride, ::stride][:, :, :Ho, :Wo]
+
+
+def max_pool_forward(x, pool_param):
+    """out[n, c, i, j] = max of the window of x[n, c] whose top-left corner is
+    (i * stride, j * stride). Returns (out, cache) with cache (x, pool_param)."""
+    return pool_windows(x, pool_param).max(axis=(4, 5)), (x, pool_param)
+
+
+def max_pool_backward(dout, cache, *, choose="first"):
+    """dx of max pooling: dout[n, c, i, j] goes to the maximum of window (i, j).
+
+    choose says what happens to a window with several maxima: "first" (the contract: the
+    first maximum in row-major order takes everything), "last", "split" (equal shares) or
+    "all" (every maximum gets the whole dout); the last three are typical mistakes.
+    """
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    N, C, Ho, Wo = dout.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    rows = slice(i * stride, i * stride + ph)
+                    cols = slice(j * stride, j * stride + pw)
+                    window = x[n, c, rows, cols]
+                    dx[n, c, rows, cols] += _route(window, choose) * dout[n, c, i, j]
+    return dx
+
+
+def _route(window, choose):
+    """Where one unit of gradient goes in a window, as an array of the window's shape."""
+    is_max = (window == window.max()).astype(float)
+    if choose == "all":
+        return is_max
+    if choose == "split":
+        return is_max / is_max.sum()
+    flat = is_max.ravel()
+    k = np.argmax(flat) if choose == "first" else flat.size - 1 - np.argmax(flat[::-1])
+    mask = np.zeros(window.size)
+    mask[k] = 1.0
+    return mask.reshape(window.shape)
+
+
+def avg_pool_forward(x, pool_param):
+    """Average pooling, for comparison: the mean of each window."""
+    return pool_windows(x, pool_param).mean(axis=(4, 5)), (x, pool_param)
+
+
+def avg_pool_backward(dout, cache):
+    """dx of average pooling: every cell of window (i, j) gets dout[n, c, i, j] / (ph pw)."""
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    Ho, Wo = dout.shape[2:]
+    for i in range(Ho):
+        for j in range(Wo):
+            share = dout[:, :, i, j, None, None] / (ph * pw)
+            dx[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw] += share
+    return dx
+
+
+def _overwriting_backward(dout, x, pool_param, *, whole_window):
+    """What `=` instead of `+=` gives: assigning the masked window, or the argmax cell only."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    N, C, Ho, Wo = dout.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
+                    r, q = np.unravel_index(np.argmax(window), window.shape)
+                    if whole_window:
+                        mask = _route(window, "first")
+                        dx[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw] = (
+                            mask * dout[n, c, i, j]
+                        )
+                    else:
+                        dx[n, c, i * stride + r, j * stride + q] = dout[n, c, i, j]
+    return dx
+
+
+def _wrong_width_backward(dout, x, pool_param):
+    """The flat argmax k unravelled as (k // pool_height, k % pool_height); None when that
+    lands outside x (the student's code would then raise IndexError)."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    N, C, Ho, Wo = dout.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
+                    k = int(np.argmax(window))
+                    r, q = i * stride + k // ph, j * stride + k % ph
+                    if r >= x.shape[2] or q >= x.shape[3]:
+                        return None
+                    dx[n, c, r, q] += dout[n, c, i, j]
+    return dx
+
+
+# ---------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------
+
+
+def pool_case(seed, x_shape, pool, stride, ties):
+    """Random (x, pool_param): distinct entries far apart, or small integers with many ties."""
+    rng = rng_for(seed)
+    x = rng.integers(0, 3, size=x_shape).astype(float) if ties else distinct_values(rng, x_shape)
+    return x, {"pool_height": pool[0], "pool_width": pool[1], "stride": stride}
+
+
+def _case_text(x_shape, pool, stride, ties):
+    kind = "integers 0..2, many ties" if ties else "distinct values"
+    return f"x {tuple(x_shape)} ({kind}), pool {pool[0]}x{pool[1]}, stride {stride}"
+
+
+def _check_cache(cache, x, pool_param):
+    if not isinstance(cache, (tuple, list)) or len(cache) != 2:
+        raise CheckFailed("the cache must be the tuple (x, pool_param), as the contract fixes it")
+    got_x, got_param = cache
+    got_x = np.asarray(got_x)
+    if got_x.shape != x.shape or not np.array_equal(got_x, x) or got_param != pool_param:
+        raise CheckFailed("the cache must be (x, pool_param): the input x and pool_param")
+
+
+@stdout_only
+def check_max_pool_forward_naive(
+    max_pool_forward_fn, x_shape=(2, 3, 4, 4), pool=(2, 2), stride=2, ties=False, seed=0
+):
+    """out, cache = max_pool_forward_fn(x, pool_param): the maximum of every window."""
+    x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
+    out, _ = max_pool_forward(x, pool_param)
+    Ho, Wo = out.shape[2:]
+    mistakes = [
+        Mistake(
+            avg_pool_forward(x, pool_param)[0],
+            "you averaged each window (average pooling): max pooling takes its maximum",
+        ),
+        Mistake(
+            np.broadcast_to(out.max(axis=1, keepdims=True), out.shape),
+            "the maximum was taken across channels too: pool each channel of each image "
+            "on its own, x[n, c, window].max()",
+        ),
+    ]
+    if stride > 1:
+        unit = dict(pool_param, stride=1)
+        full = max_pool_forward(x, unit)[0]
+        message = (
+            "stride ignored: window (i, j) starts at row i * stride, column j * stride, "
+            "and Ho = 1 + (H - pool_height) // stride"
+        )
+        mistakes += [Mistake(full, message), Mistake(full[:, :, :Ho, :Wo], message)]
+    if pool[0] != pool[1]:
+        swapped = dict(pool_param, pool_height=pool[1], pool_width=pool[0])
+        if all(s <= d for s, d in zip(pool[::-1], x_shape[2:])):
+            mistakes.append(
+                Mistake(
+                    max_pool_forward(x, swapped)[0],
+                    "pool_height and pool_width are swapped: windows span pool_height rows "
+                    "and pool_width columns",
+                )
+            )
+    case = _case_text(x_shape, pool, stride, ties)
+    with Check("max_pool_forward_naive", max_pool_forward_fn, case) as check:
+        got, cache = check.unpack(check.call(x, pool_param), ("out", "cache"))
+        check.compare(
+            "out",
+            got,
+            out,
+            mistakes=mistakes,
+            axes=("example", "channel", "output row", "output column"),
+        )
+        _check_cache(cache, x, pool_param)
+
+
+@stdout_only
+def check_max_pool_backward_naive(
+    max_pool_backward_fn, x_shape=(2, 3, 4, 4), pool=(2, 2), stride=2, ties=False, seed=0
+):
+    """dx = max_pool_backward_fn(dout, cache): central differences without ties, the
+    first-maximum rule with ties."""
+    x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
+    out, cache = max_pool_forward(x, pool_param)
+    dout = rng_for(seed + 1000).normal(size=out.shape)
+    if ties:  # max has a kink at a tie: the contract's rule decides
+        dx = max_pool_backward(dout, cache, choose="first")
+    else:
+        dx = numerical_vjp(lambda x_: max_pool_forward(x_, pool_param)[0], x, dout)
+
+    overlapping = stride < pool[0] or stride < pool[1]
+    mistakes = []
+    if overlapping:
+        message = (
+            "overlapping windows must accumulate: a cell that is the maximum of several "
+            "windows receives the sum of their gradients (dx[...] += ..., not =)"
+        )
+        mistakes += [
+            Mistake(_overwriting_backward(dout, x, pool_param, whole_window=True), message),
+            Mistake(_overwriting_backward(dout, x, pool_param, whole_window=False), message),
+        ]
+    if ties:
+        mistakes += [
+            Mistake(
+                max_pool_backward(dout, cache, choose="split"),
+                "the gradient was split among tied maxima: by the contract the first maximum "
+                "in row-major order (np.argmax of the window) takes the whole gradient",
+            ),
+            Mistake(
+                max_pool_backward(dout, cache, choose="all"),
+                "the gradient was sent to every tied maximum (a mask window == max): only "
+                "the first maximum in row-major order (np.argmax) may receive it",
+            ),
+            Mistake(
+                max_pool_backward(dout, cache, choose="last"),
+                "the gradient went to the last tied maximum: the first maximum in row-major "
+                "order takes it (np.argmax returns the first)",
+            ),
+        ]
+    mistakes += [
+        Mistake(
+            avg_pool_backward(dout, cache),
+            "the gradient was spread over the whole window (average pooling): max pooling "
+            "sends it to the window's maximum alone",
+        ),
+        Mistake(
+            avg_pool_backward(dout, cache) * pool[0] * pool[1],
+            "the gradient was sent to the whole window: max pooling sends it to the "
+            "window's maximum alone",
+        ),
+    ]
+    if pool[0] != pool[1]:
+        wrong_width = _wrong_width_backward(dout, x, pool_param)
+        if wrong_width is not None:
+            mistakes.append(
+                Mistake(
+                    wrong_width,
+                    "the argmax index was unravelled with the wrong width: flat index k of a "
+                    "(pool_height, pool_width) window is row k // pool_width, column "
+                    "k % pool_width (np.unravel_index(k, window.shape))",
+                )
+            )
+    case = _case_text(x_shape, pool, stride, ties)
+    with Check("max_pool_backward_naive", max_pool_backward_fn, case) as check:
+        got = check.call(dout, cache)
+        check.compare("dx", got, dx, mistakes=mistakes, axes=IMAGE_AXES)

@@ -1,0 +1,402 @@
+"""Lesson 08: a vanilla RNN, one step and unrolled in time, and backpropagation through time.
+
+Conventions of the course contract: x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H), b (H,),
+h[:, t] = tanh(x[:, t] @ Wx + h[:, t - 1] @ Wh + b), with h0 before the first step.
+A step's cache is (x, prev_h, Wx, Wh, next_h); a sequence's cache is (x, h0, Wx, Wh, h).
+Expected gradients come from central differences of the plain forward functions below; the
+typical wrong answers are computed by `rnn_backward_variant` so that a check can name them.
+"""
+
+import numpy as np
+
+from gradlab.checking import Check, CheckFailed, Factor, Mistake, stdout_only
+from gradlab.inputs import rng_for
+from gradlab.numeric import numerical_vjp
+
+STEP_CACHE = ("x", "prev_h", "Wx", "Wh", "next_h")
+SEQUENCE_CACHE = ("x", "h0", "Wx", "Wh", "h")
+TIME_AXES = (None, "time step", None)
+
+# The last step receives no gradient from later steps: if only it is right, the recurrence is not.
+LAST_STEP_HINT = {
+    "last": "nothing flows into the last step from later ones, so check the gradient carried "
+    "back from step t+1 (dprev_h = da @ Wh.T) and its sum with dh[:, t]"
+}
+
+# What each wrong tanh derivative is, and what to do instead ({h} names the step's output).
+TANH_MISTAKES = {
+    "pre_activation": "tanh' computed from the pre-activation a as 1 - a**2: "
+    "tanh'(a) = 1 - tanh(a)**2 = 1 - {h}**2, so use {h} from the cache",
+    "prev_h": "tanh' computed from the previous hidden state: the derivative belongs to this "
+    "step's output, use 1 - {h}**2",
+    "tanh_twice": "tanh' computed as 1 - tanh({h})**2: {h} is already tanh(a), "
+    "so tanh'(a) = 1 - {h}**2",
+    "missing": "the tanh derivative is missing: multiply the incoming gradient by "
+    "1 - {h}**2 before the matrix products",
+}
+
+
+# ---------------------------------------------------------------- trusted reference code
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    """One step: next_h = tanh(x Wx + prev_h Wh + b); cache (x, prev_h, Wx, Wh, next_h)."""
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+def rnn_step_backward(dnext_h, cache):
+    """(dx, dprev_h, dWx, dWh, db) of one step, given the gradient of its output."""
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """All T steps: h (N, T, H) with h[:, t] the state after step t; cache (x, h0, Wx, Wh, h)."""
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]))
+    prev_h = h0
+    for t in range(T):
+        prev_h, _ = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
+        h[:, t] = prev_h
+    return h, (x, h0, Wx, Wh, h)
+
+
+def rnn_backward(dh, cache):
+    """(dx, dh0, dWx, dWh, db) for the upstream gradient dh (N, T, H) on every hidden state."""
+    x, h0, Wx, Wh, h = cache
+    T = x.shape[1]
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+    dprev_h = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        prev_h = h0 if t == 0 else h[:, t - 1]
+        step_cache = (x[:, t], prev_h, Wx, Wh, h[:, t])
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dprev_h, step_cache)
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dWx, dWh, db
+
+
+# ---------------------------------------------------------------- typical wrong answers
+
+
+def _tanh_grad(how, next_h, prev_h, a):
+    """The factor a student multiplies the incoming gradient by, right or wrong."""
+    return {
+        None: 1 - next_h**2,
+        "pre_activation": 1 - a**2,
+        "prev_h": 1 - prev_h**2,
+        "tanh_twice": 1 - np.tanh(next_h) ** 2,
+        "missing": np.ones_like(next_h),
+    }[how]
+
+
+def rnn_backward_variant(dh, cache, b, mistake=None):
+    """What rnn_backward returns with one typical mistake (None: the right answer).
+
+    Mistakes: the keys of TANH_MISTAKES (a wrong tanh derivative), "no_recurrence" (the
+    gradient from step t + 1 is not added to dh[:, t]), "first_only" / "last_only" (the
+    shared-weight gradients are overwritten, so only the contribution of time step 0 / T - 1
+    is left), "dWh_next" (dWh uses h_t instead of h_{t-1}), "wrapped_h0" (h[:, t - 1] also at
+    t = 0, which is h[:, -1]), "forwards" (the time loop runs t = 0, ..., T - 1 and carries
+    the recurrent gradient forwards). `b` is needed for the pre-activation only.
+    """
+    x, h0, Wx, Wh, h = cache
+    T = x.shape[1]
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+    dprev_h = np.zeros_like(h0)
+    for t in range(T) if mistake == "forwards" else reversed(range(T)):
+        prev_h = h[:, t - 1] if t > 0 or mistake == "wrapped_h0" else h0
+        a = x[:, t] @ Wx + prev_h @ Wh + b
+        dcurrent = dh[:, t] if mistake == "no_recurrence" else dh[:, t] + dprev_h
+        how = mistake if mistake in TANH_MISTAKES else None
+        da = dcurrent * _tanh_grad(how, h[:, t], prev_h, a)
+        dx[:, t] = da @ Wx.T
+        dprev_h = da @ Wh.T
+        dWh_t = (h[:, t] if mistake == "dWh_next" else prev_h).T @ da
+        terms = (x[:, t].T @ da, dWh_t, da.sum(axis=0))
+        if mistake in ("first_only", "last_only"):
+            if t == (0 if mistake == "first_only" else T - 1):
+                dWx, dWh, db = terms
+        else:
+            dWx, dWh, db = dWx + terms[0], dWh + terms[1], db + terms[2]
+    return dx, dprev_h, dWx, dWh, db
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def rnn_problem(seed, N, T, D, H):
+    """Random x (N, T, D), h0, Wx, Wh, b scaled so that pre-activations are of order 1.
+
+    Wh has a spectral radius near 0.9, so that long sequences neither explode nor saturate.
+    """
+    rng = rng_for(seed)
+    x = rng.normal(size=(N, T, D))
+    h0 = rng.normal(scale=0.5, size=(N, H))
+    Wx = rng.normal(scale=0.8 / np.sqrt(D), size=(D, H))
+    Wh = rng.normal(scale=0.9 / np.sqrt(H), size=(H, H))
+    b = rng.normal(scale=0.2, size=H)
+    return x, h0, Wx, Wh, b
+
+
+def _compare_over_time(check, label, got, expected, hints, **options):
+    """check.compare with axes over time; a diagnosis "only the first/last time step matches"
+    gets the hint of `hints` ("first" or "last") that says where to look."""
+    try:
+        check.compare(label, got, expected, axes=TIME_AXES, **options)
+    except CheckFailed as failure:
+        first, _, rest = str(failure).partition("\n")
+        for which, hint in hints.items():
+            if f"only the {which} time step matches" in first:
+                first = f"{first}: {hint}"
+        raise CheckFailed(first + (f"\n{rest}" if rest else "")) from None
+
+
+def _check_cache(check, cache, names, expected, mistakes=()):
+    """The cache must be the contract's tuple, entry by entry."""
+    layout = f"({', '.join(names)})"
+    if not isinstance(cache, (tuple, list)) or len(cache) != len(names):
+        if isinstance(cache, (tuple, list)) and cache and isinstance(cache[0], (tuple, list)):
+            raise CheckFailed(
+                f"the cache looks like a list of {len(cache)} step caches: the contract fixes "
+                f"it as the tuple {layout}, so that any backward can use it"
+            )
+        got = (
+            f"{len(cache)} entries"
+            if isinstance(cache, (tuple, list))
+            else f"an object of type {type(cache).__name__}"
+        )
+        raise CheckFailed(f"the cache must be the tuple {layout}, got {got}")
+    for name, got, value in zip(names, cache, expected):
+        check.compare(
+            f"cache entry {name}", got, value, mistakes=mistakes if name == names[-1] else ()
+        )
+
+
+def _case(**sizes):
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+def _batch_mean(N):
+    return Factor(1 / N, "1/N", "the bias gradient sums da over the batch: do not average it")
+
+
+def _time_mean(T):
+    return Factor(
+        1 / T,
+        "1/T",
+        "Wx, Wh and b are shared by all T time steps: their gradients are sums over time, "
+        "not means",
+    )
+
+
+# ---------------------------------------------------------------- checks
+
+
+@stdout_only
+def check_rnn_step_forward(rnn_step_forward_fn, N=3, D=4, H=5, seed=0):
+    """rnn_step_forward(x, prev_h, Wx, Wh, b) -> (next_h, cache (x, prev_h, Wx, Wh, next_h))."""
+    x3, h0, Wx, Wh, b = rnn_problem(seed, N, 1, D, H)
+    x = x3[:, 0]
+    a = x @ Wx + h0 @ Wh + b
+    next_h = np.tanh(a)
+    mistakes = [
+        Mistake(a, "tanh is missing: next_h = np.tanh(x @ Wx + prev_h @ Wh + b)"),
+        Mistake(np.tanh(a - b), "the bias b is missing: add b to the pre-activation"),
+        Mistake(
+            np.tanh(x @ Wx + h0 @ Wh.T + b),
+            "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
+        ),
+        Mistake(1 / (1 + np.exp(-a)), "this is the sigmoid of the pre-activation: use np.tanh"),
+    ]
+    if D == H:  # only square Wx lets the swap run
+        mistakes.append(
+            Mistake(
+                np.tanh(x @ Wh + h0 @ Wx + b),
+                "Wx and Wh are swapped: x is multiplied by Wx, prev_h by Wh",
+            )
+        )
+    case = _case(N=N, D=D, H=H)
+    with Check("rnn_step_forward", rnn_step_forward_fn, case) as check:
+        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("next_h", "cache"))
+        check.compare("next_h", got_h, next_h, mistakes=mistakes)
+        _check_cache(
+            check,
+            cache,
+            STEP_CACHE,
+            (x, h0, Wx, Wh, next_h),
+            [
+                Mistake(
+                    a,
+                    "holds the pre-activation a: store next_h = tanh(a), from which the "
+                    "backward gets tanh'(a) = 1 - next_h**2",
+                )
+            ],
+        )
+
+
+@stdout_only
+def check_rnn_step_backward(rnn_step_backward_fn, N=3, D=4, H=5, seed=0):
+    """rnn_step_backward(dnext_h, cache) against central differences of a trusted step."""
+    x3, prev_h, Wx, Wh, b = rnn_problem(seed, N, 1, D, H)
+    x = x3[:, 0]
+    dnext_h = rng_for(seed + 1000).normal(size=(N, H))
+    next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
+    inputs = (x, prev_h, Wx, Wh, b)
+    expected = [
+        numerical_vjp(
+            lambda v, i=i: rnn_step_forward(*inputs[:i], v, *inputs[i + 1 :])[0],
+            inputs[i],
+            dnext_h,
+        )
+        for i in range(5)
+    ]
+    a = x @ Wx + prev_h @ Wh + b
+    names = ("dx", "dprev_h", "dWx", "dWh", "db")
+    wrong_da = {
+        how: dnext_h * _tanh_grad(how, next_h, prev_h, a)
+        for how in ("pre_activation", "prev_h", "tanh_twice", "missing")
+    }
+    mistakes = {name: [] for name in names}
+    for how, da in wrong_da.items():
+        message = TANH_MISTAKES[how].format(h="next_h")
+        outputs = (da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0))
+        for name, output in zip(names, outputs):
+            mistakes[name].append(Mistake(output, message))
+    da = dnext_h * (1 - next_h**2)
+    mistakes["dprev_h"].append(
+        Mistake(da @ Wh, "Wh is not transposed: dprev_h = da @ Wh.T, since a = ... + prev_h @ Wh")
+    )
+    mistakes["dWh"].append(
+        Mistake(
+            next_h.T @ da,
+            "uses next_h: Wh multiplies the previous state, so dWh = prev_h.T @ da",
+        )
+    )
+    factors = {"db": [_batch_mean(N)]}
+    with Check("rnn_step_backward", rnn_step_backward_fn, _case(N=N, D=D, H=H)) as check:
+        grads = check.unpack(check.call(dnext_h, cache), names)
+        for name, got, value in zip(names, grads, expected):
+            check.compare(name, got, value, mistakes=mistakes[name], factors=factors.get(name, ()))
+
+
+@stdout_only
+def check_rnn_forward(rnn_forward_fn, N=2, T=6, D=3, H=4, seed=0):
+    """rnn_forward(x, h0, Wx, Wh, b) -> (h (N, T, H), cache (x, h0, Wx, Wh, h))."""
+    x, h0, Wx, Wh, b = rnn_problem(seed, N, T, D, H)
+    h, _ = rnn_forward(x, h0, Wx, Wh, b)
+    stale = np.tanh(x @ Wx + (h0 @ Wh)[:, None, :] + b)
+    transposed, _ = rnn_forward(x, h0, Wx, Wh.T, b)
+    mistakes = [
+        Mistake(
+            stale,
+            "every step used h0 as its previous state: after each step set prev_h to the "
+            "new state, so that step t uses h[:, t - 1]",
+        ),
+        Mistake(
+            np.tanh(x @ Wx + b),
+            "there is no recurrence: each step must add prev_h @ Wh to its pre-activation",
+        ),
+        Mistake(
+            transposed,
+            "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
+        ),
+        Mistake(
+            np.concatenate([h0[:, None], h], axis=1),
+            "h also holds h0: h has the T states after the steps, h[:, t] after step t",
+        ),
+        Mistake(
+            h.transpose(1, 0, 2),
+            "h is time-major (T, N, H): store the state after step t in h[:, t], so that h "
+            "is (N, T, H)",
+        ),
+    ]
+    if D == H:
+        swapped, _ = rnn_forward(x, h0, Wh, Wx, b)
+        mistakes.append(
+            Mistake(swapped, "Wx and Wh are swapped: x[:, t] is multiplied by Wx, prev_h by Wh")
+        )
+    with Check("rnn_forward", rnn_forward_fn, _case(N=N, T=T, D=D, H=H)) as check:
+        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("h", "cache"))
+        _compare_over_time(
+            check,
+            "h",
+            got_h,
+            h,
+            {"first": "step 0 is right, so check how each new state is passed on to the next step"},
+            mistakes=mistakes,
+        )
+        _check_cache(check, cache, SEQUENCE_CACHE, (x, h0, Wx, Wh, h))
+
+
+@stdout_only
+def check_rnn_backward(rnn_backward_fn, N=3, T=5, D=4, H=6, seed=0, upstream="every"):
+    """rnn_backward(dh, cache) against central differences of a trusted rnn_forward.
+
+    upstream: "every" (a loss on every hidden state) or "last" (dh is zero except at t = T-1).
+    """
+    x, h0, Wx, Wh, b = rnn_problem(seed, N, T, D, H)
+    dh = rng_for(seed + 1000).normal(size=(N, T, H))
+    if upstream == "last":
+        dh[:, :-1] = 0.0
+    _, cache = rnn_forward(x, h0, Wx, Wh, b)
+    inputs = (x, h0, Wx, Wh, b)
+    expected = [
+        numerical_vjp(
+            lambda v, i=i: rnn_forward(*inputs[:i], v, *inputs[i + 1 :])[0], inputs[i], dh
+        )
+        for i in range(5)
+    ]
+    names = ("dx", "dh0", "dWx", "dWh", "db")
+    step = "h[:, t]"
+    messages = {how: TANH_MISTAKES[how].format(h=step) for how in TANH_MISTAKES}
+    messages |= {
+        "no_recurrence": "the gradient from step t+1 is not added: the hidden-state gradient at "
+        "step t is dh[:, t] plus the dprev_h that flows back from step t+1",
+        "forwards": "the time loop runs forwards: step t needs the gradient from step t+1, so "
+        "backpropagate from t = T-1 down to t = 0",
+        "wrapped_h0": "at t = 0 the previous state is h0, but h[:, t - 1] is h[:, -1], the "
+        "last state: use h0 at t = 0",
+    }
+    mistakes = {name: [] for name in names}
+    for mistake, message in messages.items():
+        outputs = rnn_backward_variant(dh, cache, b, mistake)
+        for name, output in zip(names, outputs):
+            mistakes[name].append(Mistake(output, message))
+    for mistake, which in (("first_only", "0 (the first)"), ("last_only", "T-1 (the last)")):
+        outputs = rnn_backward_variant(dh, cache, b, mistake)
+        for name, output in zip(names[2:], outputs[2:]):
+            weight = name[1:]
+            mistakes[name].append(
+                Mistake(
+                    output,
+                    f"only the contribution of time step {which} is left: {weight} is shared "
+                    f"by all time steps, so sum their gradients ({name} += ...) instead of "
+                    "overwriting them",
+                )
+            )
+    mistakes["dWh"].append(
+        Mistake(
+            rnn_backward_variant(dh, cache, b, "dWh_next")[3],
+            "uses h_t: Wh multiplies the previous state, so add h_{t-1}.T @ da (h0 at t = 0)",
+        )
+    )
+    mistakes["dh0"].append(
+        Mistake(
+            np.zeros_like(h0),
+            "is zero: return the gradient that flows out of step 0 into h0 (dprev_h)",
+        )
+    )
+    factors = {"dWx": [_time_mean(T)], "dWh": [_time_mean(T)], "db": [_time_mean(T)]}
+    factors["db"].append(_batch_mean(N))
+    where = "every step" if upstream == "every" else "the last step only"
+    case = _case(N=N, T=T, D=D, H=H) + f", upstream gradient on {where}"
+    with Check("rnn_backward", rnn_backward_fn, case) as check:
+        grads = check.unpack(check.call(dh, cache), names)
+        dx, *others = grads
+        _compare_over_time(check, "dx", dx, expected[0], LAST_STEP_HINT, mistakes=mistakes["dx"])
+        for name, got, value in zip(names[1:], others, expected[1:]):
+            check.compare(name, got, value, mistakes=mistakes[name], factors=factors.get(name, ()))

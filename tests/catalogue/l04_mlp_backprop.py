@@ -1,0 +1,517 @@
+"""Lesson 04: typical wrong answers and correct answers in other styles."""
+
+import numpy as np
+
+from tests.catalogue import right, wrong
+
+LESSON = "04_mlp_backprop"
+
+
+# ---------------------------------------------------------------- affine_forward
+
+
+@wrong("affine_forward", "the bias b is missing")
+def affine_forward_without_bias(x, W, b):
+    return x @ W, (x, W, b)
+
+
+@wrong("affine_forward", "the cache must be the tuple (x, W, b)")
+def affine_forward_short_cache(x, W, b):
+    return x @ W + b, (x, W)
+
+
+@wrong("affine_forward", "in this order")
+def affine_forward_cache_order(x, W, b):
+    return x @ W + b, (W, x, b)
+
+
+@wrong("affine_forward", "expected a tuple (out, cache)")
+def affine_forward_no_cache(x, W, b):
+    return x @ W + b
+
+
+@right("affine_forward")
+def affine_forward_einsum(x, W, b):
+    return np.einsum("nd,dm->nm", x, W) + b[None, :], (x, W, b)
+
+
+@right("affine_forward")
+def affine_forward_loops(x, W, b):
+    N, D = x.shape
+    M = W.shape[1]
+    out = np.zeros((N, M))
+    for n in range(N):
+        for m in range(M):
+            out[n, m] = sum(x[n, d] * W[d, m] for d in range(D)) + b[m]
+    return out, (x, W, b)
+
+
+# ---------------------------------------------------------------- affine_backward
+
+
+@wrong("affine_backward", "the mean of dout's rows: the bias gradient is their SUM")
+def affine_backward_db_mean(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, x.T @ dout, dout.mean(axis=0)
+
+
+@wrong("affine_backward", "transpose")
+def affine_backward_dW_transposed(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, dout.T @ x, dout.sum(axis=0)
+
+
+@wrong("affine_backward", "did you forget to sum over the batch")
+def affine_backward_db_not_summed(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, x.T @ dout, dout
+
+
+@wrong("affine_backward", "summed over axis 1")
+def affine_backward_db_wrong_axis(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=1)
+
+
+@wrong("affine_backward", "that is dW: return (dx, dW, db)")
+def affine_backward_wrong_order(dout, cache):
+    x, W, _ = cache
+    return x.T @ dout, dout @ W.T, dout.sum(axis=0)
+
+
+@right("affine_backward")
+def affine_backward_einsum(dout, cache):
+    x, W, _ = cache
+    return (
+        np.einsum("nm,dm->nd", dout, W),
+        np.einsum("nd,nm->dm", x, dout),
+        np.einsum("nm->m", dout),
+    )
+
+
+@right("affine_backward")
+def affine_backward_outer_products(dout, cache):
+    x, W, b = cache
+    dW = np.zeros_like(W)
+    db = np.zeros_like(b)
+    for n in range(x.shape[0]):
+        dW += np.outer(x[n], dout[n])
+        db += dout[n]
+    return dout @ W.T, dW, db
+
+
+# ---------------------------------------------------------------- sigmoid_forward
+
+
+@wrong("sigmoid_forward", "that is sigmoid(-x)")
+def sigmoid_forward_flipped(x):
+    out = 1 / (1 + np.exp(x))
+    return out, out
+
+
+@wrong("sigmoid_forward", "the cache holds the input x")
+def sigmoid_forward_caches_x(x):
+    return 1 / (1 + np.exp(-x)), x
+
+
+@wrong("sigmoid_forward", "expected a tuple (out, cache)")
+def sigmoid_forward_no_cache(x):
+    return 1 / (1 + np.exp(-x))
+
+
+@wrong("sigmoid_forward", "the cache is a tuple of 1 item(s)")
+def sigmoid_forward_tuple_cache(x):
+    out = 1 / (1 + np.exp(-x))
+    return out, (out,)
+
+
+@right("sigmoid_forward")
+def sigmoid_forward_tanh(x):
+    out = 0.5 * (1 + np.tanh(0.5 * x))
+    return out, out
+
+
+@right("sigmoid_forward")
+def sigmoid_forward_logaddexp(x):
+    out = np.exp(-np.logaddexp(0, -x))
+    return out, out
+
+
+# ---------------------------------------------------------------- sigmoid_backward
+
+
+@wrong("sigmoid_backward", "you applied the sigmoid to the cache")
+def sigmoid_backward_cache_as_x(dout, cache):
+    s = 1 / (1 + np.exp(-cache))
+    return dout * s * (1 - s)
+
+
+@wrong("sigmoid_backward", "the upstream gradient dout is missing")
+def sigmoid_backward_without_dout(dout, cache):
+    return cache * (1 - cache)
+
+
+@wrong("sigmoid_backward", "the factor (1 - out) is missing")
+def sigmoid_backward_half_derivative(dout, cache):
+    return dout * cache
+
+
+@right("sigmoid_backward")
+def sigmoid_backward_expanded(dout, cache):
+    return dout * (cache - cache**2)
+
+
+# ---------------------------------------------------------------- relu_forward
+
+
+@wrong("relu_forward", "np.max(x, 0) reduces along axis 0")
+def relu_forward_max_reduction(x):
+    return np.max(x, 0), x
+
+
+@wrong("relu_forward", "the cache holds out = relu(x)")
+def relu_forward_caches_out(x):
+    out = np.maximum(x, 0)
+    return out, out
+
+
+@wrong("relu_forward", "modified its input `x` in place")
+def relu_forward_in_place(x):
+    x[x < 0] = 0
+    return x, x
+
+
+@wrong("relu_forward", "not |x|")
+def relu_forward_abs(x):
+    return np.abs(x), x
+
+
+@right("relu_forward")
+def relu_forward_mask(x):
+    return x * (x > 0), x
+
+
+@right("relu_forward")
+def relu_forward_where(x):
+    return np.where(x > 0, x, 0.0), x
+
+
+# ---------------------------------------------------------------- relu_backward
+
+
+@wrong("relu_backward", "the mask is missing")
+def relu_backward_no_mask(dout, cache):
+    return dout.copy()
+
+
+@wrong("relu_backward", "you multiplied by x")
+def relu_backward_times_x(dout, cache):
+    return dout * cache
+
+
+@wrong("relu_backward", "the mask is inverted")
+def relu_backward_inverted(dout, cache):
+    return dout * (cache < 0)
+
+
+@wrong("relu_backward", "modified its input `dout` in place")
+def relu_backward_in_place(dout, cache):
+    dout[cache <= 0] = 0
+    return dout
+
+
+@right("relu_backward")
+def relu_backward_where(dout, cache):
+    return np.where(cache > 0, dout, 0.0)
+
+
+@right("relu_backward")
+def relu_backward_from_output(dout, cache):
+    out = np.maximum(cache, 0)
+    return dout * (out > 0)
+
+
+# ---------------------------------------------------------------- mlp_loss
+# Each answer is a whole MLP with one flaw, written out in full so that it is self-contained.
+
+
+@wrong("mlp_loss", "the activation's derivative is missing")
+def mlp_loss_without_act_grad(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    act = acts.get(activation, np.tanh)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = delta @ params[f"W{i}"].T
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@wrong("mlp_loss", "the bias gradients are the mean of delta's rows")
+def mlp_loss_db_mean(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    act_grad = grads_of_a.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.mean(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * act_grad(a[i - 1])
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@wrong("mlp_loss", "did you forget to divide by the batch size N?")
+def mlp_loss_without_one_over_n(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    act_grad = grads_of_a.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * act_grad(a[i - 1])
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@wrong("mlp_loss", "act' was taken at the activation a_i")
+def mlp_loss_act_grad_of_activation(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    act = acts.get(activation, np.tanh)
+    derivatives = {
+        "sigmoid": lambda z: act(z) * (1 - act(z)),
+        "relu": lambda z: (z > 0) * 1.0,
+    }
+    act_grad = derivatives.get(activation, lambda z: 1 - np.tanh(z) ** 2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * act_grad(a[i - 1])  # act'(a) instead of act'(z)
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@wrong("mlp_loss", "loss is the expected value times 4 = N")
+def mlp_loss_summed_loss(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    act_grad = grads_of_a.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * act_grad(a[i - 1])
+    return -log_p[np.arange(N), y].sum(), grads
+
+
+@wrong("mlp_loss", "modified its input `params` in place")
+def mlp_loss_updates_params(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    act_grad = grads_of_a.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * act_grad(a[i - 1])
+    for key in params:  # a gradient step inside the loss function
+        params[key] -= 0.1 * grads[key]
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@right("mlp_loss")
+def mlp_loss_act_grad_from_output(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    act_grad = grads_of_a.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * act_grad(a[i - 1])
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@right("mlp_loss")
+def mlp_loss_example_by_example(params, X, y, activation="sigmoid"):
+    """One example at a time with vectors and np.outer, then the mean of the per-example results."""
+    L, N = len(params) // 2, X.shape[0]
+    loss = 0.0
+    grads = {key: np.zeros_like(value) for key, value in params.items()}
+    for n in range(N):
+        a, z = [X[n]], [None]
+        for i in range(1, L + 1):
+            z.append(a[i - 1] @ params[f"W{i}"] + params[f"b{i}"])
+            if activation == "sigmoid":
+                a.append(1 / (1 + np.exp(-z[i])))
+            elif activation == "relu":
+                a.append(np.maximum(z[i], 0))
+            else:
+                a.append(np.tanh(z[i]))
+        e = np.exp(z[L] - z[L].max())
+        p = e / e.sum()
+        loss -= np.log(p[y[n]]) / N
+        delta = p.copy()
+        delta[y[n]] -= 1
+        delta /= N
+        for i in range(L, 0, -1):
+            grads[f"W{i}"] += np.outer(a[i - 1], delta)
+            grads[f"b{i}"] += delta
+            if i > 1:
+                if activation == "sigmoid":
+                    slope = a[i - 1] * (1 - a[i - 1])
+                elif activation == "relu":
+                    slope = (z[i - 1] > 0) * 1.0
+                else:
+                    slope = 1 - a[i - 1] ** 2
+                delta = (params[f"W{i}"] @ delta) * slope
+    return loss, grads
+
+
+# ---------------------------------------------------------------- classic_bp_grads
+
+
+@wrong("classic_bp_grads", "dtheta has the sign of a bias gradient")
+def classic_thresholds_as_biases(x, y, V, gamma, W, theta):
+    b = 1 / (1 + np.exp(-(x @ V - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = (yhat - y) * yhat * (1 - yhat)
+    e = (W @ g) * b * (1 - b)
+    return np.outer(x, e), e, np.outer(b, g), g
+
+
+@wrong("classic_bp_grads", "the typo of the seed's line (c)")
+def classic_seed_typo(x, y, V, gamma, W, theta):
+    alpha = x @ V
+    b = 1 / (1 + np.exp(-(alpha - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = (yhat - y) * yhat * (1 - yhat)
+    e = (W @ g) * b * (1 - (alpha - gamma))
+    return np.outer(x, e), -e, np.outer(b, g), -g
+
+
+@wrong("classic_bp_grads", "the output sigmoid's derivative")
+def classic_without_output_slope(x, y, V, gamma, W, theta):
+    b = 1 / (1 + np.exp(-(x @ V - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = yhat - y
+    e = (W @ g) * b * (1 - b)
+    return np.outer(x, e), -e, np.outer(b, g), -g
+
+
+@wrong("classic_bp_grads", "the hidden sigmoid's derivative")
+def classic_without_hidden_slope(x, y, V, gamma, W, theta):
+    b = 1 / (1 + np.exp(-(x @ V - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = (yhat - y) * yhat * (1 - yhat)
+    e = W @ g
+    return np.outer(x, e), -e, np.outer(b, g), -g
+
+
+@wrong("classic_bp_grads", "the update direction")
+def classic_update_direction(x, y, V, gamma, W, theta):
+    b = 1 / (1 + np.exp(-(x @ V - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = yhat * (1 - yhat) * (y - yhat)  # Zhou's g_j
+    e = b * (1 - b) * (W @ g)  # Zhou's e_h
+    return np.outer(x, e), -e, np.outer(b, g), -g
+
+
+@right("classic_bp_grads")
+def classic_index_by_index(x, y, V, gamma, W, theta):
+    d, q = V.shape
+    l = W.shape[1]
+    alpha = [sum(V[i, h] * x[i] for i in range(d)) for h in range(q)]
+    b = [1 / (1 + np.exp(-(alpha[h] - gamma[h]))) for h in range(q)]
+    beta = [sum(W[h, j] * b[h] for h in range(q)) for j in range(l)]
+    yhat = [1 / (1 + np.exp(-(beta[j] - theta[j]))) for j in range(l)]
+    g = [(yhat[j] - y[j]) * yhat[j] * (1 - yhat[j]) for j in range(l)]
+    e = [b[h] * (1 - b[h]) * sum(W[h, j] * g[j] for j in range(l)) for h in range(q)]
+    dV = np.array([[e[h] * x[i] for h in range(q)] for i in range(d)])
+    dW = np.array([[g[j] * b[h] for j in range(l)] for h in range(q)])
+    return dV, -np.array(e), dW, -np.array(g)
+
+
+@right("classic_bp_grads")
+def classic_as_biases(x, y, V, gamma, W, theta):
+    """The threshold as a bias c = -gamma: compute the bias gradients, then flip their sign."""
+    c_hidden, c_out = -gamma, -theta
+    b = 1 / (1 + np.exp(-(x[None, :] @ V + c_hidden)))
+    yhat = 1 / (1 + np.exp(-(b @ W + c_out)))
+    delta_out = (yhat - y) * yhat * (1 - yhat)
+    delta_hidden = (delta_out @ W.T) * b * (1 - b)
+    dc_out, dc_hidden = delta_out.sum(axis=0), delta_hidden.sum(axis=0)
+    return x[:, None] @ delta_hidden, -dc_hidden, b.T @ delta_out, -dc_out
