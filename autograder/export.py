@@ -163,7 +163,10 @@ th {{ background: #f3f3f3; }}
 <h1>Class report</h1>
 <p>{len(students)} students, {len(lessons)} lessons, {missing} missing notebooks.</p>
 <h2>Score distribution per lesson</h2>
-<table><tr><th>student</th>{"".join(f"<th>{esc(x)}</th>" for x in lessons)}</tr>{rows}</table>
+<table><tr><th>student</th>{
+        "".join(f"<th title='{esc(x)}'>{esc(x.split('_')[0])}</th>" for x in lessons)
+    }</tr>{rows}</table>
+<p>{", ".join(esc(x) for x in lessons)}</p>
 {_score_plot(results, lessons) if results else ""}
 <h2>Pass rate of every exercise</h2>
 {_pass_rate_plot(rates) if rates else ""}

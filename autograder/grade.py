@@ -46,6 +46,7 @@ from autograder.course import (
 from autograder.execute import Task, execute_all
 from autograder.export import TAMPERING, CellResult, LessonResult, write_outputs
 from autograder.intake import collect
+from autograder.mathjax import bundle_mathjax, localize_mathjax
 from autograder.notebooks import nbgrader_meta
 from autograder.preprocessors import ReplayExecution
 from autograder.progress import Progress
@@ -105,10 +106,8 @@ def _record(course, usable, outcomes):
     api = nbgrader_api(course, config)
     failed = {}
     for lesson in sorted({s.lesson for s in usable}):
-        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings
-            warnings.simplefilter("ignore", SAWarning)
-            if api.autograde(lesson, "*")["success"]:
-                continue
+        if api.autograde(lesson, "*")["success"]:
+            continue
         for s in (s for s in usable if s.lesson == lesson):
             result = api.autograde(lesson, s.student)
             if not result["success"]:
@@ -188,6 +187,7 @@ def _results(api, course, found, verdicts, outcomes, failed):
 
 def _lesson_feedback(course_and_lesson):
     course, lesson = course_and_lesson
+    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings, not ours
     api = nbgrader_api(course)
     check_success(api.generate_feedback(lesson), f"generate_feedback {lesson}")
 
@@ -197,6 +197,9 @@ def _feedback(course, out, found, results, jobs):
     lessons = sorted({s.lesson for s in found if s.path})
     with multiprocessing.get_context("spawn").Pool(max(1, min(jobs, len(lessons)))) as pool:
         pool.map(_lesson_feedback, [(course, lesson) for lesson in lessons])
+    # nbgrader's feedback template loads MathJax from a CDN whatever HTMLExporter.mathjax_url
+    # says: one local copy beside feedback/ makes the maths render offline
+    mathjax_js = bundle_mathjax(out)
     by_key = {(r.student, r.lesson): r for r in results}
     for s in found:
         dest = out / "feedback" / s.student / s.lesson / s.notebook.replace(".ipynb", ".html")
@@ -204,6 +207,7 @@ def _feedback(course, out, found, results, jobs):
         made = course / "feedback" / s.student / s.lesson / dest.name
         if s.path and made.exists():
             shutil.copyfile(made, dest)
+            localize_mathjax(dest, mathjax_js)
         else:
             dest.write_text(_problem_page(by_key[(s.student, s.lesson)]), encoding="utf-8")
 
@@ -236,7 +240,12 @@ def grade(submissions, out, jobs=None, limits=Limits(), lessons=None):
 
     lessons: the lessons to grade, all of them by default.
     """
-    submissions, out = Path(submissions).resolve(), Path(out).resolve()
+    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings, not ours
+        warnings.simplefilter("ignore", SAWarning)
+        return _grade(Path(submissions).resolve(), Path(out).resolve(), jobs, limits, lessons)
+
+
+def _grade(submissions, out, jobs, limits, lessons):
     _refuse_overlap(submissions, out)
     if not submissions.is_dir():
         raise SystemExit(f"no such folder: {submissions}")

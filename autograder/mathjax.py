@@ -40,8 +40,9 @@ _CDN_SCRIPT = re.compile(r"""(<script[^>]*\bsrc=)(["'])https?://[^"']*mathjax[^"
 def bundle_mathjax(dest_dir):
     """Copy a local MathJax into dest_dir/"mathjax" and return the path of its MathJax.js.
 
-    Run it once for a folder of HTML files (e.g. OUT/feedback); every file then points at it
-    with `mathjax_url`. Copying again replaces the old bundle, so reruns are safe.
+    Run it once for a tree of HTML files (e.g. with dest_dir OUT, next to OUT/feedback, where
+    no student folder can clash with it); every file then points at it with `mathjax_url`.
+    Copying again replaces the old bundle, so reruns are safe.
     """
     root = Path(dest_dir) / "mathjax"
     if root.exists():

@@ -21,6 +21,14 @@ import numpy as np
 class CheckFailed(AssertionError):
     """A check found a mistake. The first line of the message names it."""
 
+    def _render_traceback_(self):
+        """What IPython shows instead of a traceback: the diagnosis alone.
+
+        The frames of the check's own code would only bury what the student must read.
+        """
+        first, *rest = str(self).splitlines() or [""]
+        return [f"\x1b[1;31mCheckFailed: {first}\x1b[0m", *rest]
+
 
 @dataclass(frozen=True)
 class Factor:
