@@ -13,6 +13,7 @@ start plus the notebook's own execution, per notebook, with nbclient.
 
 import argparse
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -54,18 +55,25 @@ def plain_nbgrader(submissions, course):
     (course / "nbgrader_config.py").write_text(CONFIG)
     shutil.copytree(SOURCE, course / "source")
     shutil.copytree(submissions, course / "submitted")
-    nbgrader = [str(Path(sys.executable).parent / "nbgrader")]
+    bin_dir = Path(sys.executable).parent  # nbgrader runs alembic from there
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    nbgrader = [str(bin_dir / "nbgrader")]
     started = time.monotonic()
     for lesson in lesson_ids():
         for step in ("generate_assignment", "autograde", "generate_feedback"):
             subprocess.run(
                 [*nbgrader, step, lesson, "--force"],
                 cwd=course,
+                env=env,
                 capture_output=True,
                 check=step != "autograde",  # autograde exits 1 when a notebook fails to run
             )
     subprocess.run(
-        [*nbgrader, "export", "--to", "grades.csv"], cwd=course, capture_output=True, check=True
+        [*nbgrader, "export", "--to", "grades.csv"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        check=True,
     )
     seconds = time.monotonic() - started
     with open(course / "grades.csv", newline="") as f:

@@ -8,7 +8,13 @@ differences of the trusted loss below; the typical mistakes are built from the d
 import numpy as np
 
 from gradlab.checking import Check, Mistake, batch_factors, stdout_only
-from gradlab.exercises.softmax import cross_entropy, one_hot, softmax
+from gradlab.exercises.softmax import (
+    ROWS_MINUS_ONE,
+    cross_entropy,
+    one_hot,
+    rows_minus_one,
+    softmax,
+)
 from gradlab.inputs import hinge_safe_problem, rng_for
 from gradlab.numeric import numerical_gradient
 
@@ -228,15 +234,7 @@ def check_softmax_loss(softmax_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0):
     wrong_dS = [
         (p, "the correct class is missing its -1: dS = p - onehot(y)"),
     ]
-    if y.max() < N:  # `p[y] -= 1` only runs when every label is also a row index
-        rows_minus_one = p.copy()
-        rows_minus_one[y] -= 1
-        wrong_dS.append(
-            (
-                rows_minus_one,
-                "`p[y] -= 1` subtracts 1 from whole rows; use p[np.arange(N), y] -= 1",
-            )
-        )
+    wrong_dS += [(wrong, ROWS_MINUS_ONE) for wrong in rows_minus_one(p, y)]
     with Check("softmax_loss", softmax_loss, _case(N, D, C, reg, scale)) as check:
         got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
         check.compare(

@@ -31,6 +31,19 @@ def one_hot(y, K):
     return np.eye(K)[y]
 
 
+ROWS_MINUS_ONE = "`p[y] -= 1` subtracts 1 from whole rows; use p[np.arange(N), y] -= 1"
+
+
+def rows_minus_one(p, y):
+    """What `p[y] -= 1` gives: 1 taken from whole rows. [] when it would raise IndexError
+    (a label that is not a row index), else [that array]."""
+    if y.max() >= len(p):
+        return []
+    wrong = p.copy()
+    wrong[y] -= 1
+    return [wrong]
+
+
 def logits(seed, shape, scale=1.0):
     return rng_for(seed).normal(scale=scale, size=shape)
 
@@ -98,15 +111,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy, N=4, K=5, seed=0, scale=1
     else:  # central differences lose digits at this scale; use the derived identity
         dz = (p - one_hot(y, K)) / N
     mistakes = [Mistake(p / N, "the one-hot labels are missing: dz = (p - onehot(y)) / N")]
-    if y.max() < N:  # `p[y] -= 1` only runs when every label is also a row index
-        rows_minus_one = p.copy()
-        rows_minus_one[y] -= 1
-        mistakes.append(
-            Mistake(
-                rows_minus_one / N,
-                "`p[y] -= 1` subtracts 1 from whole rows; use p[np.arange(N), y] -= 1",
-            )
-        )
+    mistakes += [Mistake(wrong / N, ROWS_MINUS_ONE) for wrong in rows_minus_one(p, y)]
     with Check(
         "softmax_cross_entropy",
         softmax_cross_entropy,
