@@ -213,6 +213,7 @@ def execute_all(tasks, jobs, hidden=(), limits=Limits(), font_cache=None):
     """
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch_root:
-        initargs = (tuple(hidden), limits, font_cache, scratch_root)
+        # every kernel and child sees its own scratch folder only, not its neighbours'
+        initargs = ((*hidden, scratch_root), limits, font_cache, scratch_root)
         with context.Pool(jobs, _init_worker, initargs) as pool:
             yield from pool.imap_unordered(_run_task, tasks)

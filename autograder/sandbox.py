@@ -2,10 +2,10 @@
 
 Every process that runs student code (the grading kernels, the trusted runner's children)
 is started through `sandboxed(argv, ...)`. The whole file system is mounted read-only, the
-folders with other students' work and the grading outputs are hidden behind empty tmpfs
-mounts, and only the scratch folder is writable. The process gets its own network namespace
-(loopback only, nothing listening), its own PID namespace, and rlimits on address space and
-CPU time.
+folders with other students' work, the grading outputs and the other processes' scratch
+folders are hidden behind empty tmpfs mounts, and only its own scratch folder is writable.
+The process gets its own network namespace (loopback only, nothing listening), its own PID
+namespace, and rlimits on address space and CPU time.
 """
 
 import os
@@ -73,8 +73,8 @@ def sandboxed(argv, scratch, hidden=(), limits=Limits()):
     - limits: memory and CPU limits
     """
     scratch = str(Path(scratch).resolve())
+    # /tmp stays visible (read-only): the course and its Python may well live there
     command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    command += ["--tmpfs", "/tmp"]
     for folder in hidden:
         command += ["--tmpfs", str(Path(folder).resolve())]
     command += ["--bind", scratch, scratch, "--chdir", scratch]
