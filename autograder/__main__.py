@@ -39,7 +39,10 @@ def main(argv=None):
     started = time.monotonic()
     results = grade_class(args.submissions, args.out, jobs=args.jobs, limits=Limits())
     print(grade_table(results))
+    flagged = sorted({f"{r.student}/{r.lesson}" for r in results if r.tampered})
     print(f"\ngraded {len(results)} notebooks in {time.monotonic() - started:.1f} s")
+    if flagged:
+        print(f"flagged for tampering: {len(flagged)} notebooks ({', '.join(flagged[:4])}, ...)")
     print(f"grades:    {args.out / 'grades.csv'}")
     print(f"exercises: {args.out / 'exercises.csv'}")
     print(f"feedback:  {args.out / 'feedback'}/<student>/<lesson>/<notebook>.html")
