@@ -42,7 +42,8 @@ def main(argv=None):
     flagged = sorted({f"{r.student}/{r.lesson}" for r in results if r.tampered})
     print(f"\ngraded {len(results)} notebooks in {time.monotonic() - started:.1f} s")
     if flagged:
-        print(f"flagged for tampering: {len(flagged)} notebooks ({', '.join(flagged[:4])}, ...)")
+        listed = ", ".join(flagged[:4]) + (", ..." if len(flagged) > 4 else "")
+        print(f"flagged for tampering: {len(flagged)} notebooks ({listed})")
     print(f"grades:    {args.out / 'grades.csv'}")
     print(f"exercises: {args.out / 'exercises.csv'}")
     print(f"feedback:  {args.out / 'feedback'}/<student>/<lesson>/<notebook>.html")
