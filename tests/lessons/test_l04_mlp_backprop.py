@@ -16,11 +16,6 @@ LESSON = "04_mlp_backprop"
 TOL = 1e-8
 
 
-@pytest.fixture(scope="module")
-def sol():
-    return solution_functions(LESSON)
-
-
 def dense_case(seed, N, D, M):
     rng = rng_for(seed)
     return (

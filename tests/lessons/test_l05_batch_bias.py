@@ -16,11 +16,6 @@ LESSON = "05_batch_bias"
 TOL = 1e-8
 
 
-@pytest.fixture(scope="module")
-def sol():
-    return solution_functions(LESSON)
-
-
 def linear_softmax_case(seed, N, D, M):
     """A linear softmax classifier on a batch: X, y, W, b and dZ = (P - Y) / N."""
     rng = rng_for(seed)

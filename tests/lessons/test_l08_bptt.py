@@ -21,11 +21,6 @@ LESSON = "08_bptt"
 GRADIENT_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
 
 
-@pytest.fixture(scope="module")
-def sol():
-    return solution_functions(LESSON)
-
-
 def agree(got, expected):
     """~1e-8 relative error; a small gradient (a vanished one) is judged absolutely, since the
     rounding error of a central difference, eps * |loss| / h, reaches about 1e-9 here."""
