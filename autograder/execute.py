@@ -123,7 +123,11 @@ def _mark_not_run(nb, reason):
 
 
 class Worker:
-    """Executes notebooks one after another on warm kernels, keeping one kernel in reserve."""
+    """Executes notebooks one after another on warm kernels, keeping one kernel in reserve.
+
+    The reserve kernel and trusted child end with the worker process (bwrap's
+    --die-with-parent), and their scratch folders with the run's scratch root.
+    """
 
     def __init__(self, hidden, limits, font_cache, scratch_root):
         self.hidden, self.limits, self.font_cache = hidden, limits, font_cache
@@ -183,14 +187,6 @@ class Worker:
             _mark_not_run(nb, problem)
         await kernel.close()
         return problem
-
-    def close(self):
-        if self.spare_child is not None:
-            self.spare_child.close()
-        if self.spare is not None:
-            kernel = self.loop.run_until_complete(self.spare)
-            self.loop.run_until_complete(kernel.close())
-        self.loop.close()
 
 
 _worker = None
