@@ -14,13 +14,13 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 from nbgrader.utils import capture_log, temp_attrs
-from traitlets.config import Config
 
 from autograder.course import (
     LESSONS,
     SOLUTIONS,
     SOURCE,
     check_success,
+    kernel_config,
     lesson_ids,
     nbgrader_api,
 )
@@ -48,9 +48,9 @@ def build_solutions(dest=SOLUTIONS, lessons=None, execute=True):
     """
     preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme]
     preprocessors += [ClearHiddenTests, StripSolutionMarkers] + ([Execute] if execute else [])
-    config = Config()
-    config.GenerateSolution.preprocessors = preprocessors
     with tempfile.TemporaryDirectory() as root:
+        config = kernel_config(root)
+        config.GenerateSolution.preprocessors = preprocessors
         api = _course_with_sources(root)
         for lesson in lessons or lesson_ids():
             check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")

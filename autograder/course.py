@@ -33,6 +33,15 @@ def notebook_name(lesson):
     return notebook.name
 
 
+def kernel_config(socket_dir):
+    """Kernels that talk over Unix sockets in socket_dir (an absolute, private folder), not
+    TCP: kernels started at the same moment by parallel processes cannot race for a port."""
+    c = Config()
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = str(Path(socket_dir).resolve() / "kernel")
+    return c
+
+
 def nbgrader_config(course_root):
     """nbgrader's configuration for a course directory at course_root."""
     c = Config()

@@ -8,21 +8,25 @@ from nbclient import NotebookClient
 from nbgrader.validator import Validator
 
 from autograder.build import build_lessons, build_solutions
-from autograder.course import LESSONS, SOLUTIONS, SOURCE, lesson_ids, notebook_name
+from autograder.course import LESSONS, SOLUTIONS, SOURCE, kernel_config, lesson_ids, notebook_name
 from autograder.notebooks import graded_cells, read
 
 LESSON_IDS = lesson_ids()
 
 
 @pytest.mark.parametrize("lesson", LESSON_IDS)
-def test_source_notebook_passes_all_its_tests(lesson):
-    results = Validator().validate(str(SOURCE / lesson / notebook_name(lesson)))
+def test_source_notebook_passes_all_its_tests(lesson, tmp_path):
+    results = Validator(config=kernel_config(tmp_path)).validate(
+        str(SOURCE / lesson / notebook_name(lesson))
+    )
     assert not results, json.dumps(results, indent=1)[:3000]
 
 
 @pytest.mark.parametrize("lesson", LESSON_IDS)
-def test_student_version_fails_every_graded_cell(lesson):
-    results = Validator(invert=True).validate(str(LESSONS / lesson / notebook_name(lesson)))
+def test_student_version_fails_every_graded_cell(lesson, tmp_path):
+    results = Validator(invert=True, config=kernel_config(tmp_path)).validate(
+        str(LESSONS / lesson / notebook_name(lesson))
+    )
     assert not results.get("passed"), json.dumps(results, indent=1)[:3000]
 
 
@@ -44,10 +48,15 @@ def test_solution_notebook_has_no_markers_and_no_hidden_test(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSON_IDS)
-def test_solution_notebook_runs_without_errors_or_warnings(lesson):
+def test_solution_notebook_runs_without_errors_or_warnings(lesson, tmp_path):
     path = SOLUTIONS / lesson / notebook_name(lesson)
     nb = read(path)
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        config=kernel_config(tmp_path),
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             assert output.output_type != "error", f"{output.ename}: {output.evalue}"
