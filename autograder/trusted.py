@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as CallTimeout
@@ -52,13 +53,19 @@ class StudentProcess:
         )
         self.reader = ThreadPoolExecutor(1)
         self.signatures = {}
+        self.deadline = float("inf")
 
     def load(self, cells, functions):
-        """Run the student's cells in the child; learn which of `functions` they define."""
+        """Run the student's cells in the child; learn which of `functions` they define.
+
+        From here on, loading and every call together get the time of one notebook.
+        """
+        self.deadline = time.monotonic() + self.limits.notebook_seconds
         wire.send(self.process.stdin, {"cells": cells, "functions": functions})
         self.signatures = self._receive(self.limits.notebook_seconds).get("ready", {})
 
     def _receive(self, timeout):
+        timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
         try:
             return self.reader.submit(wire.receive, self.process.stdout).result(timeout)
         except CallTimeout:

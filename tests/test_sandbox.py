@@ -3,6 +3,7 @@
 import io
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -148,5 +149,19 @@ def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(tmp_path
         )
         verdict = run_graded_cell(failing, {"softmax": proxy(process, "softmax")})
         assert not verdict.passed and verdict.message.startswith("softmax_jacobian:")
+    finally:
+        process.close()
+
+
+def test_all_calls_of_one_submission_share_one_notebook_time_budget(tmp_path):
+    limits = Limits(cell_seconds=3, notebook_seconds=3)
+    process = StudentProcess((), limits, scratch_root=tmp_path)
+    process.load(["import time\ndef softmax(z):\n    time.sleep(1.2)\n    return z"], ["softmax"])
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError):
+            for _ in range(5):  # 6 s of calls would fit 3 s calls one by one, not the budget
+                proxy(process, "softmax")(np.ones(2))
+        assert time.monotonic() - started < 4.5
     finally:
         process.close()
