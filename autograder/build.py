@@ -18,26 +18,20 @@ from nbgrader.utils import capture_log, temp_attrs
 from autograder.course import (
     LESSONS,
     SOLUTIONS,
-    SOURCE,
     check_success,
     kernel_config,
     lesson_ids,
-    nbgrader_api,
+    release,
 )
 from autograder.preprocessors import StripSolutionMarkers
 
 
-def _course_with_sources(root):
-    shutil.copytree(SOURCE, Path(root) / "source")
-    return nbgrader_api(root)
-
-
 def build_lessons(dest=LESSONS, lessons=None):
     """Write each lesson's student version into dest/<lesson>/ (nbgrader generate_assignment)."""
+    lessons = lessons or lesson_ids()
     with tempfile.TemporaryDirectory() as root:
-        api = _course_with_sources(root)
-        for lesson in lessons or lesson_ids():
-            check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
+        release(root, lessons)
+        for lesson in lessons:
             _replace_folder(Path(root) / "release" / lesson, Path(dest) / lesson)
 
 
@@ -48,12 +42,12 @@ def build_solutions(dest=SOLUTIONS, lessons=None, execute=True):
     """
     preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme]
     preprocessors += [ClearHiddenTests, StripSolutionMarkers] + ([Execute] if execute else [])
+    lessons = lessons or lesson_ids()
     with tempfile.TemporaryDirectory() as root:
         config = kernel_config(root)
         config.GenerateSolution.preprocessors = preprocessors
-        api = _course_with_sources(root)
-        for lesson in lessons or lesson_ids():
-            check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
+        api = release(root, lessons)
+        for lesson in lessons:
             with temp_attrs(api.coursedir, assignment_id=lesson):
                 app = GenerateSolution(coursedir=api.coursedir, parent=api, config=config)
                 app.force = True

@@ -3,6 +3,7 @@
 import logging
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -73,6 +74,16 @@ def nbgrader_api(course_root, config=None):
         c.merge(config)
     api = NbGraderAPI(config=c)
     api.log.setLevel(logging.ERROR)
+    return api
+
+
+def release(course_root, lessons):
+    """A fresh nbgrader course at course_root: source/ copied in and every lesson released with
+    generate_assignment, so that its gradebook knows every cell and its points. Returns its API."""
+    shutil.copytree(SOURCE, Path(course_root) / "source", ignore=shutil.ignore_patterns(".*"))
+    api = nbgrader_api(course_root)
+    for lesson in lessons:
+        check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
     return api
 
 

@@ -42,6 +42,7 @@ from autograder.course import (
     lesson_ids,
     nbgrader_api,
     notebook_name,
+    release,
 )
 from autograder.execute import Task, execute_all
 from autograder.export import TAMPERING, CellResult, LessonResult, write_outputs
@@ -58,14 +59,6 @@ def _refuse_overlap(submissions, out):
         raise SystemExit(
             "OUT and SUBMISSIONS must not contain each other: SUBMISSIONS is read-only"
         )
-
-
-def _release(course, lessons):
-    shutil.copytree(SOURCE, course / "source", ignore=shutil.ignore_patterns(".*"))
-    api = nbgrader_api(course)
-    for lesson in lessons:
-        check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
-    return api
 
 
 def _sanitized(api, submission, dest):
@@ -257,7 +250,7 @@ def _grade(submissions, out, jobs, limits, lessons):
         shutil.rmtree(stale, ignore_errors=True)
     course.mkdir()
 
-    api = _release(course, lessons)
+    api = release(course, lessons)
     found, rejected = collect(submissions, lessons, notebook_name)
     tasks = []
     for i, s in enumerate(found):
