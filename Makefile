@@ -37,7 +37,7 @@ lab: $(INSTALLED)
 	$(VENV)/bin/jupyter lab --notebook-dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
 
 build: $(INSTALLED)
-	$(PY) -m autograder build
+	$(PY) -m autograder build $(LESSONS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

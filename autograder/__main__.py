@@ -5,13 +5,14 @@ import os
 import time
 from pathlib import Path
 
-from autograder.sandbox import Limits
+from autograder.run.sandbox import Limits
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="regenerate lessons/ and solutions/ from source/")
+    build = commands.add_parser("build", help="regenerate lessons/ and solutions/ from source/")
+    build.add_argument("lessons", nargs="*", help="lesson ids (default: every lesson)")
     grade = commands.add_parser(
         "grade", help="grade SUBMISSIONS (laid out as nbgrader's submitted/)"
     )
@@ -26,7 +27,7 @@ def main(argv=None):
     if args.command == "build":
         from autograder.build import build
 
-        build()
+        build(args.lessons or None)
         return 0
 
     from autograder.demo import grade_table, make_class

@@ -23,7 +23,7 @@ from autograder.course import (
     lesson_ids,
     release,
 )
-from autograder.preprocessors import StripSolutionMarkers
+from autograder.record.preprocessors import StripSolutionMarkers
 
 
 def build_lessons(dest=LESSONS, lessons=None):

@@ -12,7 +12,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets.config import Config
 
-from autograder.preprocessors import ShowOnlyDiagnoses
+from autograder.record.preprocessors import ShowOnlyDiagnoses
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "source"

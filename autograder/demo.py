@@ -16,7 +16,7 @@ import nbformat
 
 from autograder.course import LESSONS, REPO, lesson_ids, notebook_name
 from autograder.notebooks import nbgrader_meta, source_notebook
-from autograder.preprocessors import SOLUTION_MARKER
+from autograder.record.preprocessors import SOLUTION_MARKER
 
 STUDENTS = ("ada", "bob", "cy", "dee", "eve")
 

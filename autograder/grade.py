@@ -9,7 +9,7 @@ The stages, each on nbgrader's own machinery:
    test cells from the source);
 4. execute: nbgrader's Execute preprocessor on sandboxed, pre-warmed kernels, in --jobs workers;
    the same workers verify: every graded cell is run again by the trusted runner on the
-   student's functions proxied into a sandbox (autograder.trusted);
+   student's functions proxied into a sandbox (autograder.run.trusted);
 5. record: nbgrader's Autograde converter, with its execution replayed from stage 4, writes the
    gradebook from one process (concurrent SQLite writes are unsafe); a cell earns its points
    only if the notebook run and the trusted run both pass it;
@@ -44,14 +44,14 @@ from autograder.course import (
     notebook_name,
     release,
 )
-from autograder.execute import Task, execute_all
-from autograder.export import TAMPERING, CellResult, LessonResult, write_outputs
 from autograder.intake import collect
-from autograder.mathjax import bundle_mathjax, localize_mathjax
 from autograder.notebooks import nbgrader_meta
-from autograder.preprocessors import ReplayExecution
+from autograder.outputs.export import TAMPERING, CellResult, LessonResult, write_outputs
+from autograder.outputs.mathjax import bundle_mathjax, localize_mathjax
 from autograder.progress import Progress
-from autograder.sandbox import Limits, require_bubblewrap
+from autograder.record.preprocessors import ReplayExecution
+from autograder.run.kernels import Task, execute_all
+from autograder.run.sandbox import Limits, require_bubblewrap
 
 
 def _refuse_overlap(submissions, out):

@@ -1,13 +1,15 @@
 """gradlab: the helper package of the course on the derivatives behind neural-network training.
 
-- gradlab.numeric: central differences and relative errors
-- gradlab.inputs: random inputs that keep away from kinks
+Student-facing (the grader's sandbox shows these to student code):
 - gradlab.checking: the check runner and its diagnostics
-- gradlab.exercises: per lesson, trusted references and the checks of its exercises
+- gradlab.inputs: random inputs that keep away from kinks
+- gradlab.data: the small data sets the lessons train on
 - gradlab.widgets: interactive figures that also render as pictures
+
+Tools, visible to student code only in the lessons whose setup cell imports them:
+- gradlab.numeric: central differences and relative errors (Lesson 00's answers)
+- gradlab.tools: softmax and cross-entropy, the vectorised convolution, average pooling
+
+The answer key, never visible to student code while grading:
+- gradlab.exercises: per lesson, trusted references and the checks of its exercises
 """
-
-from gradlab.checking import CheckFailed
-from gradlab.numeric import numerical_gradient, numerical_jacobian, numerical_vjp, rel_error
-
-__all__ = ["CheckFailed", "numerical_gradient", "numerical_jacobian", "numerical_vjp", "rel_error"]

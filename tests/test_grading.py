@@ -21,7 +21,7 @@ from autograder.course import LESSONS, notebook_name
 from autograder.demo import _mistakes, _solutions
 from autograder.grade import grade
 from autograder.notebooks import graded_cells, nbgrader_meta, source_notebook
-from autograder.sandbox import Limits
+from autograder.run.sandbox import Limits
 
 LESSON = "01_softmax"
 OTHER = "00_chain_rule"

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from autograder import wire
 from autograder.course import REPO
-from autograder.sandbox import Limits, require_bubblewrap, sandbox_env, sandboxed
-from autograder.trusted import StudentProcess, proxy, run_graded_cell
+from autograder.run import wire
+from autograder.run.sandbox import Limits, require_bubblewrap, sandbox_env, sandboxed
+from autograder.run.trusted import StudentProcess, proxy, run_graded_cell
 from gradlab.exercises.chain_rule import wavy
 
 FAST = Limits(cell_seconds=3, notebook_seconds=20)

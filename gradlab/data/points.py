@@ -59,3 +59,16 @@ def moons(n_per_class=100, noise=0.1, seed=0):
     X = X + rng.normal(scale=noise, size=X.shape)
     y = np.repeat([0, 1], n_per_class)
     return _shuffled(X, y, rng)
+
+
+def blobs(seed=0, n_per_class=30, C=3, spread=0.9):
+    """A small 2-D classification set: C Gaussian blobs around a circle.
+
+    Returns X (N, 3), whose last column is the constant 1 that plays the bias, and y (N,).
+    """
+    rng = rng_for(seed)
+    angles = 2 * np.pi * np.arange(C) / C
+    centres = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    y = np.repeat(np.arange(C), n_per_class)
+    points = centres[y] + spread * rng.normal(size=(len(y), 2))
+    return np.hstack([points, np.ones((len(y), 1))]), y

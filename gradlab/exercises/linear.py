@@ -8,15 +8,10 @@ differences of the trusted loss below; the typical mistakes are built from the d
 import numpy as np
 
 from gradlab.checking import Check, Mistake, batch_factors, stdout_only
-from gradlab.exercises.softmax import (
-    ROWS_MINUS_ONE,
-    cross_entropy,
-    one_hot,
-    rows_minus_one,
-    softmax,
-)
+from gradlab.exercises.softmax import ROWS_MINUS_ONE, rows_minus_one
 from gradlab.inputs import hinge_safe_problem, rng_for
 from gradlab.numeric import numerical_gradient
+from gradlab.tools.softmax import cross_entropy, one_hot, softmax
 
 STABLE = "subtract each row's maximum score before np.exp (the log-sum-exp trick of lesson 01)"
 
@@ -51,19 +46,6 @@ def svm_dS(S, y):
 def softmax_dS(S, y):
     """Per-example derivative of the cross-entropy w.r.t. the scores: p - onehot(y)."""
     return softmax(S) - one_hot(y, S.shape[1])
-
-
-def blobs(seed=0, n_per_class=30, C=3, spread=0.9):
-    """A small 2-D classification set: C Gaussian blobs around a circle.
-
-    Returns X (N, 3), whose last column is the constant 1 that plays the bias, and y (N,).
-    """
-    rng = rng_for(seed)
-    angles = 2 * np.pi * np.arange(C) / C
-    centres = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    y = np.repeat(np.arange(C), n_per_class)
-    points = centres[y] + spread * rng.normal(size=(len(y), 2))
-    return np.hstack([points, np.ones((len(y), 1))]), y
 
 
 def _problem(kind, seed, N, D, C, scale, gap):

@@ -10,9 +10,9 @@ import itertools
 import numpy as np
 
 from gradlab.checking import Check, CheckFailed, Factor, Mistake, batch_factors, stdout_only
-from gradlab.exercises.softmax import cross_entropy, one_hot, softmax
 from gradlab.inputs import away_from_zero, rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp
+from gradlab.tools.softmax import cross_entropy, one_hot, softmax
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 GAP = 0.01  # every ReLU input of a check stays this far from the kink at 0

@@ -14,6 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from gradlab.checking import Check, CheckFailed, Mistake, stdout_only
 from gradlab.inputs import distinct_values, rng_for
 from gradlab.numeric import numerical_vjp
+from gradlab.tools.pooling import avg_pool_backward, avg_pool_forward
 
 IMAGE_AXES = ("example", "channel", "row", "column")
 
@@ -71,24 +72,6 @@ def _route(window, choose):
     mask = np.zeros(window.size)
     mask[k] = 1.0
     return mask.reshape(window.shape)
-
-
-def avg_pool_forward(x, pool_param):
-    """Average pooling, for comparison: the mean of each window."""
-    return pool_windows(x, pool_param).mean(axis=(4, 5)), (x, pool_param)
-
-
-def avg_pool_backward(dout, cache):
-    """dx of average pooling: every cell of window (i, j) gets dout[n, c, i, j] / (ph pw)."""
-    x, pool_param = cache
-    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    dx = np.zeros_like(x)
-    Ho, Wo = dout.shape[2:]
-    for i in range(Ho):
-        for j in range(Wo):
-            share = dout[:, :, i, j, None, None] / (ph * pw)
-            dx[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw] += share
-    return dx
 
 
 def _overwriting_backward(dout, x, pool_param, *, whole_window):

@@ -8,9 +8,9 @@ with class index 1 - y, which is the identity the lesson teaches.
 import numpy as np
 
 from gradlab.checking import Check, Mistake, as_array, batch_factors, stdout_only
-from gradlab.exercises.softmax import cross_entropy, softmax
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp
+from gradlab.tools.softmax import cross_entropy, softmax
 
 STABLE = "exponentiate only -|z|, e.g. e = np.exp(-np.abs(z)), so that no exponent is positive"
 STABLE_LOSS = "compute the loss as softplus(z) - y * z with softplus(z) = np.logaddexp(0, z)"

@@ -1,5 +1,5 @@
 """HTML written by the course shows its maths with no network: MathJax comes from the local
-bundle of autograder.mathjax, checked in Chromium on a file:// page whose every request that
+bundle of autograder.outputs.mathjax, checked in Chromium on a file:// page whose every request that
 is not a file is refused."""
 
 import shutil
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from autograder.mathjax import bundle_mathjax, localize_mathjax, mathjax_url
+from autograder.outputs.mathjax import bundle_mathjax, localize_mathjax, mathjax_url
 from tests.browser.lab import ARTIFACTS, KERNEL_TIMEOUT, REPO
 
 pytestmark = pytest.mark.xdist_group("browser")

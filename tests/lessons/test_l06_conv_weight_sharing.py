@@ -1,6 +1,6 @@
 """Lesson 06: the solutions' gradients against central differences, the identities the lesson
 teaches (the matrix of a correlation, tied gradients add up, dx = M^T dz), the vectorised
-convolution of gradlab.exercises.conv against the naive solutions, and the image data."""
+convolution of gradlab.tools.conv against the naive solutions, and the image data."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from gradlab.data.images import CLASSES, shapes
 from gradlab.exercises import conv as trusted
 from gradlab.numeric import numerical_gradient, numerical_vjp, rel_error
+from gradlab.tools import conv as tool
 from tests.conftest import solution_functions
 
 LESSON = "06_conv_weight_sharing"
@@ -108,12 +109,12 @@ def test_vectorised_convolution_agrees_with_the_naive_one(problem):
     x, w, b, conv_param = problem
     copies = [a.copy() for a in (x, w, b)]
     out_naive, cache_naive = fns()["conv_forward_naive"](x, w, b, conv_param)
-    out_fast, cache_fast = trusted.conv_forward_fast(x, w, b, conv_param)
+    out_fast, cache_fast = tool.conv_forward_fast(x, w, b, conv_param)
     assert out_fast.shape == out_naive.shape
     assert np.allclose(out_fast, out_naive, rtol=1e-10, atol=1e-12)
     dout = np.random.default_rng(5).normal(size=out_naive.shape)
     for fast, naive in zip(
-        trusted.conv_backward_fast(dout, cache_fast),
+        tool.conv_backward_fast(dout, cache_fast),
         fns()["conv_backward_naive"](dout, cache_naive),
     ):
         assert fast.shape == naive.shape
@@ -125,9 +126,9 @@ def test_vectorised_convolution_agrees_with_the_naive_one(problem):
 @given(conv_problems())
 def test_vectorised_backward_agrees_with_central_differences(problem):
     x, w, b, conv_param = problem
-    out, cache = trusted.conv_forward_fast(x, w, b, conv_param)
+    out, cache = tool.conv_forward_fast(x, w, b, conv_param)
     dout = np.random.default_rng(9).normal(size=out.shape)
-    dx, dw, _ = trusted.conv_backward_fast(dout, cache)
+    dx, dw, _ = tool.conv_backward_fast(dout, cache)
     naive = fns()["conv_forward_naive"]
     assert rel_error(dx, numerical_vjp(lambda v: naive(v, w, b, conv_param)[0], x, dout)) < 1e-8
     assert rel_error(dw, numerical_vjp(lambda v: naive(x, v, b, conv_param)[0], w, dout)) < 1e-8
@@ -137,8 +138,8 @@ def test_stride_that_does_not_divide_leaves_unread_pixels_without_gradient():
     rng = np.random.default_rng(2)
     x, w, b = rng.normal(size=(1, 1, 6, 6)), rng.normal(size=(1, 1, 3, 3)), np.zeros(1)
     conv_param = {"stride": 2, "pad": 0}  # windows start at 0 and 2: row and column 5 unread
-    out, cache = trusted.conv_forward_fast(x, w, b, conv_param)
-    dx = trusted.conv_backward_fast(np.ones_like(out), cache)[0]
+    out, cache = tool.conv_forward_fast(x, w, b, conv_param)
+    dx = tool.conv_backward_fast(np.ones_like(out), cache)[0]
     assert out.shape == (1, 1, 2, 2)
     assert np.all(dx[0, 0, 5, :] == 0) and np.all(dx[0, 0, :, 5] == 0)
     assert np.allclose(dx, fns()["conv_backward_naive"](np.ones_like(out), cache)[0])

@@ -1,9 +1,9 @@
 """The sandboxed side of the trusted runner: load a student's cells, then answer calls.
 
-Started by autograder.trusted inside the sandbox. It runs the student's own code cells (never
+Started by autograder.run.trusted inside the sandbox. It runs the student's own code cells (never
 the test cells), then, for each request, calls one of the student's functions on the
 arguments sent and sends back the result and the arguments as they are afterwards, as plain
-values (autograder.wire). What the student's code prints goes nowhere.
+values (autograder.run.wire). What the student's code prints goes nowhere.
 """
 
 import inspect
@@ -12,7 +12,7 @@ import sys
 import traceback
 import warnings
 
-from autograder import wire
+from autograder.run import wire
 
 
 def _student_line(exc):

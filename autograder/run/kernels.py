@@ -4,9 +4,9 @@ nbgrader runs one notebook at a time and pays a kernel start, the imports and a 
 each. Here each worker process grades many notebooks: while one notebook runs, the next
 kernel is already booting and importing numpy, matplotlib and the helper package, so that a
 notebook starts on a warm kernel. The notebook itself is executed by nbgrader's own Execute
-preprocessor; only the kernel it is given differs (sandboxed, see autograder.sandbox).
+preprocessor; only the kernel it is given differs (sandboxed, see autograder.run.sandbox).
 
-The worker then runs the trusted half of "one check, two runners" (autograder.trusted): it
+The worker then runs the trusted half of "one check, two runners" (autograder.run.trusted): it
 never executes student code itself, only talks to sandboxed processes that do.
 """
 
@@ -28,8 +28,8 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from autograder import trusted
-from autograder.sandbox import Limits, sandbox_env, sandboxed
+from autograder.run import trusted
+from autograder.run.sandbox import Limits, sandbox_env, sandboxed
 
 # run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
 WARM_UP = """

@@ -5,7 +5,7 @@ runs after it (patch numpy or the checks, install input transformers, return arr
 comparisons lie). So each graded cell of the *source* notebook is also executed in a trusted
 process that never ran student code. There the student's functions are proxies: each call
 is executed by a sandboxed child process that loaded only the student's cells
-(autograder.student_child), and only plain values come back (autograder.wire). A cell earns
+(autograder.run.student_child), and only plain values come back (autograder.run.wire). A cell earns
 its points only if the notebook run and the trusted run both pass it.
 """
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder import wire
 from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_notebook
-from autograder.sandbox import sandbox_env, sandboxed
+from autograder.run import wire
+from autograder.run.sandbox import sandbox_env, sandboxed
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class StudentProcess:
         """Start the child, which imports the heavy modules while it waits for `load`."""
         self.limits = limits
         self.scratch = tempfile.mkdtemp(prefix="trusted-", dir=scratch_root)
-        command = [sys.executable, "-m", "autograder.student_child"]
+        command = [sys.executable, "-m", "autograder.run.student_child"]
         self.process = subprocess.Popen(
             sandboxed(command, self.scratch, hidden, limits),
             stdin=subprocess.PIPE,
