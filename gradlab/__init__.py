@@ -2,6 +2,7 @@
 
 Student-facing (the grader's sandbox shows these to student code):
 - gradlab.checking: the check runner and its diagnostics
+- gradlab.compare: rel_error, the relative error of every gradient check
 - gradlab.inputs: random inputs that keep away from kinks
 - gradlab.data: the small data sets the lessons train on
 - gradlab.widgets: interactive figures that also render as pictures
