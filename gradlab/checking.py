@@ -1,25 +1,98 @@
 """The check runner: call a student's function safely and name what is wrong with its answer.
 
-Every test cell of the course calls a `check_<exercise>(fn, **case)` function, which uses
-`Check` to call `fn` (always passed in, never read from globals) and `Check.compare` to
-compare each output with a trusted value. A failed comparison raises `CheckFailed` whose
-first line is the diagnosis a student can act on; further lines give the details.
+How to write a check
+--------------------
+Every test cell calls a `check_<exercise>(fn, **case)` of gradlab/exercises/, in one shape:
+
+    @stdout_only
+    def check_affine_backward(affine_backward, N=4, D=5, M=3, seed=0):
+        x, W, b, dout = ...                                   # the case
+        dx, dW, db = ...                                      # trusted expected values
+        mistakes = affine_backward_mistakes(x, W, b, dout)    # a builder beside the check
+        with Check("affine_backward", affine_backward, f"x {(N, D)}, W {(D, M)}") as check:
+            got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
+            check.compare("dx", got[0], dx, mistakes=mistakes["dx"])
+            check.compare("dW", got[1], dW, hints={"transpose": "dW = x.T @ dout, like W"})
+            check.compare("db", got[2], db, factors=[summed(N, "N", "the batch")],
+                          sums=Sum([(None, row) for row in dout], "example"))
+
+- `Check(name, fn, case)` calls `fn` (always passed in, never read from globals), records its
+  inputs and warnings, and adds the function name and the case to any failure.
+- `check.compare(label, got, expected, **options)` accepts `got` or raises `CheckFailed`.
+  A wrong answer goes through DIAGNOSERS, in order; the first that recognises it names the
+  mistake. The general ones run on every output, so an exercise declares only what is its own:
+  - `mistakes`: `Mistake(output, message, kind)`, the outputs of typical wrong versions,
+    simulated from the trusted reference (`simulated` runs a reference's `mistake=` switch);
+  - `factors`: `Factor(value, name, hint)` for constant factors (`batch_factors`, `summed`);
+  - `sums`: `Sum(terms, name)` when the output adds up contributions (over time steps,
+    windows, examples), so that `=` instead of `+=` and a dropped term are named;
+  - `axes`: names of the expected value's axes ("example", "time step") for messages;
+  - `hints`: {kind: advice} replacing a general diagnoser's advice by the exercise's own,
+    e.g. {"transpose": "dW = x.T @ dout has the shape (D, M) of W"};
+    a key "kind:tag" (e.g. "slices:last") is used for that case of the kind alone.
+- `check.compare_cache(cache, contract)` checks a cache against the course contract.
+- A check may raise `CheckFailed(message, kind)` itself; `kind` is one of KINDS.
+
+The first line of a CheckFailed is the diagnosis a student reads (and exercises.csv keeps);
+`exc.kind` says what kind of mistake it is, `exc.hint` the exercise's advice, if any.
+Adding a general diagnosis is one function `def name(c: Comparison) -> Diagnosis | None`
+and one line in DIAGNOSERS.
 """
 
 import contextlib
 import copy
 import functools
 import inspect
+import itertools
 import sys
 import traceback
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+# The closed set of kinds of a CheckFailed, and what each means.
+KINDS = {
+    "not implemented": "the function still raises NotImplementedError",
+    "error": "the student's code raised an exception",
+    "no return": "a value is None: a `return` is missing",
+    "type": "not a number or an array, a tuple of the wrong length, a dict with the wrong keys",
+    "modified input": "an input was changed in place",
+    "instability": "NaN or inf, or a numpy warning where none is allowed",
+    "cache": "the cache is not the layout the course contract fixes",
+    "shape": "the wrong shape, not explained by a transpose or a reduction",
+    "dtype": "an integer result where floats are expected",
+    "transpose": "transposed, axes permuted, or transposed and then reshaped",
+    "axis": "a sum over the wrong axis, a sum missing or one too many, keepdims",
+    "factor": "the expected value times a constant",
+    "sign": "the expected value with the sign flipped",
+    "accumulation": "`=` where `+=` belongs: one contribution of a sum is left",
+    "missing term": "a term, factor or upstream gradient of the formula is missing",
+    "wrong point": "a derivative evaluated at the wrong point (at z instead of s, at a_i ...)",
+    "slices": "only some slices are right (an example, a time step, the border), or shifted",
+    "order": "outputs, operands or classes swapped",
+    "formula": "another wrong formula the exercise recognises",
+    "other": "a specific diagnosis an exercise raised without naming its kind",
+    "values": "wrong values no diagnoser recognised: the generic diagnosis",
+}
+GENERIC = "values"
+
 
 class CheckFailed(AssertionError):
-    """A check found a mistake. The first line of the message names it."""
+    """A check found a mistake. The first line of the message names it.
+
+    kind: one of KINDS; hint: the exercise's advice for it ("" when the message has none).
+    """
+
+    def __init__(self, message, kind="other", hint=""):
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}: use one of {sorted(KINDS)}")
+        super().__init__(message)
+        self.kind = kind
+        self.hint = hint
+
+    def __reduce__(self):
+        return type(self), (str(self), self.kind, self.hint)
 
     def _render_traceback_(self):
         """What IPython shows instead of a traceback: the diagnosis alone.
@@ -38,13 +111,45 @@ class Factor:
     name: str
     hint: str
 
+    @property
+    def kind(self):
+        return "sign" if self.value < 0 else "factor"
+
 
 @dataclass(frozen=True)
 class Mistake:
-    """The output a typical mistake produces, and what to tell a student who produced it."""
+    """The output a typical mistake produces, what to tell a student who produced it, and
+    the kind of mistake it is (one of KINDS)."""
 
     output: object
     message: str
+    kind: str = "formula"
+
+
+@dataclass(frozen=True)
+class Sum:
+    """An output that adds up contributions, as a loop with `+=` builds it.
+
+    terms: (index, value) pairs in the loop's order: value is added to output[index];
+        index None stands for the whole output
+    name: what one term comes from, e.g. "time step", "example", "window"
+    """
+
+    terms: list
+    name: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a diagnoser found: its kind, the finding, and the general advice for it.
+
+    tag refines the kind for hints (e.g. "last" for "only the last time step matches").
+    """
+
+    kind: str
+    finding: str
+    advice: str = ""
+    tag: str = ""
 
 
 def stdout_only(check_fn):
@@ -61,11 +166,41 @@ def stdout_only(check_fn):
 
 
 def batch_factors(N, what="the batch size N"):
-    """The two classic 1/N mistakes: forgetting the mean, or taking it twice."""
+    """The two classic 1/N mistakes of a mean loss: forgetting the mean, or taking it twice."""
     return (
         Factor(N, "N", f"did you forget to divide by {what}?"),
         Factor(1 / N, "1/N", f"did you divide by {what} twice?"),
     )
+
+
+def summed(count, name, over, why=""):
+    """The factor 1/count of a gradient averaged over `over` where it must sum `count` terms.
+
+    name: how to write count in the message ("N", "T", "Ho Wo"); why: an optional reason.
+    """
+    reason = f" ({why})" if why else ""
+    return Factor(
+        1 / count, f"1/{name}", f"you averaged over {over}: gradients there add up{reason}"
+    )
+
+
+def simulated(reference, variants, *args, names):
+    """The Mistakes of each output, from a trusted reference with a `mistake=` switch.
+
+    reference(*args, mistake=m) returns what the wrong version m gives: a tuple of outputs
+    named by `names` (or the one output when there is one name); variants is a dict
+    {m: (kind, message)}. A variant that does not fit these shapes (ValueError) is skipped.
+    Returns {name: [Mistake, ...]}.
+    """
+    found = {name: [] for name in names}
+    for m, (kind, message) in variants.items():
+        try:
+            outputs = reference(*args, mistake=m)
+        except ValueError:
+            continue
+        for name, output in zip(names, outputs if len(names) > 1 else (outputs,)):
+            found[name].append(Mistake(output, message, kind))
+    return found
 
 
 COMMON_FACTORS = (
@@ -87,35 +222,14 @@ def _fmt(x):
     return np.array2string(np.asarray(x), precision=5, suppress_small=True, max_line_width=88)
 
 
-def _scale_factor(got, expected):
-    """The c that makes got closest to c * expected, or None when expected is zero."""
-    energy = float(np.sum(expected * expected))
-    return None if energy == 0 else float(np.sum(got * expected)) / energy
-
-
-def _slices_that_match(got, expected, axis, rtol, atol):
-    return [
-        i
-        for i in range(expected.shape[axis])
-        if _close(np.take(got, i, axis=axis), np.take(expected, i, axis=axis), rtol, atol)
-    ]
-
-
-def _describe_matching(name, matched, total):
-    if matched == [total - 1]:
-        return f"only the last {name} matches ({name} {total - 1}); the others differ"
-    if matched == [0]:
-        return f"only the first {name} matches ({name} 0); the others differ"
-    listed = ", ".join(map(str, matched[:6])) + (", ..." if len(matched) > 6 else "")
-    return f"only {len(matched)} of {total} {name}s match ({listed}); the others differ"
-
-
 def as_array(label, got):
     """Convert an answer to a float64 array, or fail with a message saying why it cannot be."""
     if got is None:
-        raise CheckFailed(f"{label} is None: did you forget to `return` it?")
+        raise CheckFailed(f"{label} is None: did you forget to `return` it?", "no return")
     if isinstance(got, tuple):
-        raise CheckFailed(f"{label} is a tuple of {len(got)} values where one array is expected")
+        raise CheckFailed(
+            f"{label} is a tuple of {len(got)} values where one array is expected", "type"
+        )
     try:
         array = np.asarray(got)
         if array.dtype == object:
@@ -123,7 +237,7 @@ def as_array(label, got):
         return array.astype(np.float64, copy=False)
     except (TypeError, ValueError):
         raise CheckFailed(
-            f"{label} is a {type(got).__name__}, not a number or an array of numbers"
+            f"{label} is a {type(got).__name__}, not a number or an array of numbers", "type"
         ) from None
 
 
@@ -136,18 +250,412 @@ def diagnose_shape(label, got_shape, expected_shape):
             f"{label} has shape {got_shape}, the transpose of the expected {expected_shape}: "
             "check the order of the factors in your matrix product"
         )
-    squeezed = tuple(d for d in got_shape if d != 1)
-    if squeezed == tuple(d for d in expected_shape if d != 1) and len(got_shape) != len(
-        expected_shape
-    ):
+    if _squeezed(got_shape) == _squeezed(expected_shape) and len(got_shape) != len(expected_shape):
         return f"{base}: an extra or missing axis of length 1 (keepdims=True, or a reshape?)"
     if int(np.prod(got_shape)) == int(np.prod(expected_shape)):
         return f"{base}: the right number of entries in the wrong layout (reshape or axis order?)"
-    if len(got_shape) == len(expected_shape) - 1 or len(got_shape) < len(expected_shape):
+    if len(got_shape) < len(expected_shape):
         return f"{base}: an axis too few (did you sum or average over an axis you should keep?)"
     if len(got_shape) > len(expected_shape):
         return f"{base}: an axis too many (did you forget to sum over the batch or time axis?)"
     return base
+
+
+def _squeezed(shape):
+    return tuple(d for d in shape if d != 1)
+
+
+# ---------------------------------------------------------------- the comparison
+
+
+@dataclass
+class Comparison:
+    """Everything a diagnoser may look at: one output of one call of the student's function.
+
+    got, expected: float64 arrays; inputs: (name, array) pairs of the call's float arrays
+    (items of tuples and dicts included); the rest are compare's options.
+    """
+
+    label: str
+    got: np.ndarray
+    expected: np.ndarray
+    inputs: list = field(default_factory=list)
+    mistakes: tuple = ()
+    factors: tuple = ()
+    sums: Sum | None = None
+    axes: tuple | None = None
+    rtol: float = 1e-6
+    atol: float = 0.0
+    warned: tuple = ()
+    stable_hint: str = ""
+
+    def matches(self, candidate, rtol=None):
+        """Whether got equals `candidate` (same shape, within the tolerances of expected)."""
+        candidate = np.asarray(candidate, dtype=np.float64)
+        return _close(self.got, candidate, self.rtol if rtol is None else rtol, self.atol)
+
+    def differs(self, candidate):
+        """Whether `candidate` is another answer than expected: naming it means something."""
+        candidate = np.asarray(candidate, dtype=np.float64)
+        return candidate.shape != self.expected.shape or not np.allclose(
+            candidate, self.expected, rtol=self.rtol, atol=self.atol
+        )
+
+    def axis_name(self, axis):
+        names = self.axes or ()
+        return names[axis] if axis < len(names) and names[axis] else f"axis {axis}"
+
+    def same_shape(self):
+        return self.got.shape == self.expected.shape
+
+
+def _axes_text(axes):
+    return str(axes[0]) if len(axes) == 1 else str(tuple(axes))
+
+
+# ---------------------------------------------------------------- the diagnosers, in order
+
+
+def declared_mistake(c):
+    """The exercise's typical wrong answers, simulated from its reference: the most specific."""
+    for mistake in c.mistakes:
+        if c.matches(mistake.output):
+            return Diagnosis(mistake.kind, f"{c.label}: {mistake.message}")
+    return None
+
+
+def _placed(shape, index, value):
+    out = np.zeros(shape)
+    out[(...) if index is None else index] = value
+    return out
+
+
+def declared_sum(c):
+    """An output declared as a sum: `=` where `+=` belongs, a term dropped or kept alone."""
+    if c.sums is None or not c.same_shape() or len(c.sums.terms) < 2:
+        return None
+    shape, terms, name = c.expected.shape, c.sums.terms, c.sums.name
+    last = len(terms) - 1
+    overwrite = "accumulate with += instead of overwriting with =, every contribution counts"
+    picks = range(len(terms)) if len(terms) <= 64 else (0, last)
+    alone = {k: _placed(shape, *terms[k]) for k in picks}
+    for k in (0, last):
+        if c.differs(alone[k]) and c.matches(alone[k]):
+            which = "first" if k == 0 else "last"
+            finding = f"{c.label} holds the contribution of the {which} {name} only"
+            return Diagnosis("accumulation", finding, overwrite, which)
+    for order in (terms, terms[::-1]):  # the last write wins, in either loop order
+        out = np.zeros(shape)
+        for index, value in order:
+            out[(...) if index is None else index] = value
+        if c.differs(out) and c.matches(out):
+            finding = f"{c.label} keeps only the last contribution written to each entry"
+            return Diagnosis("accumulation", finding, overwrite)
+    for k in picks:
+        if c.differs(alone[k]) and c.matches(alone[k]):
+            finding = f"{c.label} holds the contribution of {name} {k} only"
+            return Diagnosis("missing term", finding, f"add the contributions of every {name}")
+    for k in picks:
+        without = c.expected - alone[k]
+        if c.differs(without) and c.matches(without):
+            which = {0: "first", last: "last"}.get(k, str(k))
+            return Diagnosis(
+                "missing term",
+                f"{c.label} misses the contribution of the {which} {name}",
+                "does a loop range stop one short or start one late?",
+                which,
+            )
+    return None
+
+
+def _near(value, expected, c):
+    return _close(value, expected, c.rtol, c.atol)
+
+
+def _axis_sets(ndim, count=None):
+    sizes = range(1, ndim + 1) if count is None else (count,)
+    return [a for k in sizes for a in itertools.combinations(range(ndim), k)]
+
+
+def reduction(c):
+    """A sum missing, one too many, or over the wrong axis of an input."""
+    got, expected = c.got, c.expected
+    if not c.same_shape() and _squeezed(got.shape) == _squeezed(expected.shape):
+        return None  # an axis of length 1: the shape diagnoser names keepdims
+    if got.ndim > expected.ndim:
+        for axes in _axis_sets(got.ndim, got.ndim - expected.ndim):
+            if _near(got.sum(axis=axes), expected, c):
+                return Diagnosis(
+                    "axis",
+                    f"{c.label} has shape {got.shape}, expected {expected.shape}, and summed "
+                    f"over axis {_axes_text(axes)} it is right",
+                    f"did you forget to sum over axis {_axes_text(axes)}?",
+                )
+    if got.ndim < expected.ndim:
+        for axes in _axis_sets(expected.ndim, expected.ndim - got.ndim):
+            if c.matches(expected.sum(axis=axes)):
+                names = ", ".join(c.axis_name(a) for a in axes)
+                return Diagnosis(
+                    "axis",
+                    f"{c.label} is the expected value summed over {names}",
+                    "that axis must be kept: the output has one entry per "
+                    + " and ".join(c.axis_name(a) for a in axes),
+                )
+    if np.allclose(expected, 0, atol=c.atol):
+        return None
+    for name, u in c.inputs:
+        right = [a for a in _axis_sets(u.ndim) if _near(u.sum(axis=a), expected, c)]
+        if not right:
+            continue
+        if c.matches(u):
+            return Diagnosis(
+                "axis",
+                f"{c.label} is {name} itself, not summed",
+                f"sum it over axis {_axes_text(right[0])}",
+            )
+        for axes in _axis_sets(u.ndim):
+            if axes not in right and c.matches(u.sum(axis=axes)):
+                return Diagnosis(
+                    "axis",
+                    f"{c.label} is {name} summed over axis {_axes_text(axes)}",
+                    f"sum over axis {_axes_text(right[0])} instead",
+                )
+    return None
+
+
+def _permutations(ndim):
+    return [p for p in itertools.permutations(range(ndim)) if p != tuple(range(ndim))]
+
+
+def permutation(c):
+    """Transposed (also a square matrix) or, with more axes, the axes in another order."""
+    if c.got.ndim != c.expected.ndim or c.got.ndim < 2:
+        return None
+    for p in _permutations(c.expected.ndim):
+        candidate = c.expected.transpose(p)
+        if c.differs(candidate) and c.matches(candidate):
+            if c.expected.ndim == 2:
+                size = "" if c.same_shape() else f" {c.expected.shape}"
+                return Diagnosis(
+                    "transpose",
+                    f"{c.label} is the transpose of the expected{size} value",
+                    "check the order of the factors in your matrix product",
+                )
+            layout = ", ".join(c.axis_name(a) for a in p)
+            wanted = ", ".join(c.axis_name(a) for a in range(c.expected.ndim))
+            return Diagnosis(
+                "transpose",
+                f"the axes of {c.label} are in the wrong order: ({layout}) instead of ({wanted})",
+                "put the axes in the expected order (np.transpose, or index the loops so)",
+            )
+    return None
+
+
+def scrambled(c):
+    """The right numbers transposed and then reshaped: a reshape is not a transpose."""
+    if c.got.size != c.expected.size or c.expected.ndim < 2:
+        return None
+    for p in _permutations(c.expected.ndim):
+        moved = c.expected.transpose(p)
+        if moved.shape == c.got.shape:
+            continue  # a plain permutation, named above
+        candidate = moved.reshape(c.got.shape)
+        if c.differs(candidate) and c.matches(candidate):
+            what = "the transpose" if c.expected.ndim == 2 else f"with axes {p}"
+            return Diagnosis(
+                "transpose",
+                f"{c.label} holds the expected values {what}, reshaped to {c.got.shape}",
+                "reshape keeps the order of the entries, it does not transpose: compute the "
+                "product in the right order (or use .T) instead of reshaping",
+            )
+    return None
+
+
+def shape(c):
+    """Any other wrong shape: this ends the pipeline for a wrong shape."""
+    if c.same_shape():
+        return None
+    if (
+        c.got.size == c.expected.size
+        and _squeezed(c.got.shape) != _squeezed(c.expected.shape)
+        and np.allclose(c.got.ravel(), c.expected.ravel(), rtol=c.rtol, atol=c.atol)
+    ):
+        return Diagnosis(
+            "shape",
+            f"{c.label} has the right entries in the shape {c.got.shape}",
+            f"it must have the shape {c.expected.shape}",
+        )
+    return Diagnosis("shape", diagnose_shape(c.label, c.got.shape, c.expected.shape))
+
+
+def not_finite(c):
+    """NaN or inf where the expected value is finite: an unstable formula."""
+    finite = np.isfinite(c.got)
+    if finite.all() or not np.isfinite(c.expected).all():
+        return None
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    cause = f" (numpy warned: {c.warned[0]})" if c.warned else ""
+    return Diagnosis(
+        "instability",
+        f"{c.label} contains NaN or inf, first at index {first}{cause}",
+        c.stable_hint,
+    )
+
+
+def _scale_factor(got, expected):
+    """The c that makes got closest to c * expected, or None when expected is zero."""
+    energy = float(np.sum(expected * expected))
+    return None if energy == 0 else float(np.sum(got * expected)) / energy
+
+
+def factor(c):
+    """The expected value times a constant: the exercise's factors, then the common ones."""
+    k = _scale_factor(c.got, c.expected)
+    if k is None or not c.matches(k * c.expected, rtol=1e-5):
+        return None
+    for f in (*c.factors, *COMMON_FACTORS):
+        if np.isclose(k, f.value, rtol=1e-6):
+            times = f"{k:g}" if f.name == f"{k:g}" else f"{k:g} = {f.name}"
+            return Diagnosis(f.kind, f"{c.label} is the expected value times {times}", f.hint)
+    if c.got.size > 1:
+        kind = "sign" if k < 0 else "factor"
+        return Diagnosis(
+            kind, f"{c.label} is the expected value times {k:.4g}", "a constant factor is off"
+        )
+    return None
+
+
+def integer(c):
+    """An integer result: the float entries were truncated."""
+    if c.got.dtype.kind not in "iub":
+        return None
+    return Diagnosis(
+        "dtype", f"{c.label} has integer dtype {c.got.dtype}", "the result must be float"
+    )
+
+
+def _describe_matching(name, matched, total):
+    """The finding and its tag, for the slices `matched` of `total` along an axis `name`."""
+    if matched == [total - 1]:
+        return f"only the last {name} matches ({name} {total - 1}); the others differ", "last"
+    if matched == [0]:
+        return f"only the first {name} matches ({name} 0); the others differ", "first"
+    listed = ", ".join(map(str, matched[:6])) + (", ..." if len(matched) > 6 else "")
+    return f"only {len(matched)} of {total} {name}s match ({listed}); the others differ", ""
+
+
+def _describe_unnamed(axis, matched, total):
+    which = {0: "first", total - 1: "last"}[matched[0]]
+    return f"only the {which} index along axis {axis} matches; the others differ", which
+
+
+def slices(c):
+    """Only some slices along one axis match (named axes first), or only the border/interior."""
+    if not c.same_shape() or c.got.ndim == 0:
+        return None
+    named = [a for a in range(c.got.ndim) if c.axes and a < len(c.axes) and c.axes[a]]
+    unnamed = [a for a in range(c.got.ndim) if a not in named] if c.got.ndim > 1 else []
+    for axis in named + unnamed:
+        total = c.expected.shape[axis]
+        if total < 2:
+            continue
+        matched = [
+            i
+            for i in range(total)
+            if np.any(np.take(c.expected, i, axis=axis))
+            and _part_matches(c, (slice(None),) * axis + (i,))
+        ]
+        if axis in named and 0 < len(matched) < total:
+            finding, tag = _describe_matching(c.axis_name(axis), matched, total)
+            return Diagnosis("slices", f"{c.label}: {finding}", tag=tag)
+        if matched in ([0], [total - 1]):  # on an unnamed axis, only an end says something
+            finding, tag = _describe_unnamed(axis, matched, total)
+            return Diagnosis("slices", f"{c.label}: {finding}", tag=tag)
+    if c.got.ndim >= 2 and min(c.got.shape[-2:]) >= 3:
+        inner = np.zeros(c.got.shape[-2:], dtype=bool)
+        inner[1:-1, 1:-1] = True
+        inner = np.broadcast_to(inner, c.got.shape)
+        for part, mask in (("interior", inner), ("border", ~inner)):
+            if _near(c.got[mask], c.expected[mask], c) and np.any(c.expected[mask]):
+                other = "border" if part == "interior" else "interior"
+                return Diagnosis(
+                    "slices",
+                    f"{c.label}: only the {part} of the last two axes matches, the {other} differs",
+                    "check the first and last rows and columns (padding, windows at the edges)",
+                    tag=part,
+                )
+    return None
+
+
+def _part_matches(c, index):
+    return _near(c.got[index], c.expected[index], c)
+
+
+def shifted(c):
+    """The right values moved by one or two places along the last axes: an offset slice."""
+    if not c.same_shape() or c.got.ndim == 0:
+        return None
+    axes = list(range(c.got.ndim))[-2:]
+    for shift in itertools.product(range(-2, 3), repeat=len(axes)):
+        if not any(shift) or any(abs(s) >= c.got.shape[a] for s, a in zip(shift, axes)):
+            continue
+        mine, theirs = [slice(None)] * c.got.ndim, [slice(None)] * c.got.ndim
+        for s, a in zip(shift, axes):
+            n = c.got.shape[a]
+            mine[a], theirs[a] = slice(max(s, 0), n + min(s, 0)), slice(max(-s, 0), n - max(s, 0))
+        got, expected = c.got[tuple(mine)], c.expected[tuple(theirs)]
+        if 2 * got.size >= c.got.size and np.any(expected) and _near(got, expected, c):
+            names = ", ".join(c.axis_name(a) for a in axes)
+            return Diagnosis(
+                "slices",
+                f"{c.label} holds the expected values shifted by {shift} along ({names})",
+                "a slice starts at the wrong index (e.g. [:H] where [pad:pad + H] belongs)",
+            )
+    return None
+
+
+def values(c):
+    """The generic diagnosis, when nothing above recognised the answer: where it is wrong."""
+    if c.got.ndim == 0:
+        return Diagnosis(
+            GENERIC, f"{c.label} is {float(c.got):.6g}, expected {float(c.expected):.6g}"
+        )
+    wrong = ~(np.abs(c.got - c.expected) <= c.atol + c.rtol * np.abs(c.expected))
+    first = tuple(int(i) for i in np.argwhere(wrong)[0])
+    return Diagnosis(
+        GENERIC,
+        f"{c.label}: {int(wrong.sum())} of {wrong.size} entries are wrong, the first at index "
+        f"{first} (got {c.got[first]:.6g}, expected {c.expected[first]:.6g})",
+    )
+
+
+# The order matters: the exercise's own mistakes are the most specific names; the shape
+# diagnosers before `shape`, which answers every other wrong shape; `values` answers all.
+DIAGNOSERS = [
+    declared_mistake,  # a typical wrong version simulated by the exercise
+    declared_sum,  # `=` instead of `+=`, a term dropped or alone, in a declared sum
+    reduction,  # a sum missing, one too many, or over the wrong axis of an input
+    permutation,  # transposed (also square), axes permuted
+    scrambled,  # transposed and then reshaped
+    shape,  # any other wrong shape
+    not_finite,  # NaN or inf
+    factor,  # a constant factor, a flipped sign
+    integer,  # integer dtype
+    slices,  # only some slices (example, time step, channel, border) match
+    shifted,  # moved by an offset along the last axes
+    values,  # the generic diagnosis
+]
+
+
+def _float_inputs(name, value):
+    """(name, float array) pairs of an argument, items of tuples, lists and dicts included."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _float_inputs(f"{name}['{k}']", v)]
+    if isinstance(value, (tuple, list)):
+        return [p for k, v in enumerate(value) for p in _float_inputs(f"{name}[{k}]", v)]
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim >= 1:
+        return [(name, value)]
+    return []
 
 
 def compare(
@@ -158,6 +666,9 @@ def compare(
     factors=(),
     mistakes=(),
     axes=None,
+    sums=None,
+    hints=None,
+    inputs=(),
     rtol=1e-6,
     atol=None,
     warned=(),
@@ -173,6 +684,9 @@ def compare(
     - mistakes: Mistake instances: outputs of typical wrong answers, tried before anything else
     - axes: names of the axes of `expected` (None for unnamed ones), for messages such as
       "only the last time step matches"
+    - sums: a Sum when `expected` adds up contributions (a loop with +=)
+    - hints: {kind or "kind:tag": advice} replacing a general diagnoser's advice
+    - inputs: (name, array) pairs of the function's inputs, for the reduction diagnoser
     - rtol, atol: tolerances of the comparison; atol defaults to 1e-8 times the largest |expected|
     - warned: warning messages recorded while the student's function ran
     - stable_hint: what to suggest when the answer has NaN or inf and the expected one has not
@@ -181,60 +695,25 @@ def compare(
     got = as_array(label, got)
     if atol is None:
         atol = 1e-8 * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    if got.shape != expected.shape:
-        for mistake in mistakes:
-            if _close(got, np.asarray(mistake.output, dtype=np.float64), rtol, atol):
-                raise CheckFailed(f"{label}: {mistake.message}")
-        raise CheckFailed(diagnose_shape(label, got.shape, expected.shape))
-
-    details = "" if got.size > _SMALL else f"\nexpected:\n{_fmt(expected)}\ngot:\n{_fmt(got)}"
-    finite = np.isfinite(got)
-    if not finite.all() and np.isfinite(expected).all():
-        first = tuple(int(i) for i in np.argwhere(~finite)[0])
-        cause = f" (numpy warned: {warned[0]})" if warned else ""
-        raise CheckFailed(
-            f"{label} contains NaN or inf, first at index {first}{cause}: {stable_hint}" + details
-        )
-    if _close(got, expected, rtol, atol):
+    c = Comparison(
+        label, got, expected, list(inputs), tuple(mistakes), tuple(factors), sums,
+        tuple(axes) if axes else None, rtol, atol, tuple(warned), stable_hint,
+    )  # fmt: skip
+    if c.matches(expected):
         return
+    for diagnose in DIAGNOSERS:
+        found = diagnose(c)
+        if found is not None:
+            break
+    hints = hints or {}
+    hint = hints.get(f"{found.kind}:{found.tag}", hints.get(found.kind, ""))
+    advice = hint or found.advice
+    details = "" if got.size > _SMALL else f"\nexpected:\n{_fmt(expected)}\ngot:\n{_fmt(got)}"
+    first = found.finding + (f": {advice}" if advice else "")
+    raise CheckFailed(first + details, found.kind, hint)
 
-    for mistake in mistakes:
-        output = np.asarray(mistake.output, dtype=np.float64)
-        if _close(got, output, rtol, atol):
-            raise CheckFailed(f"{label}: {mistake.message}" + details)
 
-    c = _scale_factor(got, expected)
-    if c is not None and _close(got, c * expected, 1e-5, atol):
-        for factor in (*factors, *COMMON_FACTORS):
-            if np.isclose(c, factor.value, rtol=1e-6):
-                times = f"{c:g}" if factor.name == f"{c:g}" else f"{c:g} = {factor.name}"
-                raise CheckFailed(
-                    f"{label} is the expected value times {times}: {factor.hint}" + details
-                )
-        if got.size > 1:
-            raise CheckFailed(
-                f"{label} is the expected value times {c:.4g}: a constant factor is off" + details
-            )
-
-    if got.dtype.kind in "iub":
-        raise CheckFailed(f"{label} has integer dtype {got.dtype}: the result must be float")
-
-    for axis, name in enumerate(axes or ()):
-        if name is not None and expected.shape[axis] > 1:
-            matched = _slices_that_match(got, expected, axis, rtol, atol)
-            if 0 < len(matched) < expected.shape[axis]:
-                raise CheckFailed(
-                    f"{label}: {_describe_matching(name, matched, expected.shape[axis])}" + details
-                )
-
-    wrong = ~(np.abs(got - expected) <= atol + rtol * np.abs(expected))
-    first = tuple(int(i) for i in np.argwhere(wrong)[0])
-    if got.ndim == 0:
-        raise CheckFailed(f"{label} is {float(got):.6g}, expected {float(expected):.6g}")
-    raise CheckFailed(
-        f"{label}: {int(wrong.sum())} of {wrong.size} entries are wrong, the first at index "
-        f"{first} (got {got[first]:.6g}, expected {expected[first]:.6g})" + details
-    )
+# ---------------------------------------------------------------- the runner
 
 
 def _snapshot(value):
@@ -278,6 +757,7 @@ class Check:
         self.fn = fn
         self.case = case
         self.warned = []
+        self.inputs = []
 
     def __enter__(self):
         return self
@@ -289,7 +769,7 @@ class Check:
         if issubclass(exc_type, CheckFailed):
             first, _, rest = str(exc).partition("\n")
             message = f"{self.name}: {first}\ncase: {self.case}" + (f"\n{rest}" if rest else "")
-            raise CheckFailed(message) from None
+            raise CheckFailed(message, exc.kind, exc.hint) from None
         return False
 
     def call(self, *args, warn_free=False):
@@ -299,6 +779,7 @@ class Check:
         cell with stderr output), and warnings are recorded rather than shown. With
         warn_free, any RuntimeWarning (overflow, invalid value) is a failure.
         """
+        names = _argument_names(self.fn, len(args))
         before = [_snapshot(a) for a in args]
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(sys.stdout):
             warnings.simplefilter("always")
@@ -306,7 +787,8 @@ class Check:
                 result = self.fn(*args)
             except NotImplementedError:
                 raise CheckFailed(
-                    "not implemented yet: replace `raise NotImplementedError()` with your code"
+                    "not implemented yet: replace `raise NotImplementedError()` with your code",
+                    "not implemented",
                 ) from None
             except CheckFailed:
                 raise
@@ -318,28 +800,97 @@ class Check:
                     else ""
                 )
                 raise CheckFailed(
-                    f"raised {type(exc).__name__}: {exc}{_student_line(exc)}{hint}"
+                    f"raised {type(exc).__name__}: {exc}{_student_line(exc)}{hint}", "error"
                 ) from None
         self.warned = [f"{w.category.__name__}: {w.message}" for w in caught]
-        for name, old, new in zip(_argument_names(self.fn, len(args)), before, args):
+        self.inputs = [p for name, a in zip(names, before) for p in _float_inputs(name, a)]
+        for name, old, new in zip(names, before, args):
             if old is not None and not _same(old, new):
                 raise CheckFailed(
                     f"modified its input `{name}` in place: work on a copy "
-                    "(e.g. `z = z - m` instead of `z -= m`)"
+                    "(e.g. `z = z - m` instead of `z -= m`)",
+                    "modified input",
                 )
         if warn_free:
             runtime = [w for w in self.warned if w.startswith("RuntimeWarning")]
             if runtime:
-                raise CheckFailed(f"numpy warned {runtime[0]!r}: use a numerically stable formula")
+                raise CheckFailed(
+                    f"numpy warned {runtime[0]!r}: use a numerically stable formula",
+                    "instability",
+                )
         return result
 
     def unpack(self, result, names):
         """Split a tuple result into its parts, failing clearly when its length is wrong."""
         if not isinstance(result, (tuple, list)) or len(result) != len(names):
             count = len(result) if isinstance(result, (tuple, list)) else 1
-            raise CheckFailed(f"returned {count} value(s), expected a tuple ({', '.join(names)})")
+            raise CheckFailed(
+                f"returned {count} value(s), expected a tuple ({', '.join(names)})", "type"
+            )
         return result
 
     def compare(self, label, got, expected, **options):
-        """`compare` with the warnings of the last call attached to NaN/inf diagnoses."""
+        """`compare` with the inputs and warnings of the last call."""
+        options.setdefault("inputs", self.inputs)
         compare(label, got, expected, warned=self.warned, **options)
+
+    def compare_cache(self, cache, contract, mistakes=()):
+        """The cache must be the course contract's layout, with the values it names.
+
+        contract: (name, value) pairs in the contract's order; one pair means the cache is
+        that value itself, more mean the tuple of them. A value is an array or a dict.
+        mistakes: Mistakes for the last item (e.g. a pre-activation stored for next_h).
+        Items holding another item's value are named ("in this order"); kind "cache".
+        """
+        names = [name for name, _ in contract]
+        layout = f"({', '.join(names)})"
+        if len(contract) == 1:
+            if isinstance(cache, (tuple, list)):
+                raise CheckFailed(
+                    f"the cache is a {type(cache).__name__} of {len(cache)} item(s): it must "
+                    f"be the array {names[0]} itself, as the course contract fixes",
+                    "cache",
+                )
+            items = [cache]
+        elif not isinstance(cache, (tuple, list)) or len(cache) != len(contract):
+            if isinstance(cache, (tuple, list)) and cache and isinstance(cache[0], (tuple, list)):
+                got = f"a list of {len(cache)} step caches"
+            elif isinstance(cache, (tuple, list)):
+                got = f"{len(cache)} items"
+            else:
+                got = f"a {type(cache).__name__}"
+            raise CheckFailed(
+                f"the cache must be the tuple {layout} fixed by the course contract, got {got}",
+                "cache",
+            )
+        else:
+            items = list(cache)
+        for k, ((name, value), item) in enumerate(zip(contract, items)):
+            if _cache_item_is(item, value):
+                continue
+            where = "the cache" if len(contract) == 1 else f"cache item {k} ({name})"
+            for other, other_value in contract:
+                if other != name and _cache_item_is(item, other_value):
+                    order = "" if len(contract) == 1 else f" in the order {layout}"
+                    raise CheckFailed(
+                        f"{where} holds {other}: the cache must be {layout}{order}", "cache"
+                    )
+            for mistake in mistakes if k == len(contract) - 1 else ():
+                if _cache_item_is(item, mistake.output):
+                    raise CheckFailed(f"{where} {mistake.message}", "cache")
+            raise CheckFailed(
+                f"{where} is not the {name} it must hold: the cache must be {layout}, "
+                "the inputs as they were passed in",
+                "cache",
+            )
+
+
+def _cache_item_is(item, value):
+    if isinstance(value, dict):
+        return isinstance(item, dict) and item == value
+    try:
+        item = np.asarray(item, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    value = np.asarray(value, dtype=np.float64)
+    return item.shape == value.shape and np.allclose(item, value, rtol=1e-12, atol=0)

@@ -2,10 +2,14 @@
 
 The lesson's own graded test cell (visible and hidden checks) runs in-process, on the
 catalogue's function bound to the exercise's name: the same code nbgrader runs.
+
+The share of wrong answers given a specific diagnosis (not the generic "N of M entries are
+wrong") is printed by `.venv/bin/python -m tests.test_catalogue`.
 """
 
 import contextlib
 import io
+import re
 
 import numpy as np
 import pytest
@@ -18,6 +22,9 @@ from tests.catalogue import answers
 ANSWERS = answers()
 WRONG = [a for a in ANSWERS if a.diagnosis is not None]
 RIGHT = [a for a in ANSWERS if a.diagnosis is None]
+
+# The generic diagnoses, by their wording, so that the share can be measured on any version
+GENERIC = re.compile(r"\d+ of \d+ entries are wrong|: \w+ is \S+, expected \S+$")
 
 
 def run_test_cell(answer):
@@ -36,6 +43,28 @@ def test_wrong_answer_is_rejected_with_its_diagnosis(answer):
         run_test_cell(answer)
     first_line = str(failure.value).splitlines()[0]
     assert answer.diagnosis in first_line, f"diagnosis was: {failure.value}"
+    assert answer.kind in (None, failure.value.kind), f"kind was {failure.value.kind!r}"
+
+
+def diagnosis(answer):
+    """The first line of the diagnosis of a wrong answer, or None when it passed."""
+    try:
+        run_test_cell(answer)
+    except AssertionError as failure:
+        return (str(failure).splitlines() or [""])[0]
+    return None
+
+
+def specific_share(wrong=WRONG):
+    """The share of `wrong` answers rejected with a diagnosis that is not the generic one."""
+    found = [diagnosis(answer) for answer in wrong]
+    return sum(d is not None and not GENERIC.search(d) for d in found) / len(found)
+
+
+def test_at_least_95_percent_of_the_wrong_answers_get_a_specific_diagnosis():
+    share = specific_share()
+    print(f"specific diagnoses: {share:.1%} of {len(WRONG)} catalogued wrong answers")
+    assert share >= 0.95
 
 
 @pytest.mark.parametrize("answer", RIGHT, ids=lambda a: a.id)
@@ -50,3 +79,11 @@ def test_every_exercise_has_three_wrong_answers_and_another_right_style(lesson):
         right = [a for a in RIGHT if (a.lesson, a.exercise) == (lesson, exercise)]
         assert len(wrong) >= 3, f"{lesson} {exercise}: {len(wrong)} wrong answers catalogued"
         assert right, f"{lesson} {exercise}: no correct answer in another style"
+
+
+if __name__ == "__main__":
+    for answer in WRONG:
+        found = diagnosis(answer)
+        if found is None or GENERIC.search(found):
+            print(f"{answer.id}: {found}")
+    print(f"specific diagnoses: {specific_share():.1%} of {len(WRONG)} catalogued wrong answers")

@@ -99,13 +99,17 @@ def test_compare_accepts_the_right_answer_within_tolerance():
         (EXPECTED.T, "the transpose of the expected (3, 4)"),
         (EXPECTED[None], "keepdims"),
         (EXPECTED.reshape(4, 3).copy() * 0 + 1, "transpose"),  # (4, 3) is (3, 4) reversed
-        (EXPECTED.reshape(2, 6), "wrong layout"),
-        (EXPECTED.sum(axis=0), "an axis too few"),
+        (EXPECTED.reshape(2, 6), "the right entries in the shape (2, 6)"),
+        (EXPECTED.reshape(2, 6)[:, ::-1], "wrong layout"),
+        (EXPECTED.sum(axis=0), "summed over axis 0: that axis must be kept"),
         (-EXPECTED, "times -1"),
         (2 * EXPECTED, "times 2"),
         (EXPECTED / 2, "times 0.5"),
         (np.where(EXPECTED == 0.5, np.nan, EXPECTED), "NaN or inf"),
-        (EXPECTED + np.eye(3, 4), "3 of 12 entries are wrong, the first at index (0, 0)"),
+        (
+            EXPECTED + np.eye(3, 4) + np.eye(3, 4)[:, ::-1],
+            "6 of 12 entries are wrong, the first at index (0, 0)",
+        ),
     ],
 )
 def test_compare_names_the_mistake(got, expected_words):

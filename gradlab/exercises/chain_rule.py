@@ -22,27 +22,28 @@ def wavy_gradient(x):
     return np.cos(x) * x**2 + 2 * x * np.sin(x) + np.sum(x) / 2
 
 
-def one_sided_gradient(f, x, h):
-    """What (f(x + h) - f(x)) / h gives: the classic forward-difference mistake."""
-    grad = np.zeros_like(x)
+def one_sided_differences(f, x, h):
+    """What (f(x + h) - f(x)) / h gives for every entry of x, the classic forward-difference
+    mistake: an array like x for a scalar f, the (m, n) Jacobian for a vector f of 1-D x."""
+    columns = []
     for ix in np.ndindex(x.shape):
         step = np.zeros_like(x)
         step[ix] = h
-        grad[ix] = (f(x + step) - f(x)) / h
-    return grad
+        columns.append((f(x + step) - f(x)) / h)
+    return np.stack(columns, axis=-1).reshape(np.shape(f(x)) + x.shape)
+
+
+ONE_SIDED = (
+    "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is "
+    "O(h); use (f(x + h) - f(x - h)) / (2h), whose error is O(h**2)"
+)
 
 
 @stdout_only
 def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, h=1e-5):
     """numerical_gradient(f, x, h) must match the derived gradient of `wavy`."""
     x = rng_for(seed).normal(size=shape)
-    mistakes = [
-        Mistake(
-            one_sided_gradient(wavy, x, h),
-            "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is "
-            "O(h); use (f(x + h) - f(x - h)) / (2h), whose error is O(h**2)",
-        )
-    ]
+    mistakes = [Mistake(one_sided_differences(wavy, x, h), ONE_SIDED)]
     if x.ndim > 1:  # what nudging x[i], a whole row, gives
         mistakes.append(
             Mistake(
@@ -105,11 +106,12 @@ def check_numerical_jacobian(numerical_jacobian, n=None, seed=0, h=1e-5):
             expected,
             factors=[CENTRAL],
             mistakes=[
+                Mistake(one_sided_differences(f, x, h), ONE_SIDED),
                 Mistake(
                     expected.T,
                     "this is the transpose of the Jacobian: row i holds the derivatives of "
                     "output f_i, column j those with respect to input x_j",
-                )
+                ),
             ],
             rtol=1e-7,
             atol=1e-8,

@@ -3,8 +3,9 @@
 One module per lesson, named after the lesson id with an `l` in front (l01_softmax.py), with
 `LESSON = "<lesson id>"` and functions marked by the decorators below:
 
-- `@wrong(exercise, diagnosis)`: a typical wrong answer; the lesson's test cell for `exercise`
-  must reject it, and the first line of its message must contain `diagnosis`;
+- `@wrong(exercise, diagnosis, kind)`: a typical wrong answer; the lesson's test cell for
+  `exercise` must reject it, the first line of its message must contain `diagnosis`, and
+  the CheckFailed must have the kind `kind` (one of gradlab.checking.KINDS);
 - `@right(exercise)`: a correct answer in another style (loops, einsum, another stable
   formula); the test cell must accept it.
 
@@ -25,6 +26,7 @@ class Answer:
     exercise: str
     fn: object
     diagnosis: str | None  # None for a right answer
+    kind: str | None = None
 
     @property
     def id(self):
@@ -37,9 +39,9 @@ class Answer:
         return re.sub(r"^def \w+\(", f"def {self.exercise}(", source, count=1)
 
 
-def wrong(exercise, diagnosis):
+def wrong(exercise, diagnosis, kind=None):
     def mark(fn):
-        fn.catalogue = (exercise, diagnosis)
+        fn.catalogue = (exercise, diagnosis, kind)
         return fn
 
     return mark
@@ -47,7 +49,7 @@ def wrong(exercise, diagnosis):
 
 def right(exercise):
     def mark(fn):
-        fn.catalogue = (exercise, None)
+        fn.catalogue = (exercise, None, None)
         return fn
 
     return mark
@@ -60,6 +62,5 @@ def answers():
         module = importlib.import_module(f"{__name__}.{info.name}")
         for fn in vars(module).values():
             if callable(fn) and hasattr(fn, "catalogue"):
-                exercise, diagnosis = fn.catalogue
-                found.append(Answer(module.LESSON, exercise, fn, diagnosis))
+                found.append(Answer(module.LESSON, fn.catalogue[0], fn, *fn.catalogue[1:]))
     return found

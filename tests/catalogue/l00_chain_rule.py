@@ -128,7 +128,7 @@ def jacobian_backwards_difference(f, x, h=1e-5):
     return np.stack(columns, axis=1)
 
 
-@wrong("numerical_jacobian", "entries are wrong")
+@wrong("numerical_jacobian", "one-sided difference")
 def jacobian_one_sided(f, x, h=1e-2):
     fx = f(x)
     columns = []

@@ -61,7 +61,7 @@ def affine_backward_dW_transposed(dout, cache):
     return dout @ W.T, dout.T @ x, dout.sum(axis=0)
 
 
-@wrong("affine_backward", "did you forget to sum over the batch")
+@wrong("affine_backward", "did you forget to sum over axis 0")
 def affine_backward_db_not_summed(dout, cache):
     x, W, _ = cache
     return dout @ W.T, x.T @ dout, dout
