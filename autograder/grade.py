@@ -37,7 +37,6 @@ from traitlets.config import Config
 
 from autograder.course import (
     COURSE_ID,
-    SOURCE,
     check_success,
     lesson_ids,
     nbgrader_api,
@@ -46,12 +45,13 @@ from autograder.course import (
 )
 from autograder.intake import collect
 from autograder.notebooks import nbgrader_meta
-from autograder.outputs.export import TAMPERING, CellResult, LessonResult, write_outputs
+from autograder.outputs.export import CellResult, LessonResult, write_outputs
 from autograder.outputs.mathjax import bundle_mathjax, localize_mathjax
 from autograder.progress import Progress
 from autograder.record.preprocessors import ReplayExecution
 from autograder.run.kernels import Task, execute_all
 from autograder.run.sandbox import Limits, require_bubblewrap
+from autograder.run.trusted import ANSWER_KEY_KIND, TAMPERING
 
 
 def _refuse_overlap(submissions, out):
@@ -136,8 +136,21 @@ def _messages(course, submission):
     }
 
 
+def _kind(verdict, message, problem):
+    """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
+    if verdict is None:
+        return "unattempted" if problem == "missing notebook" else "not graded"
+    if verdict.kind == ANSWER_KEY_KIND or message.startswith(TAMPERING):
+        return verdict.kind if verdict.kind == ANSWER_KEY_KIND else TAMPERING
+    return verdict.kind or "notebook only"
+
+
 def _results(api, course, found, verdicts, outcomes, failed):
-    """One LessonResult per student and lesson, read back from nbgrader's gradebook."""
+    """One LessonResult per student and lesson, read back from nbgrader's gradebook.
+
+    The trusted run's verdicts are already in the scores: they were recorded in the
+    executed notebooks before nbgrader graded them.
+    """
     results = []
     with Gradebook(api.coursedir.db_url, COURSE_ID) as gb:
         cells = {
@@ -162,18 +175,14 @@ def _results(api, course, found, verdicts, outcomes, failed):
                     problem = problem or "nbgrader recorded no grades"
             cell_results = []
             for grade_id, max_score in cells[s.lesson]:
-                verdict = verdicts.get((s.student, s.lesson, grade_id))
                 score = float(scores.get(grade_id, 0.0) or 0.0)
                 message = messages.get(grade_id, "") if s.path else s.problem
-                if verdict is not None and score > 0 and not verdict.passed:
-                    score = 0.0
-                    message = (
-                        f"{TAMPERING}: passed in the notebook but failed when re-run by the "
-                        f"trusted runner: {verdict.message}"
-                    )
                 if score < max_score and not message:
                     message = problem or "no points"
-                cell_results.append(CellResult(grade_id, score, max_score, message))
+                kind = ""
+                if score < max_score:
+                    kind = _kind(verdicts.get((*key, grade_id)), message, problem)
+                cell_results.append(CellResult(grade_id, score, max_score, message, kind))
             results.append(LessonResult(s.student, s.lesson, s.notebook, problem, cell_results))
     return results
 
@@ -203,20 +212,6 @@ def _feedback(course, out, found, results, jobs):
             localize_mathjax(dest, mathjax_js)
         else:
             dest.write_text(_problem_page(by_key[(s.student, s.lesson)]), encoding="utf-8")
-
-
-def _apply_overrides(api, results):
-    """Write the trusted runner's zeros into nbgrader's gradebook, so feedback shows them."""
-    with Gradebook(api.coursedir.db_url, COURSE_ID) as gb:
-        for r in results:
-            for c in r.cells:
-                if c.message.startswith(TAMPERING):
-                    grade = gb.find_grade(
-                        c.grade_id, r.notebook[: -len(".ipynb")], r.lesson, r.student
-                    )
-                    grade.auto_score = 0.0
-                    grade.manual_score = None
-        gb.db.commit()
 
 
 def _problem_page(result):
@@ -265,11 +260,12 @@ def _grade(submissions, out, jobs, limits, lessons):
             found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
             shutil.rmtree(dest.parent)
 
+    # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects next
+    tasks.sort(key=lambda task: (task.key[1], task.key[0]))
     jobs = jobs or os.cpu_count() or 1
     outcomes = {}
     progress = Progress(len(tasks), "grading")
-    hidden = (submissions, out, SOURCE)
-    for outcome in execute_all(tasks, jobs, hidden, limits, _font_cache(course)):
+    for outcome in execute_all(tasks, jobs, limits, _font_cache(course)):
         outcomes[outcome.key] = outcome
         progress.advance()
     progress.close()
@@ -282,7 +278,6 @@ def _grade(submissions, out, jobs, limits, lessons):
         for grade_id, verdict in outcome.verdicts.items()
     }
     results = _results(api, course, found, verdicts, outcomes, failed)
-    _apply_overrides(api, results)
     _feedback(course, out, found, results, jobs)
     write_outputs(out, results, rejected)
     return results

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-TAMPERING = "tampering"
+from autograder.run.trusted import ANSWER_KEY_KIND, TAMPERING
+
+FLAGGED = (TAMPERING, ANSWER_KEY_KIND)  # kinds an instructor should look at
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class CellResult:
     score: float
     max_score: float
     message: str  # first line of the failure feedback, "" with full marks
+    kind: str = ""  # the kind of mistake (CheckFailed.kind of the trusted run), "" with full marks
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class LessonResult:
 
     @property
     def tampered(self):
-        return any(c.message.startswith(TAMPERING) for c in self.cells)
+        """Whether a cell's points were taken for tampering or for using the answer key."""
+        return any(c.kind in FLAGGED for c in self.cells)
 
 
 def write_outputs(out, results, rejected=()):
@@ -51,13 +55,12 @@ def write_outputs(out, results, rejected=()):
             writer.writerow([r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}"])
     with open(out / "exercises.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "lesson", "grade_id", "score", "max_score", "message"])
+        writer.writerow(["student", "lesson", "grade_id", "score", "max_score", "message", "kind"])
         for r in results:
             for c in r.cells:
-                message = "" if c.score >= c.max_score else c.message
-                writer.writerow(
-                    [r.student, r.lesson, c.grade_id, f"{c.score:g}", f"{c.max_score:g}", message]
-                )
+                full = c.score >= c.max_score
+                row = [r.student, r.lesson, c.grade_id, f"{c.score:g}", f"{c.max_score:g}"]
+                writer.writerow([*row, "" if full else c.message, "" if full else c.kind])
     (out / "report.html").write_text(class_report(results, rejected), encoding="utf-8")
 
 
@@ -102,6 +105,12 @@ def _pass_rate_plot(rates):
     return _png(fig)
 
 
+def _flag(result):
+    """Why a notebook is flagged: what its flagged cells found, or its problem."""
+    kinds = sorted({c.kind for c in result.cells if c.kind in FLAGGED})
+    return ", ".join(kinds) or result.problem
+
+
 def class_report(results, rejected=()):
     """The instructor's report: distributions, pass rates, common diagnoses, flagged work."""
     lessons = sorted({r.lesson for r in results})
@@ -118,7 +127,7 @@ def class_report(results, rejected=()):
     for (lesson, grade_id), entries in cells.items():
         for student, c in entries:
             if c.score < c.max_score and c.message:
-                entry = diagnoses[(lesson, grade_id, diagnosis_kind(c.message))]
+                entry = diagnoses[(lesson, grade_id, c.kind, diagnosis_kind(c.message))]
                 entry["students"].add(student)
                 entry["example"] = entry["example"] or c.message
     common = sorted(diagnoses.items(), key=lambda item: -len(item[1]["students"]))
@@ -137,12 +146,12 @@ def class_report(results, rejected=()):
     )
     diagnosis_rows = "".join(
         f"<tr><td>{100 * len(d['students']) / max(len(students), 1):.0f}%</td>"
-        f"<td>{esc(lesson)}</td><td>{esc(grade_id)}</td><td>{esc(d['example'])}</td>"
-        f"<td>{esc(', '.join(sorted(d['students'])))}</td></tr>"
-        for (lesson, grade_id, _), d in common[:30]
+        f"<td>{esc(lesson)}</td><td>{esc(grade_id)}</td><td>{esc(kind)}</td>"
+        f"<td>{esc(d['example'])}</td><td>{esc(', '.join(sorted(d['students'])))}</td></tr>"
+        for (lesson, grade_id, kind, _), d in common[:30]
     )
     flagged = [
-        (r.student, r.lesson, "tampering" if r.tampered else r.problem)
+        (r.student, r.lesson, _flag(r))
         for r in results
         if r.tampered or (r.problem and r.problem != "missing notebook")
     ]
@@ -172,11 +181,12 @@ th {{ background: #f3f3f3; }}
 {_pass_rate_plot(rates) if rates else ""}
 <h2>What the class misunderstands</h2>
 <p>The diagnoses given most often (numbers masked to group the same mistake).</p>
-<table><tr><th>students</th><th>lesson</th><th>exercise</th><th>diagnosis</th>
+<table><tr><th>students</th><th>lesson</th><th>exercise</th><th>kind</th><th>diagnosis</th>
 <th>who</th></tr>{diagnosis_rows}</table>
 <h2>Flagged submissions</h2>
 <p>Tampering (a test passed in the notebook but failed when re-run by the trusted runner),
-time-outs, crashed kernels and broken files.</p>
+the answer key used (the student's code imported the course's references), time-outs,
+crashed kernels and broken files.</p>
 <table><tr><th>student</th><th>lesson</th><th>why</th></tr>{flagged_rows}</table>
 </body></html>
 """

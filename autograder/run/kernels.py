@@ -12,15 +12,14 @@ never executes student code itself, only talks to sandboxed processes that do.
 
 import asyncio
 import contextlib
+import json
 import multiprocessing
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 from jupyter_client import AsyncKernelManager
@@ -28,8 +27,9 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from autograder.run import trusted
-from autograder.run.sandbox import Limits, sandbox_env, sandboxed
+from autograder.notebooks import nbgrader_meta
+from autograder.run import answer_key, trusted
+from autograder.run.sandbox import Limits, Sandbox
 
 # run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
 WARM_UP = """
@@ -51,44 +51,43 @@ class Task:
 @dataclass(frozen=True)
 class Outcome:
     key: tuple
-    notebook_json: str  # the executed notebook
+    notebook_json: str  # the executed notebook, the trusted run's verdicts recorded in it
     problem: str  # "" when the notebook ran normally, else why it stopped
     verdicts: dict  # grade_id -> trusted.Verdict
     seconds: float
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel whose process runs in the sandbox and talks over Unix sockets in scratch."""
+    """A kernel whose process runs in a sandbox and talks over Unix sockets in its runtime."""
 
-    def __init__(self, scratch, hidden, limits, **kwargs):
+    def __init__(self, sandbox, **kwargs):
         super().__init__(transport="ipc", kernel_name="python3", **kwargs)
-        self.scratch, self.hidden, self.limits = str(scratch), hidden, limits
-        self.ip = os.path.join(self.scratch, "kernel")
-        self.connection_file = os.path.join(self.scratch, "kernel.json")
+        self.sandbox = sandbox
+        self.ip = os.path.join(sandbox.runtime, "kernel")
+        self.connection_file = os.path.join(sandbox.runtime, "kernel.json")
         # a signal would stop at bwrap; ipykernel interrupts itself on a control message
         self.kernel_spec.interrupt_mode = "message"
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
+        # the connection file was just written, readable by the grader only
+        if self.sandbox.privileged:
+            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
         # in its own PID namespace the kernel cannot see its parent: no parent polling
         # (bwrap's --die-with-parent ends it with the worker instead)
-        command = ["env", "-u", "JPY_PARENT_PID", *command]
-        return sandboxed(command, self.scratch, self.hidden, self.limits)
+        return self.sandbox.command(["env", "-u", "JPY_PARENT_PID", *command])
 
 
 class WarmKernel:
-    """A sandboxed kernel, started and warmed up, with its own scratch folder."""
+    """A sandboxed kernel, started and warmed up, in a sandbox of its own."""
 
-    def __init__(self, hidden, limits, font_cache, scratch_root):
-        self.scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=scratch_root))
-        if font_cache:  # matplotlib would otherwise rebuild its font list in every kernel
-            shutil.copytree(font_cache, self.scratch / ".matplotlib")
-        self.km = SandboxedKernelManager(self.scratch, hidden, limits)
+    def __init__(self, limits, font_cache, runtime_root):
+        self.sandbox = Sandbox(answer_key.kernel_view(font_cache), limits, runtime_root)
+        self.km = SandboxedKernelManager(self.sandbox)
 
     async def start(self):
         await self.km.start_kernel(
-            env=sandbox_env(self.scratch),
-            cwd=str(self.scratch),
+            env=self.sandbox.env(),
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -100,12 +99,76 @@ class WarmKernel:
             await client.execute_interactive(WARM_UP, store_history=False, timeout=60)
         finally:
             client.stop_channels()
+        self.sandbox.seal()  # its sockets exist: the runtime folder takes nothing more
         return self
 
     async def close(self):
         with contextlib.suppress(Exception):  # a kernel the student killed is already gone
             await self.km.shutdown_kernel(now=True)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.sandbox.close()
+
+
+class BoundedExecute(Execute):
+    """nbgrader's Execute, keeping at most so much output per cell and per notebook.
+
+    What is over the bound is dropped, with a visible note; an error is always kept (it
+    decides the grade), cut short.
+    """
+
+    def __init__(self, limits, **kwargs):
+        super().__init__(**kwargs)
+        self.limits = limits
+        self.kept = {}  # cell index -> bytes of output kept
+        self.cut = set()  # cells whose output was cut
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return None
+        cell_room = self.limits.cell_output_bytes - self.kept.get(cell_index, 0)
+        notebook_room = self.limits.notebook_output_bytes - sum(self.kept.values())
+        size = len(json.dumps(out))
+        if size <= min(cell_room, notebook_room):
+            self.kept[cell_index] = self.kept.get(cell_index, 0) + size
+            return out
+        outs.remove(out)
+        if out.output_type == "error":
+            out.evalue = out.evalue[:2000]
+            out.traceback = [f"{out.ename}: {out.evalue}"]
+            outs.append(out)
+        if cell_index not in self.cut:
+            self.cut.add(cell_index)
+            if cell_room <= notebook_room:
+                where, limit = "this cell", self.limits.cell_output_bytes
+            else:
+                where, limit = "this notebook", self.limits.notebook_output_bytes
+            note = f"[output cut: {where} printed over {limit // 1024} KiB; the rest is not kept]\n"
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+        return None
+
+
+def record_verdicts(nb, verdicts):
+    """Make the notebook say what the trusted run found: a graded cell that passed in the
+    notebook but not in the trusted run gets the trusted run's diagnosis as its error, so
+    nbgrader scores it 0 and its feedback says why."""
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        verdict = verdicts.get(meta.get("grade_id"))
+        if not meta.get("grade") or meta.get("solution") or verdict is None or verdict.passed:
+            continue
+        if any(o.output_type == "error" for o in cell.get("outputs", [])):
+            continue  # the notebook itself already shows a failure
+        message = verdict.message
+        if verdict.kind != trusted.ANSWER_KEY_KIND:
+            message = (
+                f"{trusted.TAMPERING}: passed in your notebook but failed when the grader ran this "
+                f"cell on your functions alone: {verdict.message}"
+            )
+        cell.outputs = [
+            NotebookNode(
+                output_type="error", ename="CheckFailed", evalue=message, traceback=[message]
+            )
+        ]
 
 
 def _mark_not_run(nb, reason):
@@ -123,38 +186,45 @@ def _mark_not_run(nb, reason):
 
 
 class Worker:
-    """Executes notebooks one after another on warm kernels, keeping one kernel in reserve.
+    """Executes notebooks one after another on warm kernels, keeping one kernel in reserve,
+    and a trusted run's child for the lesson it expects next (tasks come lesson by lesson).
 
-    The reserve kernel and trusted child end with the worker process (bwrap's
-    --die-with-parent), and their scratch folders with the run's scratch root.
+    The reserve kernel and child end with the worker process (bwrap's --die-with-parent).
     """
 
-    def __init__(self, hidden, limits, font_cache, scratch_root):
-        self.hidden, self.limits, self.font_cache = hidden, limits, font_cache
-        self.scratch_root = scratch_root
+    def __init__(self, limits, font_cache, runtime_root):
+        self.limits, self.font_cache, self.runtime_root = limits, font_cache, runtime_root
         self.loop = asyncio.new_event_loop()
         self.spare = None
-        self.spare_child = None
+        self.spare_child = None  # (lesson, StudentProcess)
 
     def _boot(self):
-        kernel = WarmKernel(self.hidden, self.limits, self.font_cache, self.scratch_root)
+        kernel = WarmKernel(self.limits, self.font_cache, self.runtime_root)
         return self.loop.create_task(kernel.start())
+
+    def _child(self, lesson):
+        return trusted.StudentProcess(lesson, self.limits, self.runtime_root, self.font_cache)
 
     def run(self, task):
         return self.loop.run_until_complete(self._run(task))
 
     async def _run(self, task):
         started = time.monotonic()
+        lesson = task.key[1]
         spare, self.spare = self.spare or self._boot(), None
-        child = self.spare_child or trusted.StudentProcess(
-            self.hidden, self.limits, self.scratch_root
-        )
+        if self.spare_child and self.spare_child[0] == lesson:
+            child = self.spare_child[1]
+        else:
+            if self.spare_child:
+                self.spare_child[1].close()
+            child = self._child(lesson)
         nb = nbformat.reads(task.notebook_json, as_version=4)
         # the trusted run works on the notebook as submitted (sanitized), not as executed
-        verifying = asyncio.to_thread(trusted.verify_notebook, child, task.key[1], nb.copy())
+        verifying = asyncio.to_thread(trusted.verify_notebook, child, lesson, nb.copy())
         problem = await self._execute(nb, spare, started)
         verdicts = await verifying
-        self.spare_child = trusted.StudentProcess(self.hidden, self.limits, self.scratch_root)
+        record_verdicts(nb, verdicts)
+        self.spare_child = (lesson, self._child(lesson))
         seconds = time.monotonic() - started
         return Outcome(task.key, nbformat.writes(nb), problem, verdicts, seconds)
 
@@ -173,7 +243,7 @@ class Worker:
             return max(1, min(self.limits.cell_seconds, int(deadline - time.monotonic())))
 
         # nbgrader's own Execute preprocessor, run through its asynchronous client API
-        executor = Execute(timeout_func=cell_timeout, interrupt_on_timeout=True)
+        executor = BoundedExecute(self.limits, timeout_func=cell_timeout, interrupt_on_timeout=True)
         NotebookClient.__init__(executor, nb, kernel.km)  # as Execute.preprocess does
         try:
             await asyncio.wait_for(
@@ -202,14 +272,14 @@ def _run_task(task):
     return _worker.run(task)
 
 
-def execute_all(tasks, jobs, hidden=(), limits=Limits(), font_cache=None):
+def execute_all(tasks, jobs, limits=Limits(), font_cache=None):
     """Execute and verify every task in `jobs` worker processes; yield Outcomes as they finish.
 
     Workers are fresh processes (spawned, not forked) that never run student code.
     """
     context = multiprocessing.get_context("spawn")
-    with tempfile.TemporaryDirectory(prefix="grading-") as scratch_root:
-        # every kernel and child sees its own scratch folder only, not its neighbours'
-        initargs = ((*hidden, scratch_root), limits, font_cache, scratch_root)
+    with tempfile.TemporaryDirectory(prefix="grading-") as runtime_root:
+        os.chmod(runtime_root, 0o755)  # sandboxes reach their own runtime folder in it
+        initargs = (limits, font_cache, runtime_root)
         with context.Pool(jobs, _init_worker, initargs) as pool:
             yield from pool.imap_unordered(_run_task, tasks)

@@ -1,19 +1,34 @@
-"""Running student code with bubblewrap: no network, no writes outside a scratch folder, limits.
+"""Running student code with bubblewrap: an empty machine but for Python, least privilege, limits.
 
-Every process that runs student code (the grading kernels, the trusted runner's children)
-is started through `sandboxed(argv, ...)`. The whole file system is mounted read-only, the
-folders with other students' work, the grading outputs and the other processes' scratch
-folders are hidden behind empty tmpfs mounts, and only its own scratch folder is writable.
-The process gets its own network namespace (loopback only, nothing listening), its own PID
-namespace, and rlimits on address space and CPU time.
+Every process that runs student code (the grading kernels, the trusted runner's children) is
+started through a `Sandbox`. Its file system is built from nothing: read-only binds of the
+system libraries, the Python installation and the course's packages as a `View` lists them
+(the answer key hidden), a few files of /etc, and one writable scratch folder on a tmpfs of
+bounded size. The grader's home, /root, /tmp, the submissions, the outputs, source/,
+solutions/ and tests/ do not exist there.
+
+Run by root (as on a grading server or CI), the process drops to a uid of its own, leased for
+its lifetime: no other process on the machine has it, so the process limit counts only its
+own processes, and `kill -1` reaches nothing but them. Its own PID namespace ends every
+process it started when it ends; it has no network (loopback only, nothing listening).
 """
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+SCRATCH = "/scratch"  # where a sandboxed process works, inside its sandbox
+UIDS = range(61000, 61512)  # Debian leaves 60000-64999 to be allocated by hand
+UID_LOCKS = Path(tempfile.gettempdir()) / "gradlab-sandbox-uids"
+# the few files of /etc that Python, numpy and matplotlib read
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "nsswitch.conf", "localtime", "hosts", "mime.types")
+ETC_FOLDERS = ("fonts",)
+FONT_CACHE = "/run/grader/matplotlib"  # where a sandbox finds the font cache, read-only
 
 
 class SandboxUnavailable(RuntimeError):
@@ -26,6 +41,36 @@ class Limits:
     cpu_seconds: int = 300  # CPU time of one student process (a whole notebook)
     cell_seconds: int = 30  # wall-clock time of one cell
     notebook_seconds: int = 240  # wall-clock time of one whole notebook
+    disk_bytes: int = 256 * 1024**2  # the scratch folder (a tmpfs), so also the largest file
+    processes: int = 64  # processes and threads of one sandbox (its own uid)
+    cell_output_bytes: int = 1024**2  # output kept per cell
+    notebook_output_bytes: int = 4 * 1024**2  # output kept per notebook
+
+
+@dataclass(frozen=True)
+class View:
+    """What a sandboxed process sees besides the system: read-only folders and hidden paths.
+
+    - visible: folders bound read-only at the same path (the Python installation, packages)
+    - hidden: folders and files inside those that are emptied (the answer key)
+    - shown: files bound again inside a hidden folder (the tools a lesson gives)
+    - font_cache: matplotlib's font list, built once by the grader and copied into scratch
+      (matplotlib would otherwise rebuild it in every process)
+    """
+
+    visible: tuple = ()
+    hidden: tuple = ()
+    shown: tuple = ()
+    font_cache: str | None = None
+
+
+def python_folders():
+    """The folders of this Python installation: the venv and the interpreter it was made from."""
+    return tuple(
+        dict.fromkeys(
+            str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)
+        )
+    )
 
 
 def require_bubblewrap():
@@ -36,7 +81,7 @@ def require_bubblewrap():
             "(Debian package `bubblewrap`); student code is never run unsandboxed"
         )
     probe = subprocess.run(
-        ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", "true"],
+        ["bwrap", *_system_binds(), "--unshare-pid", "--unshare-net", "--", "true"],
         capture_output=True,
         text=True,
         check=False,
@@ -45,45 +90,122 @@ def require_bubblewrap():
         raise SandboxUnavailable(f"bubblewrap cannot create its namespaces here: {probe.stderr}")
 
 
-def sandbox_env(scratch):
-    """The environment of a sandboxed process: everything it may write points into scratch."""
-    scratch = str(scratch)
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
-    return {
-        **keep,
-        "HOME": scratch,
-        "TMPDIR": scratch,
-        "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
-        "IPYTHONDIR": os.path.join(scratch, ".ipython"),
-        "JUPYTER_RUNTIME_DIR": scratch,
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+def _system_binds():
+    """/usr, the top-level links into it (or the folders themselves), and some of /etc."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in ETC_FILES + ETC_FOLDERS:
+        if os.path.exists(f"/etc/{name}"):
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    return args
 
 
-def sandboxed(argv, scratch, hidden=(), limits=Limits()):
-    """The command line that runs argv inside the sandbox.
+def _parents(path):
+    """Create the folders above path traversable: bwrap would make them private to root."""
+    args = []
+    for parent in reversed(Path(path).parents[:-1]):
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
 
-    Inputs:
-    - argv: the command to run, e.g. [sys.executable, "-m", "ipykernel_launcher", ...]
-    - scratch: the one folder the process may write (and where it starts)
-    - hidden: folders replaced by empty ones inside the sandbox (other submissions, outputs)
-    - limits: memory and CPU limits
+
+def _lease_uid():
+    """(uid, lock file) of a uid no other sandbox on this machine holds; the lock holds it."""
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in UIDS:
+        lock = open(UID_LOCKS / str(uid), "w")  # noqa: SIM115 (held for the sandbox's life)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, lock
+        except BlockingIOError:
+            lock.close()
+    raise SandboxUnavailable(f"all {len(UIDS)} sandbox uids are in use")
+
+
+class Sandbox:
+    """The place of one sandboxed process: its own uid (as root), scratch and runtime folder.
+
+    The runtime folder (on the grader's side, bound at the same path) is where a kernel
+    creates its sockets; `seal()` takes away the right to create anything else there.
     """
-    scratch = str(Path(scratch).resolve())
-    # /tmp stays visible (read-only): the course and its Python may well live there
-    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for folder in hidden:
-        command += ["--tmpfs", str(Path(folder).resolve())]
-    command += ["--bind", scratch, scratch, "--chdir", scratch]
-    command += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
-    command += ["--new-session", "--"]
-    command += ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}"]
-    return command + list(argv)
 
+    def __init__(self, view, limits, runtime_root):
+        self.view, self.limits = view, limits
+        self.privileged = os.geteuid() == 0
+        self.uid, self._lock = _lease_uid() if self.privileged else (os.getuid(), None)
+        self.runtime = tempfile.mkdtemp(prefix="sandbox-", dir=runtime_root)
+        if self.privileged:
+            os.chown(self.runtime, self.uid, self.uid)
 
-def python_in_sandbox():
-    """The interpreter students' code runs on: this one, with the course installed."""
-    return sys.executable
+    def env(self):
+        """The environment of the sandboxed process: everything it may write is in scratch."""
+        keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ")}
+        return {
+            **keep,
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "HOME": SCRATCH,
+            "USER": "student",
+            "TMPDIR": SCRATCH,
+            "MPLCONFIGDIR": f"{SCRATCH}/.matplotlib",
+            "IPYTHONDIR": f"{SCRATCH}/.ipython",
+            "JUPYTER_RUNTIME_DIR": self.runtime,
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def command(self, argv):
+        """The command line that runs argv in this sandbox."""
+        limits, view = self.limits, self.view
+        command = ["bwrap", *_system_binds()]
+        command += ["--dev", "/dev", "--proc", "/proc"]
+        command += ["--size", "16777216", "--perms", "1777", "--tmpfs", "/dev/shm"]
+        command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", SCRATCH]
+        command += ["--perms", "1777", "--tmpfs", "/tmp"]
+        for folder in view.visible:
+            command += [*_parents(folder), "--ro-bind", folder, folder]
+        for path in view.hidden:
+            empty = "--tmpfs" if os.path.isdir(path) else "--ro-bind"
+            command += [empty, path] if empty == "--tmpfs" else [empty, "/dev/null", path]
+        for path in view.shown:
+            inside = next(Path(h) for h in view.hidden if Path(path).is_relative_to(h))
+            for folder in reversed(Path(path).relative_to(inside).parents[:-1]):
+                command += ["--perms", "0755", "--dir", str(inside / folder)]
+            command += ["--ro-bind", path, path]
+        if view.font_cache:
+            command += ["--ro-bind", view.font_cache, FONT_CACHE]
+            script = f'mkdir -p "$MPLCONFIGDIR" && cp -r {FONT_CACHE}/. "$MPLCONFIGDIR"/; exec "$@"'
+            argv = ["/bin/sh", "-c", script, "sh", *argv]
+        command += [*_parents(self.runtime), "--bind", self.runtime, self.runtime]
+        command += ["--chdir", SCRATCH]
+        # every namespace but the user one: as root, the uid must be a real one of the machine
+        command += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+        command += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        if self.privileged:
+            command += ["--", "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}"]
+            command += ["--clear-groups", "--no-new-privs", "--inh-caps=-all"]
+            command += ["--bounding-set=-all"]
+        else:  # an instructor's own uid, in a user namespace of its own
+            command[1:1] = ["--unshare-user"]
+            command += ["--"]
+        command += ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}"]
+        command += [f"--fsize={limits.disk_bytes}", "--core=0"]
+        if self.privileged:  # the count is per uid: only a uid of its own makes it fair
+            command += [f"--nproc={limits.processes}"]
+        return [*command, "--", *argv]
+
+    def seal(self):
+        """From now on the process can use what it created in the runtime folder, nothing more."""
+        if self.privileged:
+            os.chown(self.runtime, 0, 0)
+        os.chmod(self.runtime, 0o755)
+
+    def close(self):
+        shutil.rmtree(self.runtime, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.close()  # the uid is free again once every process of it has ended

@@ -1,11 +1,16 @@
 """The sandboxed side of the trusted runner: load a student's cells, then answer calls.
 
-Started by autograder.run.trusted inside the sandbox. It runs the student's own code cells (never
-the test cells), then, for each request, calls one of the student's functions on the
+Started by autograder.run.trusted inside the sandbox. It runs the student's own code cells
+(never the test cells), then, for each request, calls one of the student's functions on the
 arguments sent and sends back the result and the arguments as they are afterwards, as plain
-values (autograder.run.wire). What the student's code prints goes nowhere.
+values (autograder.run.wire). A function among the arguments is a stub that asks the trusted
+side to call it. What the student's code prints goes nowhere.
+
+The answer key is not in this sandbox at all (autograder.run.answer_key); the import guard
+only puts a name on an attempt to import it, and remembers it for the verdict.
 """
 
+import importlib.abc
 import inspect
 import os
 import sys
@@ -13,6 +18,72 @@ import traceback
 import warnings
 
 from autograder.run import wire
+
+
+class AnswerKeyImport(ImportError):
+    """Student code imported a module of the course's answer key, or a tool not given."""
+
+
+class AnswerKeyGuard(importlib.abc.MetaPathFinder):
+    def __init__(self, refused):
+        self.refused = refused
+        self.attempts = []
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == m or name.startswith(m + ".") for m in self.refused):
+            self.attempts.append(name)
+            raise AnswerKeyImport(f"{name} is not available while grading", name=name)
+        return None
+
+
+class Channel:
+    """Both directions of the pipe to the trusted side, and the calls it makes."""
+
+    def __init__(self, inbox, outbox, guard):
+        self.inbox, self.outbox, self.guard = inbox, outbox, guard
+        self.namespace = {}
+
+    def callback(self, index):
+        """A stub for the trusted side's function number `index` of the current call."""
+
+        def stub(*args):
+            wire.send(self.outbox, {"callback": index, "args": wire.encode(args)})
+            reply = self.serve_until_reply()
+            if "error" in reply:
+                raise RuntimeError(f"the grader's function failed: {reply['error']}")
+            return wire.decode(reply["result"])
+
+        stub.callback_index = index
+        return stub
+
+    def serve_until_reply(self):
+        """Answer calls (the trusted side may call back in) until a reply to ours arrives."""
+        while True:
+            message = wire.receive(self.inbox)
+            if "call" not in message:
+                return message
+            wire.send(self.outbox, self.call(message))
+
+    def call(self, request):
+        fn = self.namespace.get(request["call"])
+        if not callable(fn):
+            return {"error": {"type": "NameError", "message": f"{request['call']} is not defined"}}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                args = wire.decode(request["args"], self.callback)
+                result = fn(*args)
+                reply = {"result": wire.encode(result), "args": wire.encode(args)}
+            except wire.WireError as exc:
+                reply = {"error": {"type": "TypeError", "message": f"returned a value that {exc}"}}
+            except BaseException as exc:  # the student's error, reported like the notebook would
+                reply = {"error": {"type": type(exc).__name__, "message": str(exc)}}
+                reply["error"]["line"] = _student_line(exc)
+        reply["warnings"] = [
+            {"category": w.category.__name__, "message": str(w.message)} for w in caught
+        ]
+        reply["answer_key"] = self.guard.attempts
+        return reply
 
 
 def _student_line(exc):
@@ -27,32 +98,10 @@ def _signature(fn):
         return []
 
 
-def _call(namespace, request):
-    fn = namespace.get(request["call"])
-    if not callable(fn):
-        return {"error": {"type": "NameError", "message": f"{request['call']} is not defined"}}
-    args = wire.decode(request["args"])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = fn(*args)
-            reply = {"result": wire.encode(result), "args": wire.encode(args)}
-        except wire.WireError as exc:
-            reply = {"error": {"type": "TypeError", "message": f"returned a value that {exc}"}}
-        except BaseException as exc:  # the student's error, reported like the notebook would
-            message = str(exc)
-            reply = {"error": {"type": type(exc).__name__, "message": message}}
-            reply["error"]["line"] = _student_line(exc)
-    reply["warnings"] = [
-        {"category": w.category.__name__, "message": str(w.message)} for w in caught
-    ]
-    return reply
-
-
 def main():
     # the channel is a private copy of stdin/stdout; the student's code gets /dev/null
-    channel_in = os.fdopen(os.dup(0), "rb")
-    channel_out = os.fdopen(os.dup(1), "wb")
+    inbox = os.fdopen(os.dup(0), "rb")
+    outbox = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -64,27 +113,23 @@ def main():
 
     import gradlab.checking  # noqa: F401
 
-    setup = wire.receive(channel_in)
+    setup = wire.receive(inbox)
+    guard = AnswerKeyGuard(setup["refused"])
+    sys.meta_path.insert(0, guard)
     shell = InteractiveShell.instance()
     for source in setup["cells"]:
         shell.run_cell(source, store_history=False, silent=True)
-    namespace = shell.user_ns
-    wire.send(
-        channel_out,
-        {
-            "ready": {
-                name: _signature(namespace[name])
-                for name in setup["functions"]
-                if callable(namespace.get(name))
-            }
-        },
-    )
+    channel = Channel(inbox, outbox, guard)
+    channel.namespace = shell.user_ns
+    functions = [name for name in setup["functions"] if callable(channel.namespace.get(name))]
+    ready = {name: _signature(channel.namespace[name]) for name in functions}
+    wire.send(outbox, {"ready": ready, "answer_key": guard.attempts})
     while True:
         try:
-            request = wire.receive(channel_in)
+            request = wire.receive(inbox)
         except EOFError:
             return
-        wire.send(channel_out, _call(namespace, request))
+        wire.send(outbox, channel.call(request))
 
 
 if __name__ == "__main__":

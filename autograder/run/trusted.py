@@ -12,10 +12,8 @@ its points only if the notebook run and the trusted run both pass it.
 import contextlib
 import inspect
 import io
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -25,34 +23,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_notebook
-from autograder.run import wire
-from autograder.run.sandbox import sandbox_env, sandboxed
+from autograder.run import answer_key, wire
+from autograder.run.sandbox import Sandbox
+
+ANSWER_KEY_KIND = "answer key"  # the student's code imported the answer key
+TAMPERING = "tampering"  # passed in the notebook, failed on the student's functions alone
 
 
 @dataclass(frozen=True)
 class Verdict:
     passed: bool
     message: str  # the first line of the trusted run's failure, "" when it passed
+    kind: str = ""  # what kind of mistake the check found (CheckFailed.kind), "" when passed
 
 
 class StudentProcess:
     """A sandboxed child that loads one student's cells and answers calls to their functions."""
 
-    def __init__(self, hidden, limits, scratch_root=None):
+    def __init__(self, lesson, limits, runtime_root, font_cache=None):
         """Start the child, which imports the heavy modules while it waits for `load`."""
         self.limits = limits
-        self.scratch = tempfile.mkdtemp(prefix="trusted-", dir=scratch_root)
+        self.given = answer_key.imported_modules(setup_sources(source_notebook(lesson)))
+        view = answer_key.child_view(self.given, font_cache)
+        self.sandbox = Sandbox(view, limits, runtime_root)
+        self.sandbox.seal()  # the child talks over its pipes: no sockets to create
         command = [sys.executable, "-m", "autograder.run.student_child"]
         self.process = subprocess.Popen(
-            sandboxed(command, self.scratch, hidden, limits),
+            self.sandbox.command(command),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env={**sandbox_env(self.scratch), "MPLBACKEND": "Agg"},
-            cwd=self.scratch,
+            env={**self.sandbox.env(), "MPLBACKEND": "Agg"},
         )
         self.reader = ThreadPoolExecutor(1)
         self.signatures = {}
+        self.answer_key = []  # the answer-key modules the student's code tried to import
         self.deadline = float("inf")
 
     def load(self, cells, functions):
@@ -61,8 +66,11 @@ class StudentProcess:
         From here on, loading and every call together get the time of one notebook.
         """
         self.deadline = time.monotonic() + self.limits.notebook_seconds
-        wire.send(self.process.stdin, {"cells": cells, "functions": functions})
-        self.signatures = self._receive(self.limits.notebook_seconds).get("ready", {})
+        refused = answer_key.refused_modules(self.given)
+        wire.send(self.process.stdin, {"cells": cells, "functions": functions, "refused": refused})
+        ready = self._receive(self.limits.notebook_seconds)
+        self.signatures = ready.get("ready", {})
+        self.answer_key = ready.get("answer_key", [])
 
     def _receive(self, timeout):
         timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
@@ -76,17 +84,45 @@ class StudentProcess:
             raise RuntimeError(f"the sandboxed process died or misbehaved: {exc}") from None
 
     def call(self, name, args):
+        """The child's reply to calling the student's `name` on args, and the functions among
+        args, which are called here when the child asks for them."""
         if self.process.poll() is not None:
             raise RuntimeError("the sandboxed process is no longer running")
-        wire.send(self.process.stdin, {"call": name, "args": wire.encode(args)})
-        return self._receive(self.limits.cell_seconds)
+        callbacks = []
+        wire.send(self.process.stdin, {"call": name, "args": wire.encode(args, callbacks)})
+        while True:
+            reply = self._receive(self.limits.cell_seconds)
+            if "callback" not in reply:
+                self.answer_key = reply.get("answer_key", self.answer_key)
+                return reply, callbacks
+            wire.send(self.process.stdin, _run_callback(callbacks, reply))
 
     def close(self):
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
         self.reader.shutdown(wait=False, cancel_futures=True)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.sandbox.close()
+
+
+def _run_callback(callbacks, request):
+    """Call the trusted side's function the child asked for; its reply, as plain values."""
+    try:
+        fn = callbacks[request["callback"]]
+        args = wire.decode(request["args"])
+        # the child may hand the student's own functions back in: they stay proxies
+        return {"result": wire.encode(fn(*args), callbacks)}
+    except Exception as exc:  # a malformed request or a failing trusted function
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def setup_sources(nb):
+    """The sources of a notebook's setup cells (grade_id setup...), which are the course's."""
+    return [
+        cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("grade_id", "").startswith("setup")
+    ]
 
 
 def _write_back(original, returned):
@@ -94,6 +130,8 @@ def _write_back(original, returned):
     if isinstance(original, np.ndarray) and isinstance(returned, np.ndarray):
         if original.shape == returned.shape:
             original[...] = returned
+    elif isinstance(original, np.random.Generator) and isinstance(returned, np.random.Generator):
+        original.bit_generator.state = returned.bit_generator.state  # the draws it made
     elif isinstance(original, dict) and isinstance(returned, dict):
         for key in set(original) - set(returned):
             del original[key]
@@ -118,13 +156,13 @@ def proxy(process, name):
     """A stand-in for the student's function `name` that calls it in the child."""
 
     def call(*args):
-        reply = process.call(name, args)
+        reply, callbacks = process.call(name, args)
         for warning in reply.get("warnings", []):
             category = RuntimeWarning if warning["category"] == "RuntimeWarning" else UserWarning
             warnings.warn(warning["message"], category, stacklevel=2)
         if "error" in reply:
             _raise_student_error(reply["error"])
-        _write_back(args, wire.decode(reply["args"]))
+        _write_back(args, wire.decode(reply["args"], callbacks.__getitem__))
         return wire.decode(reply["result"])
 
     call.__name__ = call.__qualname__ = name
@@ -165,15 +203,11 @@ def run_graded_cell(source, functions):
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
             exec(compile(source, "<graded cell>", "exec"), namespace)
-        except AssertionError as exc:
-            return Verdict(False, (str(exc).strip().splitlines() or ["assertion failed"])[0])
-        except Exception as exc:
-            return Verdict(
-                False,
-                f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-                if str(exc)
-                else type(exc).__name__,
-            )
+        except Exception as exc:  # CheckFailed (an AssertionError) or an error of the cell
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            if not isinstance(exc, AssertionError):
+                first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+            return Verdict(False, first or "assertion failed", getattr(exc, "kind", "") or "error")
     return Verdict(True, "")
 
 
@@ -181,17 +215,30 @@ def verify_notebook(process, lesson, submitted):
     """Verdicts {grade_id: Verdict} of the trusted run of one sanitized submission.
 
     process: a fresh StudentProcess, used for this submission only and closed afterwards.
+    A cell that failed while the student's code tried to import the answer key is told so.
     """
     source = source_notebook(lesson)
     names = exercises(source)
+    verdicts = {}
     try:
         process.load(student_cells(submitted, source), names)
+        at_load = list(process.answer_key)
         functions = {name: proxy(process, name) for name in names if name in process.signatures}
-        return {
-            cell.grade_id: run_graded_cell(cell.source, functions) for cell in graded_cells(source)
-        }
+        for cell in graded_cells(source):
+            before = len(process.answer_key)
+            verdict = run_graded_cell(cell.source, functions)
+            tried = process.answer_key[before:] or (
+                at_load if cell.exercise not in functions else []
+            )
+            if not verdict.passed and tried:
+                verdict = Verdict(False, answer_key.message(tried[0]), ANSWER_KEY_KIND)
+            verdicts[cell.grade_id] = verdict
+        return verdicts
     except (TimeoutError, RuntimeError, OSError) as exc:
-        reason = f"the student's code could not be loaded: {exc}"
-        return {cell.grade_id: Verdict(False, reason) for cell in graded_cells(source)}
+        reason = f"the student's code could not be loaded or stopped answering: {exc}"
+        return {
+            cell.grade_id: verdicts.get(cell.grade_id, Verdict(False, reason, "limit"))
+            for cell in graded_cells(source)
+        }
     finally:
         process.close()

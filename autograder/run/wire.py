@@ -1,13 +1,15 @@
 """The only data that crosses between the trusted process and a student's sandbox.
 
-Plain values only: None, bool, int, float, str, lists, tuples, dicts with string keys, and
-numeric NumPy arrays (sent in .npy format without pickles, so that what arrives is always a
-plain ndarray, never a subclass). Functions of the helper package travel by name. Anything
-else is refused. Messages are length-prefixed JSON lines.
+Plain values only: None, bool, int, float, str, lists, tuples, dicts with string keys, numeric
+NumPy arrays (sent in .npy format without pickles, so that what arrives is always a plain
+ndarray, never a subclass) and NumPy random generators (their PCG64 state, a few integers).
+A function the trusted side passes to a student's function (the f of a gradient check)
+never crosses: it stays where it is, and the student's side gets a stub that asks the trusted
+side to call it (a callback), so the answer key behind it stays out of the sandbox. Anything
+else is refused. Messages are length-prefixed JSON.
 """
 
 import base64
-import importlib
 import io
 import json
 import struct
@@ -15,14 +17,15 @@ import struct
 import numpy as np
 
 MAX_MESSAGE_BYTES = 256 * 1024**2
-TRUSTED_MODULES = "gradlab."
 
 
 class WireError(ValueError):
     """A value that may not cross, or a message that is not well-formed."""
 
 
-def encode(value):
+def encode(value, callbacks=None):
+    """value as JSON-able data. callbacks: a list that functions are appended to (the trusted
+    side only; without it a function is refused, unless it is a stub for one)."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)) and type(value) in (int, float, bool):
@@ -36,18 +39,28 @@ def encode(value):
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
         return {"ndarray": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    if isinstance(value, np.random.Generator):
+        if type(value.bit_generator) is not np.random.PCG64:
+            raise WireError("only PCG64 random generators can be sent")
+        return {"generator": value.bit_generator.state}
     if isinstance(value, (list, tuple)):
-        return {"tuple" if isinstance(value, tuple) else "list": [encode(v) for v in value]}
+        items = [encode(v, callbacks) for v in value]
+        return {"tuple" if isinstance(value, tuple) else "list": items}
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise WireError("only dicts with string keys can be sent")
-        return {"dict": {k: encode(v) for k, v in value.items()}}
-    if callable(value) and getattr(value, "__module__", "").startswith(TRUSTED_MODULES):
-        return {"function": f"{value.__module__}:{value.__qualname__}"}
+        return {"dict": {k: encode(v, callbacks) for k, v in value.items()}}
+    if callable(value) and hasattr(value, "callback_index"):  # a stub goes back as itself
+        return {"callback": value.callback_index}
+    if callable(value) and callbacks is not None:
+        callbacks.append(value)
+        return {"callback": len(callbacks) - 1}
     raise WireError(f"a {type(value).__name__} cannot be sent")
 
 
-def decode(value):
+def decode(value, callback=None):
+    """The value that encode() made. callback(index): the stub standing for a function the
+    other side kept (the student's side only; without it a function is refused)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if not isinstance(value, dict) or len(value) != 1:
@@ -58,17 +71,20 @@ def decode(value):
         if type(array) is not np.ndarray or array.dtype.kind not in "biuf":
             raise WireError("malformed array")
         return array
+    if kind == "generator":
+        if not isinstance(payload, dict) or payload.get("bit_generator") != "PCG64":
+            raise WireError("malformed generator")
+        generator = np.random.Generator(np.random.PCG64())
+        generator.bit_generator.state = payload
+        return generator
     if kind == "list":
-        return [decode(v) for v in payload]
+        return [decode(v, callback) for v in payload]
     if kind == "tuple":
-        return tuple(decode(v) for v in payload)
+        return tuple(decode(v, callback) for v in payload)
     if kind == "dict":
-        return {str(k): decode(v) for k, v in payload.items()}
-    if kind == "function":
-        module, _, name = payload.partition(":")
-        if not module.startswith(TRUSTED_MODULES) or "." in name:
-            raise WireError("only module-level functions of the helper package can be sent")
-        return getattr(importlib.import_module(module), name)
+        return {str(k): decode(v, callback) for k, v in payload.items()}
+    if kind == "callback" and callback is not None and isinstance(payload, int):
+        return callback(payload)
     raise WireError(f"unknown kind {kind!r}")
 
 

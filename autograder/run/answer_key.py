@@ -1,0 +1,92 @@
+"""The answer key: what student code may not reach in the trusted run, and what it may.
+
+- gradlab.exercises holds the trusted references and the checks: never visible.
+- gradlab.numeric and gradlab.tools.* are answers to some lesson's exercises that later
+  lessons give as tools: visible only in a lesson whose setup cell imports them.
+- the rest of gradlab (checking, compare, inputs, data, widgets) is student-facing.
+
+The files of what is not visible are emptied in the sandbox (so their code cannot be read),
+and the child's import guard names the module a student's code tried to import.
+"""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import autograder
+import gradlab
+from autograder.run.sandbox import View, python_folders
+
+ANSWER_KEY = "gradlab.exercises"
+TOOLS = "gradlab.tools"
+GIVEN_ONLY = ("gradlab.numeric",)  # tools that live outside gradlab.tools
+GRADLAB = Path(gradlab.__file__).resolve().parent
+AUTOGRADER = Path(autograder.__file__).resolve().parent
+# the child runs these, and nothing else of the grader
+CHILD_FILES = ("__init__.py", "run/__init__.py", "run/student_child.py", "run/wire.py")
+
+
+def imported_modules(sources):
+    """The modules that `import` and `from ... import` statements of sources name."""
+    names = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    return names
+
+
+def tool_modules():
+    """Every tool module: gradlab.numeric and the modules of gradlab.tools."""
+    found = [f"{TOOLS}.{p.stem}" for p in sorted((GRADLAB / "tools").glob("*.py"))]
+    return (*GIVEN_ONLY, *(m for m in found if not m.endswith(".__init__")))
+
+
+def refused_modules(given):
+    """The module names student code may not import, given the modules the lesson gives."""
+    return [ANSWER_KEY, *(m for m in tool_modules() if m not in given)]
+
+
+def _file(module):
+    return Path(importlib.util.find_spec(module).origin).resolve()
+
+
+def _caches(folder, skip):
+    """Compiled copies of the code, which would give away what the emptied files held."""
+    caches = (p for p in folder.rglob("__pycache__") if p.is_dir())
+    return sorted(str(p) for p in caches if not any(p.is_relative_to(s) for s in skip))
+
+
+def kernel_view(font_cache=None):
+    """A grading kernel sees the Python installation and the whole helper package: the
+    notebook's test cells import the checks. (Its verdicts count only if the trusted run's
+    agree.)"""
+    return View(visible=(*python_folders(), str(GRADLAB)), font_cache=font_cache)
+
+
+def child_view(given, font_cache=None):
+    """The trusted run's sandboxed child sees the student-facing helper package, the tools
+    its lesson gives, and the few files of the grader it runs."""
+    emptied = [GRADLAB / "exercises", GRADLAB / "tools", AUTOGRADER]
+    hidden = [str(p) for p in emptied] + _caches(GRADLAB, emptied)
+    hidden += [str(_file(m)) for m in GIVEN_ONLY if m not in given]
+    shown = [str(GRADLAB / "tools" / "__init__.py")]
+    shown += [str(_file(m)) for m in tool_modules() if m in given and m.startswith(TOOLS)]
+    shown += [str(AUTOGRADER / f) for f in CHILD_FILES]
+    visible = (*python_folders(), str(GRADLAB), str(AUTOGRADER))
+    return View(visible, tuple(hidden), tuple(shown), font_cache)
+
+
+def message(module):
+    """What a student is told when their function's answer would have come from `module`."""
+    if module == ANSWER_KEY or module.startswith(ANSWER_KEY + "."):
+        return (
+            f"your code imports {module}, the course's reference implementation, "
+            "which earns no marks: write the function yourself"
+        )
+    return (
+        f"your code imports {module}, a tool this lesson does not give (it is the answer to "
+        "an exercise), which earns no marks: write the function yourself"
+    )
