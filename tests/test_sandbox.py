@@ -1,16 +1,19 @@
 """The sandbox, the wire format and the trusted runner's proxies, each on its own."""
 
 import io
+import os
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autograder.course import REPO
-from autograder.run import wire
-from autograder.run.sandbox import Limits, require_bubblewrap, sandbox_env, sandboxed
+from autograder.run import answer_key, wire
+from autograder.run.sandbox import Limits, Sandbox, require_bubblewrap
 from autograder.run.trusted import StudentProcess, proxy, run_graded_cell
 from gradlab.exercises.chain_rule import wavy
 
@@ -21,7 +24,22 @@ def test_values_cross_the_wire_unchanged():
     value = {"W1": np.eye(2), "meta": (1, 2.5, None, True, "x", [np.arange(3)])}
     back = wire.decode(wire.encode(value))
     assert np.array_equal(back["W1"], value["W1"]) and back["meta"][:5] == (1, 2.5, None, True, "x")
-    assert wire.decode(wire.encode(wavy)) is wavy
+
+
+def test_a_random_generator_crosses_as_its_state():
+    rng = np.random.default_rng(3)
+    back = wire.decode(wire.encode(rng))
+    assert np.array_equal(back.random(4), np.random.default_rng(3).random(4))
+
+
+def test_functions_stay_on_the_trusted_side_as_callbacks():
+    callbacks = []
+    encoded = wire.encode((wavy, 2.0), callbacks)
+    assert callbacks == [wavy] and encoded["tuple"][0] == {"callback": 0}
+    calls = []
+    stub, x = wire.decode(encoded, lambda index: lambda *a: calls.append((index, a)))
+    stub(x)
+    assert calls == [(0, (2.0,))]
 
 
 def test_array_subclasses_arrive_as_plain_arrays():
@@ -50,70 +68,170 @@ def test_pickled_arrays_and_foreign_functions_are_refused():
         wire.decode({"ndarray": base64.b64encode(buffer.getvalue()).decode()})
     with pytest.raises(wire.WireError):
         wire.decode({"function": "os:system"})
+    with pytest.raises(wire.WireError):
+        wire.decode({"callback": 0})  # only where the decoding side has stubs to give
 
 
-def run_sandboxed(code, tmp_path, hidden=(), limits=FAST):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir(exist_ok=True)
-    command = sandboxed([sys.executable, "-c", code], scratch, hidden, limits)
-    return subprocess.run(
-        command, capture_output=True, text=True, env=sandbox_env(scratch), timeout=60, check=False
-    )
+@pytest.fixture
+def runtime(tmp_path):
+    root = tmp_path / "runtime"
+    root.mkdir()
+    root.chmod(0o755)
+    return root
+
+
+def run_sandboxed(code, runtime, view=None, limits=FAST, timeout=60):
+    box = Sandbox(view or answer_key.kernel_view(), limits, runtime)
+    try:
+        command = box.command([sys.executable, "-c", code])
+        return subprocess.run(
+            command, capture_output=True, text=True, env=box.env(), timeout=timeout, check=False
+        )
+    finally:
+        box.close()
 
 
 def test_bubblewrap_is_available():
     require_bubblewrap()
 
 
-def test_sandboxed_code_writes_only_its_scratch_and_cannot_see_hidden_folders(tmp_path):
-    secret = tmp_path / "other_students"
-    secret.mkdir()
-    (secret / "answers.txt").write_text("42")
-    outside = REPO / f"sandbox-probe-{tmp_path.name}.txt"  # a real folder, not the private /tmp
+@pytest.fixture
+def secrets():
+    """Secrets where a grader keeps things: its home, /tmp, beside the course's answers."""
+    name = f"gradlab-secret-{uuid.uuid4().hex}"
+    places = [Path.home() / name, Path("/tmp") / name, REPO / "solutions" / name]
+    for place in places:
+        place.write_text("the grader's secret")
+    yield places
+    for place in places:
+        place.unlink()
+
+
+def test_student_code_sees_neither_the_machine_nor_the_course(runtime, secrets):
     code = (
-        "import os, pathlib\n"
+        "import os\n"
+        "for path in " + repr([str(p) for p in secrets]) + ":\n"
+        "    print(os.path.exists(path))\n"
+        f"print(os.path.exists({str(REPO / 'source')!r}), "
+        f"os.path.exists({str(REPO / 'tests')!r}))\n"
+        "print(os.listdir('/tmp'), os.getuid())\n"
+    )
+    result = run_sandboxed(code, runtime)
+    lines = result.stdout.splitlines()
+    assert lines[:4] == ["False", "False", "False", "False False"], result.stderr
+    listing, uid = lines[4].rsplit(" ", 1)
+    assert "gradlab-secret" not in listing
+    if os.geteuid() == 0:
+        assert int(uid) != 0, "student code must not run as root"
+
+
+def test_student_code_writes_only_its_bounded_scratch(runtime):
+    outside = REPO / f"sandbox-probe-{uuid.uuid4().hex}.txt"
+    code = (
+        "import pathlib\n"
         "pathlib.Path('mine.txt').write_text('ok')\n"
-        f"print(os.listdir({str(secret)!r}))\n"
-        f"open({str(tmp_path / 'elsewhere.txt')!r}, 'w')\n"
+        "print(pathlib.Path('mine.txt').read_text())\n"
+        "try:\n"
+        "    for i in range(8):  # 8 files of 4 MiB: each is allowed, all together are not\n"
+        "        open(f'big{i}', 'wb').write(b'x' * (4 * 1024**2))\n"
+        "except OSError as exc:\n"
+        "    print('disk full:', exc.errno, i)\n"
         f"open({str(outside)!r}, 'w')\n"
     )
-    result = run_sandboxed(code, tmp_path, hidden=[secret])
-    assert "Read-only file system" in result.stderr
-    assert result.stdout.strip() == "[]"
-    assert (tmp_path / "scratch" / "mine.txt").read_text() == "ok"
-    assert not (tmp_path / "elsewhere.txt").exists() and not outside.exists()
+    result = run_sandboxed(code, runtime, limits=Limits(disk_bytes=16 * 1024**2))
+    ok, full = result.stdout.splitlines()[:2]
+    assert ok == "ok" and full.startswith("disk full: 28 ") and int(full.split()[-1]) < 8
+    assert "Read-only file system" in result.stderr or "Permission denied" in result.stderr
+    assert not outside.exists()
 
 
-def test_sandboxed_code_has_no_network(tmp_path):
+def test_student_code_has_no_network(runtime):
     import socket
 
     server = socket.create_server(("127.0.0.1", 0))
     code = f"import socket; socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), 2)"
-    result = run_sandboxed(code, tmp_path)
+    result = run_sandboxed(code, runtime)
     server.close()
     assert "ConnectionRefusedError" in result.stderr or "Network is unreachable" in result.stderr
 
 
-def test_sandboxed_code_has_a_memory_and_a_cpu_limit(tmp_path):
-    result = run_sandboxed("x = bytearray(4 * 1024**3)", tmp_path)
+def test_student_code_has_a_memory_and_a_cpu_limit(runtime):
+    result = run_sandboxed("x = bytearray(4 * 1024**3)", runtime)
     assert "MemoryError" in result.stderr
-    result = run_sandboxed("while True: pass", tmp_path, limits=Limits(cpu_seconds=1))
+    result = run_sandboxed("while True: pass", runtime, limits=Limits(cpu_seconds=1))
     assert result.returncode != 0
 
 
-def student(cells, tmp_path, names=("softmax",)):
-    process = StudentProcess((), FAST, scratch_root=tmp_path)
+@pytest.mark.skipif(os.geteuid() != 0, reason="a process limit of its own needs a uid of its own")
+def test_student_code_has_a_process_limit_and_kill_minus_one_reaches_only_itself(runtime):
+    code = (
+        "import os, subprocess\n"
+        "children = []\n"
+        "try:\n"
+        "    for _ in range(200):\n"
+        "        children.append(subprocess.Popen(['sleep', '30']))\n"
+        "except OSError:\n"
+        "    print('stopped at', len(children))\n"
+        "os.kill(-1, 9)\n"
+    )
+    neighbour = subprocess.Popen(["sleep", "30"])
+    try:
+        result = run_sandboxed(code, runtime, limits=Limits(processes=20))
+        assert "stopped at" in result.stdout and int(result.stdout.split()[-1]) < 20
+        assert neighbour.poll() is None, "kill -1 reached a process outside the sandbox"
+    finally:
+        neighbour.kill()
+
+
+def test_nothing_a_student_starts_outlives_the_sandbox(runtime):
+    marker = f"gradlab-orphan-{uuid.uuid4().hex}"
+    code = (
+        f"import subprocess; subprocess.Popen(['setsid', 'sh', '-c', 'exec -a {marker} sleep 60'])"
+    )
+    run_sandboxed(code, runtime)
+    time.sleep(0.5)
+    survivors = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    assert not survivors.strip()
+
+
+def test_the_trusted_runs_child_sees_only_the_tools_its_lesson_gives(runtime):
+    view = answer_key.child_view({"gradlab.tools.softmax"})
+    code = (
+        "import importlib\n"
+        "for name in ['gradlab.tools.softmax', 'gradlab.tools.conv', 'gradlab.numeric',\n"
+        "             'gradlab.exercises.softmax', 'gradlab.checking', 'autograder.grade']:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "        print(name, 'visible')\n"
+        "    except ImportError:\n"
+        "        print(name, 'hidden')\n"
+        f"import os; print(os.listdir({str(answer_key.GRADLAB / 'exercises')!r}))\n"
+    )
+    lines = run_sandboxed(code, runtime, view=view).stdout.splitlines()
+    assert lines == [
+        "gradlab.tools.softmax visible",
+        "gradlab.tools.conv hidden",
+        "gradlab.numeric hidden",
+        "gradlab.exercises.softmax hidden",
+        "gradlab.checking visible",
+        "autograder.grade hidden",
+        "[]",
+    ]
+
+
+def student(cells, runtime, names=("softmax",), lesson="01_softmax"):
+    process = StudentProcess(lesson, FAST, runtime)
     process.load(cells, list(names))
     return process
 
 
-def test_proxies_return_plain_values_and_mirror_in_place_changes(tmp_path):
+def test_proxies_return_plain_values_and_mirror_in_place_changes(runtime):
     process = student(
         [
             "class Liar(np.ndarray):\n    pass",
             "import numpy as np\ndef softmax(z):\n    z *= 2\n    return np.ones(3).view(Liar)",
         ][::-1],
-        tmp_path,
+        runtime,
     )
     try:
         z = np.ones(3)
@@ -124,8 +242,31 @@ def test_proxies_return_plain_values_and_mirror_in_place_changes(tmp_path):
         process.close()
 
 
-def test_a_proxied_call_that_hangs_times_out(tmp_path):
-    process = student(["def softmax(z):\n    while True:\n        pass"], tmp_path)
+def test_functions_given_to_student_code_are_called_back(runtime):
+    cells = [
+        "import numpy as np\n"
+        "def numerical_gradient(f, x, h=1e-5):\n"
+        "    grad = np.zeros_like(x)\n"
+        "    for i in np.ndindex(x.shape):\n"
+        "        e = np.zeros_like(x)\n"
+        "        e[i] = h\n"
+        "        grad[i] = (f(x + e) - f(x - e)) / (2 * h)\n"
+        "    return grad"
+    ]
+    process = student(cells, runtime, ("numerical_gradient",), "00_chain_rule")
+    try:
+        test = (
+            "from gradlab.exercises.chain_rule import check_numerical_gradient\n"
+            "check_numerical_gradient(numerical_gradient, shape=(2, 3))"
+        )
+        functions = {"numerical_gradient": proxy(process, "numerical_gradient")}
+        assert run_graded_cell(test, functions).passed
+    finally:
+        process.close()
+
+
+def test_a_proxied_call_that_hangs_times_out(runtime):
+    process = student(["def softmax(z):\n    while True:\n        pass"], runtime)
     try:
         with pytest.raises(TimeoutError):
             proxy(process, "softmax")(np.ones(2))
@@ -133,14 +274,14 @@ def test_a_proxied_call_that_hangs_times_out(tmp_path):
         process.close()
 
 
-def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(tmp_path):
+def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(runtime):
     cells = [
         "import numpy as np\n"
         "def softmax(z):\n"
         "    e = np.exp(z - z.max(axis=-1, keepdims=True))\n"
         "    return e / e.sum(axis=-1, keepdims=True)",
     ]
-    process = student(cells, tmp_path)
+    process = student(cells, runtime)
     try:
         test = "from gradlab.exercises.softmax import check_softmax\ncheck_softmax(softmax)"
         assert run_graded_cell(test, {"softmax": proxy(process, "softmax")}).passed
@@ -149,13 +290,14 @@ def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(tmp_path
         )
         verdict = run_graded_cell(failing, {"softmax": proxy(process, "softmax")})
         assert not verdict.passed and verdict.message.startswith("softmax_jacobian:")
+        assert verdict.kind
     finally:
         process.close()
 
 
-def test_all_calls_of_one_submission_share_one_notebook_time_budget(tmp_path):
+def test_all_calls_of_one_submission_share_one_notebook_time_budget(runtime):
     limits = Limits(cell_seconds=3, notebook_seconds=3)
-    process = StudentProcess((), limits, scratch_root=tmp_path)
+    process = StudentProcess("01_softmax", limits, runtime)
     process.load(["import time\ndef softmax(z):\n    time.sleep(1.2)\n    return z"], ["softmax"])
     started = time.monotonic()
     try:
