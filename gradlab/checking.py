@@ -133,10 +133,12 @@ class Sum:
     terms: (index, value) pairs in the loop's order: value is added to output[index];
         index None stands for the whole output
     name: what one term comes from, e.g. "time step", "example", "window"
+    base: a part of the output added once, outside the loop (e.g. a regularisation gradient)
     """
 
     terms: list
     name: str
+    base: object = 0.0
 
 
 @dataclass(frozen=True)
@@ -330,15 +332,40 @@ def _placed(shape, index, value):
     return out
 
 
+def upstream_mistakes(backward, dout, *rest, names):
+    """The Mistakes of a backward pass that mishandles its upstream gradient, from the trusted
+    backward(dout, *rest): dout left out (as if it were ones) and, for images, the row and
+    column of dout swapped. Returns {name: [Mistake, ...]} for the outputs named `names`."""
+    variants = {
+        "ones": (
+            np.ones_like(dout),
+            "missing term",
+            "the upstream gradient dout is missing: the chain rule multiplies by it",
+        )
+    }
+    if dout.ndim == 4 and dout.shape[2] == dout.shape[3]:
+        variants["swapped"] = (
+            dout.swapaxes(2, 3),
+            "transpose",
+            "the rows and columns of dout are swapped: dout[n, :, i, j] belongs to the "
+            "window of output row i, output column j",
+        )
+    return simulated(
+        lambda mistake: backward(variants[mistake][0], *rest),
+        {m: variant[1:] for m, variant in variants.items()},
+        names=names,
+    )
+
+
 def declared_sum(c):
     """An output declared as a sum: `=` where `+=` belongs, a term dropped or kept alone."""
     if c.sums is None or not c.same_shape() or len(c.sums.terms) < 2:
         return None
-    shape, terms, name = c.expected.shape, c.sums.terms, c.sums.name
+    shape, terms, name, base = c.expected.shape, c.sums.terms, c.sums.name, c.sums.base
     last = len(terms) - 1
     overwrite = "accumulate with += instead of overwriting with =, every contribution counts"
     picks = range(len(terms)) if len(terms) <= 64 else (0, last)
-    alone = {k: _placed(shape, *terms[k]) for k in picks}
+    alone = {k: _placed(shape, *terms[k]) + base for k in picks}
     for k in (0, last):
         if c.differs(alone[k]) and c.matches(alone[k]):
             which = "first" if k == 0 else "last"
@@ -348,7 +375,7 @@ def declared_sum(c):
         out = np.zeros(shape)
         for index, value in order:
             out[(...) if index is None else index] = value
-        if c.differs(out) and c.matches(out):
+        if c.differs(out + base) and c.matches(out + base):
             finding = f"{c.label} keeps only the last contribution written to each entry"
             return Diagnosis("accumulation", finding, overwrite)
     for k in picks:
@@ -356,7 +383,7 @@ def declared_sum(c):
             finding = f"{c.label} holds the contribution of {name} {k} only"
             return Diagnosis("missing term", finding, f"add the contributions of every {name}")
     for k in picks:
-        without = c.expected - alone[k]
+        without = c.expected - alone[k] + base
         if c.differs(without) and c.matches(without):
             which = {0: "first", last: "last"}.get(k, str(k))
             return Diagnosis(
@@ -383,13 +410,17 @@ def reduction(c):
     if not c.same_shape() and _squeezed(got.shape) == _squeezed(expected.shape):
         return None  # an axis of length 1: the shape diagnoser names keepdims
     if got.ndim > expected.ndim:
-        for axes in _axis_sets(got.ndim, got.ndim - expected.ndim):
-            if _near(got.sum(axis=axes), expected, c):
+        for axes, (verb, reduce) in itertools.product(
+            _axis_sets(got.ndim, got.ndim - expected.ndim),
+            (("sum", np.sum), ("average", np.mean)),
+        ):
+            if _near(reduce(got, axis=axes), expected, c):
+                done = "summed" if verb == "sum" else "averaged"
                 return Diagnosis(
                     "axis",
-                    f"{c.label} has shape {got.shape}, expected {expected.shape}, and summed "
+                    f"{c.label} has shape {got.shape}, expected {expected.shape}, and {done} "
                     f"over axis {_axes_text(axes)} it is right",
-                    f"did you forget to sum over axis {_axes_text(axes)}?",
+                    f"did you forget to {verb} over axis {_axes_text(axes)}?",
                 )
     if got.ndim < expected.ndim:
         for axes in _axis_sets(expected.ndim, expected.ndim - got.ndim):
@@ -421,6 +452,57 @@ def reduction(c):
                     f"sum over axis {_axes_text(right[0])} instead",
                 )
     return None
+
+
+def one_slice(c):
+    """The first or last slice of the expected value alone (an example, an output, a step)."""
+    if c.got.ndim != c.expected.ndim - 1:
+        return None
+    for axis, (which, i) in itertools.product(range(c.expected.ndim), (("first", 0), ("last", -1))):
+        if c.expected.shape[axis] > 1 and c.matches(np.take(c.expected, i, axis=axis)):
+            named = c.axes and axis < len(c.axes) and c.axes[axis]
+            name = c.axes[axis] if named else f"slice along axis {axis}"
+            each = f"one slice per {name}" if named else f"one slice per index of axis {axis}"
+            return Diagnosis(
+                "slices",
+                f"{c.label} is the {which} {name} of the expected value only",
+                f"the output has {each}: fill each (out[i] = ...) instead of overwriting one "
+                "array in a loop",
+                which,
+            )
+    return None
+
+
+def cropped(c):
+    """The top-left block of the expected value: too few rows, columns or windows."""
+    got, expected = c.got, c.expected
+    if got.ndim != expected.ndim or got.size == 0 or c.same_shape():
+        return None
+    if any(g > e for g, e in zip(got.shape, expected.shape)):
+        return None
+    if not c.matches(expected[tuple(slice(0, g) for g in got.shape)]):
+        return None
+    return Diagnosis(
+        "shape",
+        f"{c.label} has shape {got.shape}, expected {expected.shape}, and holds the first "
+        "entries of the expected value",
+        "a loop or an output size stops too early (Ho = 1 + (H - HH) // stride?)",
+    )
+
+
+def broadcast(c):
+    """An (N,) and an (N, 1) array broadcast into (N, N), whose diagonal is the answer."""
+    got = c.got
+    if c.expected.ndim != 1 or got.shape != (c.expected.size,) * 2 or got.shape[0] < 2:
+        return None
+    if not _near(np.diagonal(got).copy(), c.expected, c):
+        return None
+    return Diagnosis(
+        "shape",
+        f"{c.label} has shape {got.shape} and its diagonal is the expected value",
+        "an (N,) and an (N, 1) array were broadcast against each other: keep both 1-D "
+        "(a[:, 1], not a[:, 1:])",
+    )
 
 
 def _permutations(ndim):
@@ -467,6 +549,22 @@ def scrambled(c):
                 f"{c.label} holds the expected values {what}, reshaped to {c.got.shape}",
                 "reshape keeps the order of the entries, it does not transpose: compute the "
                 "product in the right order (or use .T) instead of reshaping",
+            )
+    return None
+
+
+def flipped(c):
+    """The expected value reversed along some axes: an index that runs backwards."""
+    if not c.same_shape() or c.got.ndim == 0:
+        return None
+    for axes in _axis_sets(c.got.ndim):
+        candidate = np.flip(c.expected, axes)
+        if c.differs(candidate) and c.matches(candidate):
+            names = ", ".join(c.axis_name(a) for a in axes)
+            return Diagnosis(
+                "order",
+                f"{c.label} is the expected value reversed along {names}",
+                "an index runs backwards (a flipped kernel, n - 1 - i where i belongs?)",
             )
     return None
 
@@ -534,6 +632,22 @@ def integer(c):
     )
 
 
+def unwritten(c):
+    """Right everywhere except at entries still 0: a loop that skips them."""
+    if not c.same_shape() or c.got.ndim == 0:
+        return None
+    close = np.abs(c.got - c.expected) <= c.atol + c.rtol * np.abs(c.expected)
+    if close.all() or not np.all(c.got[~close] == 0):
+        return None
+    first = tuple(int(i) for i in np.argwhere(~close)[0])
+    return Diagnosis(
+        "slices",
+        f"{c.label} is right except at {int((~close).sum())} entries that are still 0, the "
+        f"first at index {first}",
+        "does a loop skip them (a range one short, a missing case)?",
+    )
+
+
 def _describe_matching(name, matched, total):
     """The finding and its tag, for the slices `matched` of `total` along an axis `name`."""
     if matched == [total - 1]:
@@ -544,34 +658,40 @@ def _describe_matching(name, matched, total):
     return f"only {len(matched)} of {total} {name}s match ({listed}); the others differ", ""
 
 
-def _describe_unnamed(axis, matched, total):
-    which = {0: "first", total - 1: "last"}[matched[0]]
-    return f"only the {which} index along axis {axis} matches; the others differ", which
+def _matching_slices(c, axis):
+    """The indices along `axis` whose slice matches (and is not zero in expected)."""
+    return [
+        i
+        for i in range(c.expected.shape[axis])
+        if np.any(np.take(c.expected, i, axis=axis))
+        and _part_matches(c, (slice(None),) * axis + (i,))
+    ]
 
 
-def slices(c):
-    """Only some slices along one axis match (named axes first), or only the border/interior."""
-    if not c.same_shape() or c.got.ndim == 0:
+def named_slices(c):
+    """Only some slices along a named axis match: some examples, time steps, channels."""
+    if not c.same_shape() or not c.axes:
         return None
-    named = [a for a in range(c.got.ndim) if c.axes and a < len(c.axes) and c.axes[a]]
-    unnamed = [a for a in range(c.got.ndim) if a not in named] if c.got.ndim > 1 else []
-    for axis in named + unnamed:
+    for axis, name in enumerate(c.axes[: c.got.ndim]):
         total = c.expected.shape[axis]
-        if total < 2:
-            continue
-        matched = [
-            i
-            for i in range(total)
-            if np.any(np.take(c.expected, i, axis=axis))
-            and _part_matches(c, (slice(None),) * axis + (i,))
-        ]
-        if axis in named and 0 < len(matched) < total:
-            finding, tag = _describe_matching(c.axis_name(axis), matched, total)
+        if name and total > 1 and 0 < len(matched := _matching_slices(c, axis)) < total:
+            finding, tag = _describe_matching(name, matched, total)
             return Diagnosis("slices", f"{c.label}: {finding}", tag=tag)
-        if matched in ([0], [total - 1]):  # on an unnamed axis, only an end says something
-            finding, tag = _describe_unnamed(axis, matched, total)
-            return Diagnosis("slices", f"{c.label}: {finding}", tag=tag)
-    if c.got.ndim >= 2 and min(c.got.shape[-2:]) >= 3:
+    return None
+
+
+def end_slices(c):
+    """Only the first or last slice along an unnamed axis, or only the border or the interior
+    of the last two axes, matches."""
+    if not c.same_shape() or c.got.ndim < 2:
+        return None
+    for axis in range(c.got.ndim):
+        total = c.expected.shape[axis]
+        if total > 1 and (matched := _matching_slices(c, axis)) in ([0], [total - 1]):
+            which = "first" if matched == [0] else "last"
+            finding = f"only the {which} index along axis {axis} matches; the others differ"
+            return Diagnosis("slices", f"{c.label}: {finding}", tag=which)
+    if min(c.got.shape[-2:]) >= 3:
         inner = np.zeros(c.got.shape[-2:], dtype=bool)
         inner[1:-1, 1:-1] = True
         inner = np.broadcast_to(inner, c.got.shape)
@@ -635,13 +755,19 @@ DIAGNOSERS = [
     declared_mistake,  # a typical wrong version simulated by the exercise
     declared_sum,  # `=` instead of `+=`, a term dropped or alone, in a declared sum
     reduction,  # a sum missing, one too many, or over the wrong axis of an input
+    one_slice,  # the first or last slice alone
+    cropped,  # the first rows or columns only
     permutation,  # transposed (also square), axes permuted
     scrambled,  # transposed and then reshaped
+    broadcast,  # (N,) and (N, 1) broadcast to (N, N)
     shape,  # any other wrong shape
     not_finite,  # NaN or inf
     factor,  # a constant factor, a flipped sign
+    flipped,  # reversed along some axes
     integer,  # integer dtype
-    slices,  # only some slices (example, time step, channel, border) match
+    named_slices,  # only some examples, time steps, channels match
+    unwritten,  # right except at entries left at 0
+    end_slices,  # only the first or last index of an axis, or the border, or the interior
     shifted,  # moved by an offset along the last axes
     values,  # the generic diagnosis
 ]

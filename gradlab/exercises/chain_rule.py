@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gradlab.checking import Check, Factor, Mistake, stdout_only
+from gradlab.checking import Check, Factor, Mistake, simulated, stdout_only
 from gradlab.inputs import rng_for
 
 CENTRAL = Factor(2.0, "2", "a central difference divides by 2h, not by h")
@@ -22,34 +22,65 @@ def wavy_gradient(x):
     return np.cos(x) * x**2 + 2 * x * np.sin(x) + np.sum(x) / 2
 
 
-def one_sided_differences(f, x, h):
-    """What (f(x + h) - f(x)) / h gives for every entry of x, the classic forward-difference
-    mistake: an array like x for a scalar f, the (m, n) Jacobian for a vector f of 1-D x."""
+def differences(f, x, h, mistake=None):
+    """Central differences of f at every entry of x, or what a typical wrong version gives.
+
+    An array like x for a scalar f, the (m, n) Jacobian for a vector f of 1-D x. mistake is
+    one of None, "one_sided" ((f(x + h) - f(x)) / h), "not_restored" (each entry is left at
+    x - h after its turn) and "all_at_once" (every entry nudged together).
+    """
+    x = x.copy()
     columns = []
     for ix in np.ndindex(x.shape):
         step = np.zeros_like(x)
-        step[ix] = h
-        columns.append((f(x + step) - f(x)) / h)
+        if mistake == "all_at_once":
+            step += h
+        else:
+            step[ix] = h
+        minus = x if mistake == "one_sided" else x - step
+        columns.append((f(x + step) - f(minus)) / (h if mistake == "one_sided" else 2 * h))
+        if mistake == "not_restored":
+            x[ix] -= h
     return np.stack(columns, axis=-1).reshape(np.shape(f(x)) + x.shape)
 
 
-ONE_SIDED = (
-    "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is "
-    "O(h); use (f(x + h) - f(x - h)) / (2h), whose error is O(h**2)"
-)
+DIFFERENCE_MISTAKES = {
+    "one_sided": (
+        "formula",
+        "this is the one-sided difference (f(x + h) - f(x)) / h, whose error is O(h); use "
+        "(f(x + h) - f(x - h)) / (2h), whose error is O(h**2)",
+    ),
+    "not_restored": (
+        "wrong point",
+        "each entry was left at x - h after its turn, so the later differences are taken at "
+        "a moved point: restore x[i] to its old value",
+    ),
+    "all_at_once": (
+        "wrong point",
+        "every entry was nudged at once (x + h): nudge one entry at a time, with a step "
+        "that is h at that entry and 0 elsewhere",
+    ),
+}
+
+
+def difference_mistakes(f, x, h, label):
+    """The Mistakes of numerical differences of f at x, simulated from `differences`."""
+    return simulated(differences, DIFFERENCE_MISTAKES, f, x, h, names=(label,))[label]
 
 
 @stdout_only
 def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, h=1e-5):
     """numerical_gradient(f, x, h) must match the derived gradient of `wavy`."""
     x = rng_for(seed).normal(size=shape)
-    mistakes = [Mistake(one_sided_differences(wavy, x, h), ONE_SIDED)]
+    expected = wavy_gradient(x)
+    mistakes = difference_mistakes(wavy, x, h, "the gradient")
     if x.ndim > 1:  # what nudging x[i], a whole row, gives
         mistakes.append(
             Mistake(
-                wavy_gradient(x).reshape(len(x), -1).sum(axis=1),
+                expected.reshape(len(x), -1).sum(axis=1),
                 "one number per row: on a 2-D array x[i] is a whole row; "
                 "visit every entry with np.ndindex(x.shape)",
+                "axis",
             )
         )
     case = f"f(x) = sum(sin(x) * x**2) + sum(x)**2 / 4, x of shape {shape}"
@@ -58,7 +89,7 @@ def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, h=1e-5):
         check.compare(
             "the gradient",
             grad,
-            wavy_gradient(x),
+            expected,
             factors=[CENTRAL],
             mistakes=mistakes,
             rtol=1e-7,
@@ -96,23 +127,24 @@ def check_numerical_jacobian(numerical_jacobian, n=None, seed=0, h=1e-5):
     x = rng_for(seed).normal(size=3 if n is None else n)
     f, jacobian = (curl, curl_jacobian) if n is None else (square_map, square_map_jacobian)
     expected = jacobian(x)
-    with Check(
-        "numerical_jacobian", numerical_jacobian, f"f = {f.__name__}, x of size {x.size}"
-    ) as check:
-        J = check.call(f, x, h)
+    mistakes = [
+        *difference_mistakes(f, x, h, "J"),
+        Mistake(
+            expected.T,
+            "this is the transpose of the Jacobian: row i holds the derivatives of output "
+            "f_i, column j those with respect to input x_j",
+            "transpose",
+        ),
+    ]
+    case = f"f = {f.__name__}, x of size {x.size}"
+    with Check("numerical_jacobian", numerical_jacobian, case) as check:
         check.compare(
             "J",
-            J,
+            check.call(f, x, h),
             expected,
             factors=[CENTRAL],
-            mistakes=[
-                Mistake(one_sided_differences(f, x, h), ONE_SIDED),
-                Mistake(
-                    expected.T,
-                    "this is the transpose of the Jacobian: row i holds the derivatives of "
-                    "output f_i, column j those with respect to input x_j",
-                ),
-            ],
+            mistakes=mistakes,
+            axes=("output", "input"),
             rtol=1e-7,
             atol=1e-8,
         )

@@ -7,7 +7,7 @@ differences of the trusted loss below; the typical mistakes are built from the d
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, batch_factors, stdout_only
+from gradlab.checking import Check, Mistake, Sum, batch_factors, stdout_only
 from gradlab.exercises.softmax import ROWS_MINUS_ONE, rows_minus_one
 from gradlab.inputs import hinge_safe_problem, rng_for
 from gradlab.numeric import numerical_gradient
@@ -57,8 +57,9 @@ def _problem(kind, seed, N, D, C, scale, gap):
     return W, X, rng.integers(C, size=N)
 
 
-def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
-    """The dW of the typical mistakes shared by both losses, then of the loss's own wrong dS."""
+def dW_mistakes(X, W, y, reg, dS, wrong_dS):
+    """The dW of the typical mistakes shared by both losses, then of the loss's own wrong dS
+    (pairs (dS, message) of a kind other than "formula" are given as (dS, message, kind))."""
     N, (D, C) = X.shape[0], W.shape
     data = X.T @ dS / N
     reg_grad = 2 * reg * W
@@ -66,11 +67,13 @@ def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
         Mistake(
             X.T @ dS + reg_grad,
             "did you forget to divide by the batch size N? dW = X.T @ dS / N + 2 * reg * W",
+            "factor",
         ),
         Mistake(
             -data + reg_grad,
             "the data part X.T @ dS / N has the wrong sign: check the direction of each "
             "subtraction in dS",
+            "sign",
         ),
     ]
     if reg > 0:
@@ -78,8 +81,11 @@ def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
             Mistake(
                 data + reg * W,
                 "the gradient of reg * sum(W**2) is 2 * reg * W, not reg * W",
+                "factor",
             ),
-            Mistake(data, "the gradient of the regularisation, 2 * reg * W, is missing"),
+            Mistake(
+                data, "the gradient of the regularisation, 2 * reg * W, is missing", "missing term"
+            ),
         ]
         if N > 1:
             mistakes.append(
@@ -87,6 +93,7 @@ def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
                     data + reg_grad / N,
                     "the regularisation gradient 2 * reg * W is not divided by N: only the "
                     "data loss is a mean over the batch",
+                    "factor",
                 )
             )
     if D == C:  # only a square W lets a transposed dW through the shape check
@@ -95,8 +102,8 @@ def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
             "not dS.T @ X (C, D)"
         )
         mistakes += [
-            Mistake(data.T + reg_grad, transposed),
-            Mistake((data + reg_grad).T, transposed),
+            Mistake(data.T + reg_grad, transposed, "transpose"),
+            Mistake((data + reg_grad).T, transposed, "transpose"),
         ]
     else:
         mistakes.append(
@@ -104,32 +111,59 @@ def _dW_mistakes(X, W, y, reg, dS, wrong_dS):
                 np.reshape(data.T, (D, C)) + reg_grad,
                 "reshaping dS.T @ X (C, D) to (D, C) scrambles the entries, it is not a "
                 "transpose: compute X.T @ dS",
+                "transpose",
             )
         )
-    mistakes += [Mistake(X.T @ wrong / N + reg_grad, message) for wrong, message in wrong_dS]
+    mistakes += [Mistake(X.T @ wrong[0] / N + reg_grad, *wrong[1:]) for wrong in wrong_dS]
     return mistakes
 
 
-def _loss_mistakes(data_loss, W, reg, N):
+def per_example_terms(X, dS):
+    """The dW of each example, X[i] outer dS[i] / N, as a loop over the examples adds them."""
+    N = X.shape[0]
+    return [(None, np.outer(X[i], dS[i]) / N) for i in range(N)]
+
+
+def svm_terms(X, y, dS):
+    """The column updates of the naive SVM loop, in its order: for each example i, each
+    class j with a positive margin adds X[i] / N to column j and takes it from column y[i]."""
+    N = X.shape[0]
+    terms = []
+    for i in range(N):
+        for j in np.flatnonzero(dS[i] > 0):
+            terms += [((slice(None), j), X[i] / N), ((slice(None), y[i]), -X[i] / N)]
+    return terms
+
+
+def loss_mistakes(data_loss, W, reg, N):
+    """The typical wrong losses: the data loss not averaged, the penalty missing or scaled."""
+    penalty = reg * np.sum(W * W)
     mistakes = [
         Mistake(
-            N * data_loss + reg * np.sum(W * W),
+            N * data_loss + penalty,
             "did you forget to divide by the batch size N? the data loss is a mean",
+            "factor",
         )
     ]
     if reg > 0:
         mistakes += [
-            Mistake(data_loss, "the loss misses the regularisation term reg * sum(W**2)"),
             Mistake(
-                data_loss + 0.5 * reg * np.sum(W * W),
+                data_loss,
+                "the loss misses the regularisation term reg * sum(W**2)",
+                "missing term",
+            ),
+            Mistake(
+                data_loss + 0.5 * penalty,
                 "the regularisation term is reg * sum(W**2), without a factor 1/2",
+                "factor",
             ),
         ]
         if N > 1:
             mistakes.append(
                 Mistake(
-                    data_loss + reg * np.sum(W * W) / N,
+                    data_loss + penalty / N,
                     "the regularisation term reg * sum(W**2) is not divided by N",
+                    "factor",
                 )
             )
     return mistakes
@@ -165,6 +199,7 @@ def check_svm_loss(svm_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0, gap=0.05
             no_count,
             "the correct-class column is missing its -count: dS[i, y[i]] = -(number of "
             "classes j != y[i] with a positive margin)",
+            "missing term",
         ),
         (
             with_self,
@@ -177,7 +212,7 @@ def check_svm_loss(svm_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0, gap=0.05
         ),
     ]
     data_loss = loss - reg * np.sum(W * W)
-    loss_mistakes = [
+    svm_mistakes = [
         Mistake(
             loss + 1,
             "the loss is 1 too large: leave the j = y[i] term out of the sum, its margin "
@@ -187,17 +222,18 @@ def check_svm_loss(svm_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0, gap=0.05
             np.sum(hinge_margins(S, y)) / N + reg * np.sum(W * W),
             "negative margins were added to the loss: take max(0, margin)",
         ),
-        *_loss_mistakes(data_loss, W, reg, N),
+        *loss_mistakes(data_loss, W, reg, N),
     ]
     with Check("svm_loss", svm_loss, _case(N, D, C, reg, scale, gap)) as check:
         got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
-        check.compare("loss", got_loss, loss, factors=batch_factors(N), mistakes=loss_mistakes)
+        check.compare("loss", got_loss, loss, factors=batch_factors(N), mistakes=svm_mistakes)
         check.compare(
             "dW",
             got_dW,
             dW,
             factors=batch_factors(N),
-            mistakes=_dW_mistakes(X, W, y, reg, dS, wrong_dS),
+            mistakes=dW_mistakes(X, W, y, reg, dS, wrong_dS),
+            sums=Sum(svm_terms(X, y, dS), "example", base=2 * reg * W),
         )
 
 
@@ -213,10 +249,22 @@ def check_softmax_loss(softmax_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0):
     else:  # central differences lose digits at this scale; use the derived identity
         dW = X.T @ dS / N + 2 * reg * W
     p = softmax(S)
+    over_batch = np.exp(S - S.max(axis=0))
+    over_batch /= over_batch.sum(axis=0)
+    batch_axis = (
+        "the probabilities were normalised over axis 0, over the batch: each row of "
+        "scores is one example, softmax along axis 1"
+    )
     wrong_dS = [
-        (p, "the correct class is missing its -1: dS = p - onehot(y)"),
+        (p, "the correct class is missing its -1: dS = p - onehot(y)", "missing term"),
+        (over_batch - one_hot(y, C), batch_axis, "axis"),
     ]
     wrong_dS += [(wrong, ROWS_MINUS_ONE) for wrong in rows_minus_one(p, y)]
+    penalty = reg * np.sum(W * W)
+    wrong_loss = [
+        *loss_mistakes(cross_entropy(S, y), W, reg, N),
+        Mistake(-np.mean(np.log(over_batch[np.arange(N), y])) + penalty, batch_axis, "axis"),
+    ]
     with Check("softmax_loss", softmax_loss, _case(N, D, C, reg, scale)) as check:
         got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
         check.compare(
@@ -224,7 +272,7 @@ def check_softmax_loss(softmax_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0):
             got_loss,
             loss,
             factors=batch_factors(N),
-            mistakes=_loss_mistakes(cross_entropy(S, y), W, reg, N),
+            mistakes=wrong_loss,
             stable_hint=STABLE,
         )
         check.compare(
@@ -232,7 +280,8 @@ def check_softmax_loss(softmax_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0):
             got_dW,
             dW,
             factors=batch_factors(N),
-            mistakes=_dW_mistakes(X, W, y, reg, dS, wrong_dS),
+            mistakes=dW_mistakes(X, W, y, reg, dS, wrong_dS),
+            sums=Sum(per_example_terms(X, dS), "example", base=2 * reg * W),
             stable_hint=STABLE,
             rtol=1e-6 if scale <= 10 else 1e-9,
         )

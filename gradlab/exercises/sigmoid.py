@@ -65,12 +65,53 @@ def check_sigmoid(sigmoid_fn, shape=(6,), seed=0, scale=5.0):
     """sigmoid_fn(z) must be the elementwise sigmoid; warning-free for huge |z|."""
     z = logits(seed, shape, scale)
     mistakes = [
-        Mistake(sigmoid(-z), "you computed 1 - sigmoid(z) = 1 / (1 + exp(z)): the exponent is -z"),
+        Mistake(
+            sigmoid(-z),
+            "you computed 1 - sigmoid(z) = sigmoid(-z): the exponent is -z, and for z >= 0 "
+            "the stable branch is 1 / (1 + exp(-z))",
+            "sign",
+        ),
         Mistake(np.tanh(z), "that is tanh(z); sigmoid(z) = 1 / (1 + exp(-z))"),
+        Mistake(
+            sigmoid(2 * z),
+            "that is sigmoid(2z), the sigmoid at the wrong point: "
+            "sigmoid(z) = (1 + tanh(z / 2)) / 2",
+            "wrong point",
+        ),
     ]
     with Check("sigmoid", sigmoid_fn, _size(shape, scale)) as check:
         s = check.call(z, warn_free=scale > 10)
         check.compare("sigmoid(z)", s, sigmoid(z), mistakes=mistakes, stable_hint=STABLE)
+
+
+def wrong_points(z, s):
+    """s * (1 - s) with the input z in place of the output s = sigmoid(z), in one factor or
+    both, and sigmoid' evaluated at s instead of at z: the derivative at the wrong point."""
+    t = sigmoid(s)
+    return [
+        Mistake(
+            z * (1 - z),
+            "z * (1 - z) is the derivative written in terms of the output s = sigmoid(z): "
+            "compute s first, then s * (1 - s)",
+            "wrong point",
+        ),
+        Mistake(
+            s * (1 - z),
+            "s * (1 - z) mixes the input z and the output s: sigmoid'(z) = s * (1 - s)",
+            "wrong point",
+        ),
+        Mistake(
+            z * (1 - s),
+            "z * (1 - s) mixes the input z and the output s: sigmoid'(z) = s * (1 - s)",
+            "wrong point",
+        ),
+        Mistake(
+            t * (1 - t),
+            "that is sigmoid'(s), the derivative at the output s = sigmoid(z): "
+            "sigmoid'(z) = s * (1 - s), with no second sigmoid",
+            "wrong point",
+        ),
+    ]
 
 
 @stdout_only
@@ -82,13 +123,9 @@ def check_sigmoid_grad(sigmoid_grad_fn, shape=(6,), seed=0, scale=5.0):
     # |z| central differences lose digits, and the derived identity is used instead
     expected = numerical_vjp(sigmoid, z, np.ones_like(z)) if scale <= 10 else sigmoid_grad(z)
     mistakes = [
-        Mistake(
-            z * (1 - z),
-            "z * (1 - z) is the derivative written in terms of the output s = sigmoid(z): "
-            "compute s first, then s * (1 - s)",
-        ),
+        *wrong_points(z, s),
         Mistake(1 - s**2, "1 - s**2 is the derivative of tanh; for the sigmoid it is s * (1 - s)"),
-        Mistake(s, "that is sigmoid(z) itself: its derivative is s * (1 - s)"),
+        Mistake(s, "that is sigmoid(z) itself: its derivative is s * (1 - s)", "missing term"),
     ]
     with Check("sigmoid_grad", sigmoid_grad_fn, _size(shape, scale)) as check:
         ds = check.call(z, warn_free=scale > 10)
@@ -105,10 +142,12 @@ def check_two_class_logits(two_class_logits_fn, N=5, seed=0, scale=3.0):
         Mistake(
             expected.T,
             "one row per example is expected, shape (N, 2): stack z and the zeros along axis=1",
+            "transpose",
         ),
         Mistake(
             expected[:, ::-1],
             "the columns are swapped: softmax([0, z]) = [1 - sigmoid(z), sigmoid(z)]; put z first",
+            "order",
         ),
         Mistake(
             np.stack([z, -z], axis=1),
@@ -135,6 +174,7 @@ def check_two_class_logits(two_class_logits_fn, N=5, seed=0, scale=3.0):
                         got,
                         "these logits give the right probabilities (softmax ignores a constant "
                         "added to both), but the second logit must be exactly 0: return [z, 0]",
+                        "missing term",
                     )
                 )
         check.compare("logits", got, expected, mistakes=mistakes)
@@ -156,15 +196,19 @@ def check_sigmoid_logit(sigmoid_logit_fn, N=5, seed=0, scale=3.0):
                 L[0] - L[1],
                 "you subtracted the rows: each row is one example, subtract its columns "
                 "logits[:, 0] - logits[:, 1]",
+                "axis",
             )
         )
     mistakes += [
         Mistake(
             -expected,
             "z2 - z1 is the logit of the second class (sigmoid(z2 - z1) = p2): return z1 - z2",
+            "sign",
         ),
         Mistake(
-            L[:, 0], "you returned z1: a two-class softmax depends on both logits, via z1 - z2"
+            L[:, 0],
+            "you returned z1: a two-class softmax depends on both logits, via z1 - z2",
+            "missing term",
         ),
         Mistake(
             softmax(L)[:, 0],
@@ -197,20 +241,29 @@ def check_binary_cross_entropy(bce_fn, N=6, seed=0, scale=4.0):
     swapped = (
         "the labels are swapped: y = 1 goes with -log sigmoid(z), y = 0 with -log(1 - sigmoid(z))"
     )
-    loss_mistakes = [Mistake(bce_loss(z, 1 - y), swapped)]
+    loss_mistakes = [Mistake(bce_loss(z, 1 - y), swapped, "order")]
     clipped = (
         "clipping p (or adding a small eps) before np.log caps the loss of a confident wrong "
         "prediction at -log(eps): " + STABLE_LOSS
     )
     for eps in CLIP_EPSILONS:
         p = np.clip(s, eps, 1 - eps)
-        loss_mistakes.append(Mistake(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), clipped))
-        loss_mistakes.append(
-            Mistake(-np.mean(y * np.log(s + eps) + (1 - y) * np.log(1 - s + eps)), clipped)
-        )
+        loss_mistakes += [
+            Mistake(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), clipped, "instability"),
+            Mistake(
+                -np.mean(y * np.log(s + eps) + (1 - y) * np.log(1 - s + eps)),
+                clipped,
+                "instability",
+            ),
+        ]
     dz_mistakes = [
-        Mistake(s / N, "the labels are missing: dz = (sigmoid(z) - y) / N"),
-        Mistake((s - (1 - y)) / N, swapped),
+        Mistake(s / N, "the labels are missing: dz = (sigmoid(z) - y) / N", "missing term"),
+        Mistake((s - (1 - y)) / N, swapped, "order"),
+        Mistake(
+            (z - y) / N,
+            "the gradient was taken at z instead of at sigmoid(z): dz = (sigmoid(z) - y) / N",
+            "wrong point",
+        ),
         Mistake(
             (s - y) * s * (1 - s) / N,
             "(sigmoid(z) - y) * sigmoid'(z) is the gradient of a squared error; for the "

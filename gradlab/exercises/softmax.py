@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, batch_factors, stdout_only
+from gradlab.checking import Check, Factor, Mistake, batch_factors, stdout_only
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient
 from gradlab.tools.softmax import cross_entropy, one_hot, softmax
@@ -27,12 +27,12 @@ def logits(seed, shape, scale=1.0):
     return rng_for(seed).normal(scale=scale, size=shape)
 
 
-@stdout_only
-def check_softmax(softmax_fn, shape=(4, 5), seed=0, scale=1.0):
-    """softmax_fn(z) must equal the softmax along the last axis, finite for huge z."""
-    z = logits(seed, shape, scale)
+def softmax_mistakes(z):
+    """The typical wrong softmaxes of z: normalised over the wrong axis, or broadcast wrongly."""
     e = np.exp(z - z.max())
-    mistakes = [Mistake(e / e.sum(), "normalised over the whole array: sum over the last axis")]
+    mistakes = [
+        Mistake(e / e.sum(), "normalised over the whole array: sum over the last axis", "axis")
+    ]
     if z.ndim == 2:
         column = np.exp(z - z.max(axis=0))
         mistakes.append(
@@ -40,6 +40,7 @@ def check_softmax(softmax_fn, shape=(4, 5), seed=0, scale=1.0):
                 column / column.sum(axis=0),
                 "normalised over axis 0 (down each column): each row of z is one example, "
                 "so sum over the last axis",
+                "axis",
             )
         )
     if z.ndim == 2 and z.shape[0] == z.shape[1]:  # only a square z hides a missing keepdims
@@ -48,11 +49,60 @@ def check_softmax(softmax_fn, shape=(4, 5), seed=0, scale=1.0):
             Mistake(
                 np.exp(z) / np.exp(z).sum(axis=-1),
                 "the row sums were broadcast along the wrong axis: use keepdims=True",
+                "axis",
             )
         )
+    return mistakes
+
+
+@stdout_only
+def check_softmax(softmax_fn, shape=(4, 5), seed=0, scale=1.0):
+    """softmax_fn(z) must equal the softmax along the last axis, finite for huge z."""
+    z = logits(seed, shape, scale)
+    K = shape[-1]
+    mean = Factor(K, "K", "np.mean divides by K as well: normalise by the sum")
     with Check("softmax", softmax_fn, f"z of shape {shape}, entries of size ~{scale:g}") as check:
-        p = check.call(z)
-        check.compare("softmax(z)", p, softmax(z), mistakes=mistakes, stable_hint=STABLE)
+        check.compare(
+            "softmax(z)",
+            check.call(z),
+            softmax(z),
+            mistakes=softmax_mistakes(z),
+            factors=[mean],
+            axes=("example", None) if z.ndim == 2 else None,
+            stable_hint=STABLE,
+        )
+
+
+def jacobian_of_probabilities(p):
+    """The softmax Jacobian diag(p) - p p^T, written in terms of the probabilities p."""
+    return np.diag(p) - np.outer(p, p)
+
+
+def jacobian_mistakes(z, p):
+    """The typical wrong softmax Jacobians at z, whose softmax is p."""
+    return [
+        Mistake(
+            np.diag(p * (1 - p)),
+            "only the diagonal is right: off the diagonal, dp_i/dz_j = -p_i p_j",
+            "missing term",
+        ),
+        Mistake(
+            -np.outer(p, p),
+            "the diagonal misses its p_i term: dp_i/dz_i = p_i - p_i**2",
+            "missing term",
+        ),
+        Mistake(np.diag(p) - p[:, None], "off-diagonal entries must be -p_i p_j, not -p_i"),
+        Mistake(
+            np.diag(p) - p @ p,
+            "p @ p is a number, subtracted from every entry: the off-diagonal terms are "
+            "-p_i p_j, np.outer(p, p)",
+        ),
+        Mistake(
+            jacobian_of_probabilities(z),
+            "diag(p) - p p^T evaluated at z instead of at p = softmax(z): compute p first",
+            "wrong point",
+        ),
+    ]
 
 
 @stdout_only
@@ -61,21 +111,8 @@ def check_softmax_jacobian(softmax_jacobian, K=4, seed=0):
     z = logits(seed, (K,))
     p = softmax(z)
     with Check("softmax_jacobian", softmax_jacobian, f"z of size {K}") as check:
-        J = check.call(z)
         check.compare(
-            "J",
-            J,
-            np.diag(p) - np.outer(p, p),
-            mistakes=[
-                Mistake(
-                    np.diag(p * (1 - p)),
-                    "only the diagonal is right: off the diagonal, dp_i/dz_j = -p_i p_j",
-                ),
-                Mistake(
-                    -np.outer(p, p), "the diagonal misses its p_i term: dp_i/dz_i = p_i - p_i**2"
-                ),
-                Mistake(np.diag(p) - p[:, None], "off-diagonal entries must be -p_i p_j, not -p_i"),
-            ],
+            "J", check.call(z), jacobian_of_probabilities(p), mistakes=jacobian_mistakes(z, p)
         )
 
 
@@ -89,8 +126,16 @@ def check_softmax_cross_entropy(softmax_cross_entropy, N=4, K=5, seed=0, scale=1
         dz = numerical_gradient(lambda z_: cross_entropy(z_, y), z)
     else:  # central differences lose digits at this scale; use the derived identity
         dz = (p - one_hot(y, K)) / N
-    mistakes = [Mistake(p / N, "the one-hot labels are missing: dz = (p - onehot(y)) / N")]
+    mistakes = [
+        Mistake(p / N, "the one-hot labels are missing: dz = (p - onehot(y)) / N", "missing term")
+    ]
     mistakes += [Mistake(wrong / N, ROWS_MINUS_ONE) for wrong in rows_minus_one(p, y)]
+    classes = Factor(
+        1 / K,
+        "1/K",
+        "np.mean over the (N, K) array of one-hot terms divides by N * K: sum over the "
+        "classes, average over the examples",
+    )
     with Check(
         "softmax_cross_entropy",
         softmax_cross_entropy,
@@ -101,7 +146,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy, N=4, K=5, seed=0, scale=1
             "loss",
             loss,
             cross_entropy(z, y),
-            factors=batch_factors(N),
+            factors=[*batch_factors(N), classes],
             stable_hint="compute log p as z - logsumexp(z) rather than np.log(softmax(z))",
         )
         check.compare(

@@ -47,7 +47,7 @@ def gradient_on_the_callers_array(f, x, h=1e-5):
     return grad
 
 
-@wrong("numerical_gradient", "entries are wrong")
+@wrong("numerical_gradient", "left at x - h after its turn", "wrong point")
 def gradient_without_restoring(f, x, h=1e-5):
     x = np.array(x, dtype=float)
     grad = np.zeros_like(x)
@@ -143,3 +143,52 @@ def jacobian_one_sided(f, x, h=1e-2):
 def jacobian_from_identity_rows(f, x, h=1e-5):
     steps = h * np.eye(x.size)
     return np.array([(f(x + s) - f(x - s)) / (2 * h) for s in steps]).T
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("numerical_gradient", "every entry was nudged at once", "wrong point")
+def gradient_nudges_every_entry(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        grad[i] = (f(x + h) - f(x - h)) / (2 * h)
+    return grad
+
+
+@wrong("numerical_gradient", "still 0", "slices")
+def gradient_flat_range_one_short(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    flat = x.reshape(-1)
+    grad = np.zeros(x.size)
+    for i in range(x.size - 1):
+        old = flat[i]
+        flat[i] = old + h
+        f_plus = f(x)
+        flat[i] = old - h
+        f_minus = f(x)
+        flat[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad.reshape(x.shape)
+
+
+@wrong("numerical_jacobian", "the transpose, reshaped to (2, 3)", "transpose")
+def jacobian_columns_reshaped(f, x, h=1e-5):
+    columns = []
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e[j] = h
+        columns.append((f(x + e) - f(x - e)) / (2 * h))
+    m = len(f(x))
+    return np.array(columns).reshape(m, x.size)
+
+
+@wrong("numerical_jacobian", "is the first output of the expected value only", "slices")
+def jacobian_first_output_only(f, x, h=1e-5):
+    J = np.zeros(x.size)
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e[j] = h
+        J[j] = (f(x + e)[0] - f(x - e)[0]) / (2 * h)
+    return J

@@ -173,3 +173,57 @@ def sce_loop(z, y):
         dz[i] = p
         dz[i, y[i]] -= 1
     return loss / N, dz / N
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("softmax", "softmax(z) is the expected value times 5", "factor")
+def softmax_divided_by_the_mean(z):
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.mean(e, axis=-1, keepdims=True)
+
+
+@wrong("softmax", "is the last example of the expected value only", "slices")
+def softmax_returns_the_last_row(z):
+    if z.ndim == 1:
+        e = np.exp(z - z.max())
+        return e / e.sum()
+    for row in z:
+        e = np.exp(row - row.max())
+        p = e / e.sum()
+    return p
+
+
+@wrong("softmax_jacobian", "at z instead of", "wrong point")
+def softmax_jacobian_of_the_logits(z):
+    return np.diag(z) - np.outer(z, z)
+
+
+@wrong("softmax_jacobian", "p @ p is a number", "formula")
+def softmax_jacobian_dot_not_outer(z):
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    return np.diag(p) - p @ p
+
+
+@wrong("softmax_cross_entropy", "summed over axis 0 it is right", "axis")
+def sce_loss_per_example(z, y):
+    N = z.shape[0]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(N), y]) / N
+    dz = p.copy()
+    dz[np.arange(N), y] -= 1
+    return loss, dz / N
+
+
+@wrong("softmax_cross_entropy", "loss is the expected value times 0.2 = 1/K", "factor")
+def sce_mean_over_every_entry(z, y):
+    N, K = z.shape
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    Y = np.zeros((N, K))
+    Y[np.arange(N), y] = 1
+    loss = -np.mean(Y * log_p)
+    return loss, (np.exp(log_p) - Y) / N

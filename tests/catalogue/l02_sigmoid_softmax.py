@@ -268,3 +268,63 @@ def bce_loop(z, y):
         s = 1 / (1 + e) if z[i] >= 0 else e / (1 + e)
         dz[i] = (s - y[i]) / N
     return loss / N, dz
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("sigmoid", "sigmoid(2z)", "wrong point")
+def sigmoid_tanh_without_the_half(z):
+    return 0.5 * (1 + np.tanh(z))
+
+
+@wrong("sigmoid", "you computed 1 - sigmoid(z)", "sign")
+def sigmoid_stable_branches_swapped(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, e / (1 + e), 1 / (1 + e))
+
+
+@wrong("sigmoid_grad", "s * (1 - z)", "wrong point")
+def sigmoid_grad_mixes_input_and_output(z):
+    s = 0.5 * (1 + np.tanh(0.5 * z))
+    return s * (1 - z)
+
+
+@wrong("sigmoid_grad", "sigmoid'(s)", "wrong point")
+def sigmoid_grad_at_the_output(z):
+    s = 0.5 * (1 + np.tanh(0.5 * z))
+    t = 0.5 * (1 + np.tanh(0.5 * s))
+    return t * (1 - t)
+
+
+@wrong("two_class_logits", "the transpose, reshaped to (10,)", "transpose")
+def two_class_logits_concatenated(z):
+    return np.concatenate([z, np.zeros_like(z)])
+
+
+@wrong("two_class_logits", "the transpose, reshaped to (5, 2)", "transpose")
+def two_class_logits_reshaped(z):
+    return np.array([z, np.zeros_like(z)]).reshape(len(z), 2)
+
+
+@wrong("sigmoid_logit", "an extra or missing axis of length 1", "shape")
+def sigmoid_logit_np_diff(logits):
+    return np.diff(logits, axis=1)
+
+
+@wrong("sigmoid_logit", "its diagonal is the expected value", "shape")
+def sigmoid_logit_broadcast_column(logits):
+    return logits[:, 0] - logits[:, 1:]
+
+
+@wrong("binary_cross_entropy", "at z instead of at sigmoid(z)", "wrong point")
+def bce_gradient_of_the_logits(z, y):
+    loss = np.mean(np.logaddexp(0, z) - y * z)
+    return loss, (z - y) / len(z)
+
+
+@wrong("binary_cross_entropy", "averaged over axis 0 it is right", "axis")
+def bce_loss_per_example(z, y):
+    loss = np.logaddexp(0, z) - y * z
+    s = np.exp(-np.logaddexp(0, -z))
+    return loss, (s - y) / len(z)

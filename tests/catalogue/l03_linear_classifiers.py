@@ -305,3 +305,76 @@ def softmax_one_hot_matrix(W, X, y, reg):
     loss = np.mean(lse - np.sum(Y * S, axis=1)) + reg * np.sum(W * W)
     P = np.exp(S - lse[:, None])
     return loss, X.T @ (P - Y) / N + 2 * reg * W
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("svm_loss", "keeps only the last contribution written to each entry", "accumulation")
+def svm_loops_overwrite(W, X, y, reg):
+    N, C = X.shape[0], W.shape[1]
+    loss = 0.0
+    dW = np.zeros_like(W)
+    for i in range(N):
+        scores = X[i] @ W
+        for j in range(C):
+            if j == y[i]:
+                continue
+            margin = scores[j] - scores[y[i]] + 1
+            if margin > 0:
+                loss += margin
+                dW[:, j] = X[i]
+                dW[:, y[i]] = -X[i]
+    return loss / N + reg * np.sum(W * W), dW / N + 2 * reg * W
+
+
+@wrong("svm_loss", "is not divided by N", "factor")
+def svm_whole_gradient_divided_by_n(W, X, y, reg):
+    N = X.shape[0]
+    rows = np.arange(N)
+    S = X @ W
+    margins = S - S[rows, y][:, None] + 1
+    margins[rows, y] = 0
+    loss = np.maximum(0, margins).sum() / N + reg * np.sum(W * W)
+    dS = (margins > 0).astype(float)
+    dS[rows, y] = -dS.sum(axis=1)
+    return loss, (X.T @ dS + 2 * reg * W) / N
+
+
+@wrong("softmax_loss", "holds the contribution of the last example only", "accumulation")
+def softmax_loops_overwrite(W, X, y, reg):
+    N = X.shape[0]
+    loss = 0.0
+    dW = np.zeros_like(W)
+    for i in range(N):
+        scores = X[i] @ W
+        scores = scores - scores.max()
+        p = np.exp(scores) / np.sum(np.exp(scores))
+        loss -= scores[y[i]] - np.log(np.sum(np.exp(scores)))
+        p[y[i]] -= 1
+        dW = np.outer(X[i], p)
+    return loss / N + reg * np.sum(W * W), dW / N + 2 * reg * W
+
+
+@wrong("softmax_loss", "it is not a transpose", "transpose")
+def softmax_dW_reshaped(W, X, y, reg):
+    N, (D, C) = X.shape[0], W.shape
+    rows = np.arange(N)
+    S = X @ W
+    p = np.exp(S - S.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[rows, y]).mean() + reg * np.sum(W * W)
+    p[rows, y] -= 1
+    return loss, (p.T @ X).reshape(D, C) / N + 2 * reg * W
+
+
+@wrong("softmax_loss", "normalised over axis 0", "axis")
+def softmax_normalised_over_the_batch(W, X, y, reg):
+    N = X.shape[0]
+    rows = np.arange(N)
+    S = X @ W
+    p = np.exp(S - S.max(axis=0))
+    p /= p.sum(axis=0)
+    loss = -np.log(p[rows, y]).mean() + reg * np.sum(W * W)
+    p[rows, y] -= 1
+    return loss, X.T @ p / N + 2 * reg * W
