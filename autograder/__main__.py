@@ -44,7 +44,7 @@ def main(argv=None):
     print(f"\ngraded {len(results)} notebooks in {time.monotonic() - started:.1f} s")
     if flagged:
         listed = ", ".join(flagged[:4]) + (", ..." if len(flagged) > 4 else "")
-        print(f"flagged for tampering: {len(flagged)} notebooks ({listed})")
+        print(f"flagged (tampering or the answer key used): {len(flagged)} notebooks ({listed})")
     print(f"grades:    {args.out / 'grades.csv'}")
     print(f"exercises: {args.out / 'exercises.csv'}")
     print(f"feedback:  {args.out / 'feedback'}/<student>/<lesson>/<notebook>.html")

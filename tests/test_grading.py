@@ -9,6 +9,8 @@ student alone into the same OUT: its grades must be the same as inside the class
 
 import csv
 import hashlib
+import os
+import re
 import socket
 import threading
 import time
@@ -16,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
-from autograder.course import LESSONS, notebook_name
+from autograder.course import LESSONS, REPO, notebook_name
 from autograder.demo import _mistakes, _solutions
 from autograder.grade import grade
 from autograder.notebooks import graded_cells, nbgrader_meta, source_notebook
@@ -105,6 +108,26 @@ ATTACKS = {
 }
 
 
+# answers taken from the course instead of written: each must earn nothing, and say why
+REFERENCE = {
+    "direct": "from gradlab.exercises.softmax import softmax as _reference\n\n\n"
+    "def softmax(z):\n    return _reference(z)",
+    "importlib": "import importlib\n\n\ndef softmax(z):\n"
+    "    return importlib.import_module('gradlab.exercises.softmax').softmax(z)",
+    "tool_not_given": "def softmax(z):\n    from gradlab.tools.softmax import softmax as s\n"
+    "    return s(z)",
+    "reads_solutions": "import json\n\n\n"
+    "def softmax(z, _path=SOLUTIONS_NOTEBOOK):\n"
+    "    cells = json.load(open(_path))['cells']\n"
+    "    sources = [''.join(c['source']) for c in cells]\n"
+    "    code = next(s for s in sources if 'def softmax(z)' in s)\n"
+    "    space = {'np': np}\n"
+    "    exec(code, space)\n"
+    "    return space['softmax'](z)",
+}
+SECRET = "the grader's secret 6c1f"
+
+
 def delete_test_cells(nb):
     nb.cells = [c for c in nb.cells if not nbgrader_meta(c).get("grade")]
 
@@ -152,7 +175,7 @@ def tree_digest(root):
     return digest.hexdigest()
 
 
-def write_class(root, listener, victim):
+def write_class(root, listener, victim, secret_places):
     notebooks = {
         ("ada", OTHER): solved(OTHER),
         ("ada", LESSON): solved(LESSON),
@@ -185,6 +208,50 @@ def write_class(root, listener, victim):
     }
     for name, attack in ATTACKS.items():
         notebooks[(name, LESSON)] = student_version(LESSON, GARBAGE, extra_cells=[attack])
+    solutions = str(REPO / "solutions" / LESSON / notebook_name(LESSON))
+    for style, answer in REFERENCE.items():
+        answer = answer.replace("SOLUTIONS_NOTEBOOK", repr(solutions))
+        notebooks[(f"reference_{style}", LESSON)] = student_version(LESSON, {"softmax": answer})
+    # honest answers beside a cell that misbehaves: only what that cell does is bounded
+    notebooks[("reads_secrets", LESSON)] = solved(
+        LESSON,
+        extra_cells=[
+            "import os\n"
+            f"for path in {[str(p) for p in secret_places]!r}:\n"
+            "    try:\n"
+            "        print(open(path).read())\n"
+            "    except OSError as exc:\n"
+            "        print('blocked:', exc)\n"
+            "print('uid', os.getuid())"
+        ],
+    )
+    notebooks[("floods_output", LESSON)] = solved(
+        LESSON, extra_cells=["for _ in range(50):\n    print('x' * 1024**2)"]
+    )
+    notebooks[("fills_disk", LESSON)] = solved(
+        LESSON,
+        extra_cells=[
+            "chunk = b'x' * 1024**2\n"
+            "with open('fill', 'wb') as f:\n"
+            "    for _ in range(3 * 1024):\n"
+            "        f.write(chunk)"
+        ],
+    )
+    notebooks[("forks", LESSON)] = solved(
+        LESSON,
+        extra_cells=[
+            "import subprocess\n"
+            "children = []\n"
+            "try:\n"
+            "    for _ in range(500):\n"
+            "        children.append(subprocess.Popen(['sleep', '600']))\n"
+            "except OSError as exc:\n"
+            "    print('stopped at', len(children), exc)\n"
+            "for child in children:\n"
+            "    child.kill()"
+        ],
+    )
+    notebooks[("kills_all", LESSON)] = stubbed_with("import os\nos.kill(-1, 9)")
     fair = notebooks[("fair", LESSON)]
     cell = next(c for c in fair.cells if nbgrader_meta(c).get("grade_id") == "softmax")
     cell.source = NOISY_SOFTMAX
@@ -205,8 +272,11 @@ def graded(tmp_path_factory):
     out.mkdir()
     victim.write_text("untouched")
     listener = Listener()
+    secret_places = [Path.home() / f".gradlab-secret-{root.name}", root.parent / "secret.txt"]
+    for place in secret_places:
+        place.write_text(SECRET)
     try:
-        write_class(submissions, listener, victim)
+        write_class(submissions, listener, victim, secret_places)
         before = tree_digest(submissions)
         started = time.monotonic()
         results = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[OTHER, LESSON])
@@ -223,6 +293,8 @@ def graded(tmp_path_factory):
         }
     finally:
         listener.close()
+        for place in secret_places:
+            place.unlink()
 
 
 def score(graded, student, lesson=LESSON):
@@ -307,7 +379,8 @@ def test_outputs_follow_the_contract(graded):
     assert len(rows) == len(graded["results"])
     with open(out / "exercises.csv", newline="") as f:
         cells = list(csv.DictReader(f))
-    assert list(cells[0]) == ["student", "lesson", "grade_id", "score", "max_score", "message"]
+    columns = ["student", "lesson", "grade_id", "score", "max_score", "message", "kind"]
+    assert list(cells[0]) == columns
     for row in cells:
         full_marks = float(row["score"]) >= float(row["max_score"])
         assert (row["message"] == "") == full_marks, row
@@ -334,6 +407,57 @@ def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
             assert line not in html, (student, line)
 
 
+@pytest.mark.parametrize("style", sorted(REFERENCE))
+def test_an_answer_taken_from_the_course_earns_nothing_and_says_why(graded, style):
+    result = graded["results"][(f"reference_{style}", LESSON)]
+    softmax = next(c for c in result.cells if c.grade_id == "softmax_test")
+    assert softmax.score == 0
+    if style != "reads_solutions":  # solutions/ is not there at all: it just fails
+        assert softmax.kind == "answer key", softmax
+        assert "write the function yourself" in softmax.message
+        page = graded["out"] / "feedback" / f"reference_{style}" / LESSON
+        assert "write the function yourself" in next(page.glob("*.html")).read_text()
+
+
+def test_feedback_of_a_zeroed_cell_says_why_not_passed(graded):
+    page = graded["out"] / "feedback" / "patches_checks" / LESSON
+    html = next(page.glob("*.html")).read_text()
+    assert "tampering: passed in your notebook" in html
+    with Gradebook(f"sqlite:///{graded['out'] / 'course' / 'gradebook.db'}") as gb:
+        nbgrader_score = gb.find_submission(LESSON, "patches_checks").score
+    assert nbgrader_score == score(graded, "patches_checks") == 0
+
+
+def test_no_secret_of_the_machine_reaches_the_feedback(graded):
+    for page in (graded["out"] / "feedback").rglob("*.html"):
+        assert SECRET not in page.read_text(), page
+    result = graded["results"][("reads_secrets", LESSON)]
+    assert result.score == full(graded)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a uid of its own needs a grader run as root")
+def test_student_code_runs_as_an_unprivileged_user(graded):
+    page = graded["out"] / "feedback" / "reads_secrets" / LESSON
+    html = next(page.glob("*.html")).read_text()
+    uid = int(re.search(r"\buid (\d+)\b", html).group(1))
+    assert uid >= 1000
+
+
+@pytest.mark.parametrize("student", ["floods_output", "fills_disk", "forks"])
+def test_floods_disk_fills_and_forks_are_bounded_and_cost_nothing_else(graded, student):
+    assert score(graded, student) == full(graded)
+    page = next((graded["out"] / "feedback" / student / LESSON).glob("*.html"))
+    assert page.stat().st_size < 10 * 1024**2
+    if student == "floods_output":
+        assert "[output cut: this cell printed over" in page.read_text()
+
+
+def test_kill_minus_one_costs_only_its_own_notebook(graded):
+    assert score(graded, "kills_all") == 0
+    assert score(graded, "ada") == full(graded) and score(graded, "fair") == full(graded)
+
+
+# last: it grades again into the same OUT
 def test_grades_alone_equal_grades_in_class_and_a_rerun_on_the_same_out_works(graded):
     alone = graded["root"] / "alone"
     for lesson in (OTHER, LESSON):
