@@ -49,7 +49,8 @@ def refused_modules(given):
     return [ANSWER_KEY, *(m for m in tool_modules() if m not in given)]
 
 
-def _file(module):
+def module_file(module):
+    """The file that holds `module`."""
     return Path(importlib.util.find_spec(module).origin).resolve()
 
 
@@ -71,9 +72,9 @@ def child_view(given, font_cache=None):
     its lesson gives, and the few files of the grader it runs."""
     emptied = [GRADLAB / "exercises", GRADLAB / "tools", AUTOGRADER]
     hidden = [str(p) for p in emptied] + _caches(GRADLAB, emptied)
-    hidden += [str(_file(m)) for m in GIVEN_ONLY if m not in given]
+    hidden += [str(module_file(m)) for m in GIVEN_ONLY if m not in given]
     shown = [str(GRADLAB / "tools" / "__init__.py")]
-    shown += [str(_file(m)) for m in tool_modules() if m in given and m.startswith(TOOLS)]
+    shown += [str(module_file(m)) for m in tool_modules() if m in given and m.startswith(TOOLS)]
     shown += [str(AUTOGRADER / f) for f in CHILD_FILES]
     visible = (*python_folders(), str(GRADLAB), str(AUTOGRADER))
     return View(visible, tuple(hidden), tuple(shown), font_cache)
