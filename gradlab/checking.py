@@ -617,9 +617,8 @@ def factor(c):
             return Diagnosis(f.kind, f"{c.label} is the expected value times {times}", f.hint)
     if c.got.size > 1:
         kind = "sign" if k < 0 else "factor"
-        return Diagnosis(
-            kind, f"{c.label} is the expected value times {k:.4g}", "a constant factor is off"
-        )
+        finding = f"{c.label} is the expected value times {k:.4g}"
+        return Diagnosis(kind, finding, "a constant factor is off", "unnamed")
     return None
 
 
@@ -995,23 +994,20 @@ class Check:
             if _cache_item_is(item, value):
                 continue
             where = "the cache" if len(contract) == 1 else f"cache item {k} ({name})"
+            wanted = names[0] if len(contract) == 1 else f"{layout}, in this order"
             for other, other_value in contract:
                 if other != name and _cache_item_is(item, other_value):
-                    order = "" if len(contract) == 1 else f" in the order {layout}"
-                    raise CheckFailed(
-                        f"{where} holds {other}: the cache must be {layout}{order}", "cache"
-                    )
+                    raise CheckFailed(f"{where} holds {other}: the cache must be {wanted}", "cache")
             for mistake in mistakes if k == len(contract) - 1 else ():
                 if _cache_item_is(item, mistake.output):
-                    raise CheckFailed(f"{where} {mistake.message}", "cache")
+                    raise CheckFailed(f"{where} {mistake.message}: it must be {name}", "cache")
             raise CheckFailed(
-                f"{where} is not the {name} it must hold: the cache must be {layout}, "
-                "the inputs as they were passed in",
-                "cache",
+                f"{where} is not the {name} it must hold: the cache must be {wanted}", "cache"
             )
 
 
 def _cache_item_is(item, value):
+    """Whether a cache item holds `value` (an array within rounding, or an equal dict)."""
     if isinstance(value, dict):
         return isinstance(item, dict) and item == value
     try:
@@ -1019,4 +1015,4 @@ def _cache_item_is(item, value):
     except (TypeError, ValueError):
         return False
     value = np.asarray(value, dtype=np.float64)
-    return item.shape == value.shape and np.allclose(item, value, rtol=1e-12, atol=0)
+    return _close(item, value, 1e-9, 1e-12 * max(1.0, float(np.max(np.abs(value), initial=0))))

@@ -7,7 +7,7 @@ Z = X @ W + b, taken for each example alone or for the whole batch.
 
 import numpy as np
 
-from gradlab.checking import Check, Factor, Mistake, stdout_only
+from gradlab.checking import Check, Factor, Mistake, Sum, stdout_only
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_vjp
 
@@ -37,7 +37,8 @@ def weight_grads_by_example(X, dZ):
     )
 
 
-def _one_over_n_factors(N):
+def divided_again(N):
+    """The factors of dividing by N where dZ already carries the loss's 1/N, or of N too many."""
     return (
         Factor(
             1 / N,
@@ -47,6 +48,11 @@ def _one_over_n_factors(N):
         ),
         Factor(N, "N", "a factor N too many: dZ already carries the loss's 1/N, leave it there"),
     )
+
+
+def examples(X, dZ):
+    """The Sum of the per-example weight gradients outer(X[n], dZ[n]) over the batch."""
+    return Sum([(None, np.outer(x, dz)) for x, dz in zip(X, dZ)], "example")
 
 
 @stdout_only
@@ -59,16 +65,19 @@ def check_per_example_weight_grads(per_example_weight_grads, N=4, D=3, M=2, seed
             np.swapaxes(G, 1, 2),
             "each outer product is transposed: example n's gradient is "
             "np.outer(X[n], dZ[n]), shape (D, M) like W",
+            "transpose",
         ),
         Mistake(
             G.sum(axis=0),
             "you summed over the examples: that is the batch gradient; return one (D, M) "
             "gradient per example, shape (N, D, M)",
+            "axis",
         ),
         Mistake(
             np.outer(X, dZ),
             "np.outer flattens its inputs into one long vector each: take the outer product "
             "row by row, e.g. X[:, :, None] * dZ[:, None, :]",
+            "shape",
         ),
     ]
     with Check(
@@ -79,8 +88,8 @@ def check_per_example_weight_grads(per_example_weight_grads, N=4, D=3, M=2, seed
             check.call(X, dZ),
             G,
             mistakes=mistakes,
-            factors=_one_over_n_factors(N),
-            axes=("example", None, None),
+            factors=divided_again(N),
+            axes=("example", "input", "output"),
         )
 
 
@@ -90,24 +99,21 @@ def check_batch_weight_grad(batch_weight_grad, N=4, D=3, M=2, seed=0):
     X, dZ = batch_problem(N, D, M, seed)
     dW = weight_grads_by_example(X, dZ).sum(axis=0)
     mistakes = [
-        Mistake(dW.T, "dW is transposed: dW = X.T @ dZ has the shape (D, M) of W"),
         Mistake(
             np.outer(X.sum(axis=0), dZ.sum(axis=0)),
             "you multiplied the batch sums of X and dZ: the gradient is the sum of the "
             "products, sum_n outer(X[n], dZ[n]) = X.T @ dZ, not the product of the sums",
         ),
     ]
-    if N > 1:
-        mistakes.append(
-            Mistake(
-                np.outer(X[-1], dZ[-1]),
-                "only the last example counted: in a loop over examples, accumulate with += "
-                "instead of overwriting with =",
-            )
-        )
     with Check("batch_weight_grad", batch_weight_grad, f"X {(N, D)}, dZ {(N, M)}") as check:
         check.compare(
-            "dW", check.call(X, dZ), dW, mistakes=mistakes, factors=_one_over_n_factors(N)
+            "dW",
+            check.call(X, dZ),
+            dW,
+            mistakes=mistakes,
+            factors=divided_again(N),
+            sums=examples(X, dZ),
+            hints={"transpose": "dW = X.T @ dZ has the shape (D, M) of W"},
         )
 
 
@@ -121,12 +127,18 @@ def check_batch_bias_grad(batch_bias_grad, N=4, M=3, seed=0):
             dZ.sum(axis=0, keepdims=True),
             "keepdims=True leaves a (1, M) row: db must have the shape (M,) of b "
             "(b - lr * db would silently turn b into a (1, M) row)",
+            "shape",
         ),
         Mistake(
             dZ.sum(axis=1),
             "you summed over axis 1, one number per example: sum over axis 0, the batch",
+            "axis",
         ),
-        Mistake(dZ.sum(), "you added up every entry: sum over axis 0 only, one entry per output"),
+        Mistake(
+            dZ.sum(),
+            "you added up every entry: sum over axis 0 only, one entry per output",
+            "axis",
+        ),
     ]
     if N > 1:
         mistakes = [
@@ -134,18 +146,18 @@ def check_batch_bias_grad(batch_bias_grad, N=4, M=3, seed=0):
                 dZ.mean(axis=0),
                 "you took the mean over the batch: db is the SUM of dZ's rows, because dZ "
                 "already carries the loss's 1/N (a mean divides by N twice)",
+                "factor",
             ),
             Mistake(
                 dZ[0],
                 "that is the first example's delta alone (db = delta holds for one example): "
                 "with a batch, db sums the rows of dZ",
-            ),
-            Mistake(
-                dZ[-1],
-                "only the last example counted: in a loop over examples, accumulate with += "
-                "instead of overwriting with =",
+                "missing term",
             ),
             *mistakes,
         ]
+    rows = Sum([(None, row) for row in dZ], "example")
     with Check("batch_bias_grad", batch_bias_grad, f"dZ {(N, M)}") as check:
-        check.compare("db", check.call(dZ), db, mistakes=mistakes, factors=_one_over_n_factors(N))
+        check.compare(
+            "db", check.call(dZ), db, mistakes=mistakes, factors=divided_again(N), sums=rows
+        )

@@ -9,7 +9,17 @@ import itertools
 
 import numpy as np
 
-from gradlab.checking import Check, CheckFailed, Factor, Mistake, batch_factors, stdout_only
+from gradlab.checking import (
+    Check,
+    CheckFailed,
+    Mistake,
+    Sum,
+    batch_factors,
+    simulated,
+    stdout_only,
+    summed,
+    upstream_mistakes,
+)
 from gradlab.inputs import away_from_zero, rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp
 from gradlab.tools.softmax import cross_entropy, one_hot, softmax
@@ -102,13 +112,14 @@ def mlp_numerical_grads(params, X, y, activation="sigmoid"):
 def mlp_grads(params, X, y, activation="sigmoid", mistake=None):
     """The delta recursion, or (with `mistake`) what a typical wrong version of it gives.
 
-    mistake is one of None, "no_act_grad", "act_grad_of_a", "db_mean", "dW_transposed",
-    "W_same_layer", "act_grad_above". A mistake whose shapes do not fit raises ValueError.
+    mistake is None or a key of MLP_MISTAKES. A mistake whose shapes do not fit raises
+    ValueError.
     """
     L = layer_count(params)
     N = X.shape[0]
     z, a = mlp_logits(params, X, activation)
-    delta = (softmax(z[L]) - one_hot(y, z[L].shape[1])) / N
+    output = z[L] if mistake == "logits_delta" else softmax(z[L])
+    delta = (output - one_hot(y, z[L].shape[1])) / N
     grads = {}
     for i in range(L, 0, -1):
         dW = a[i - 1].T @ delta
@@ -130,17 +141,37 @@ def mlp_grads(params, X, y, activation="sigmoid", mistake=None):
 
 
 MLP_MISTAKES = {
-    "no_act_grad": "the activation's derivative is missing from the recursion: "
-    "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i)",
-    "act_grad_of_a": "act' was taken at the activation a_i = act(z_i) instead of at z_i "
-    "(for the sigmoid act'(z_i) = a_i * (1 - a_i), for tanh 1 - a_i**2)",
-    "db_mean": "the bias gradients are the mean of delta's rows: sum them, "
-    "delta already carries the loss's 1/N",
-    "dW_transposed": "transposed: dW_i = a_{i-1}.T @ delta_i has the shape of W_i",
-    "W_same_layer": "wrong layer order: the recursion used W_i; "
-    "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i) uses the weights of the layer above",
-    "act_grad_above": "wrong layer order: act' was taken at z_{i+1}; "
-    "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i) uses this layer's own z_i",
+    "no_act_grad": (
+        "missing term",
+        "the activation's derivative is missing from the recursion: "
+        "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i)",
+    ),
+    "act_grad_of_a": (
+        "wrong point",
+        "act' was taken at the activation a_i = act(z_i) instead of at z_i "
+        "(for the sigmoid act'(z_i) = a_i * (1 - a_i), for tanh 1 - a_i**2)",
+    ),
+    "db_mean": (
+        "factor",
+        "the bias gradients are the mean of delta's rows: sum them, "
+        "delta already carries the loss's 1/N",
+    ),
+    "dW_transposed": ("transpose", "transposed: dW_i = a_{i-1}.T @ delta_i has the shape of W_i"),
+    "W_same_layer": (
+        "order",
+        "wrong layer order: the recursion used W_i; "
+        "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i) uses the weights of the layer above",
+    ),
+    "act_grad_above": (
+        "order",
+        "wrong layer order: act' was taken at z_{i+1}; "
+        "delta_i = (delta_{i+1} @ W_{i+1}.T) * act'(z_i) uses this layer's own z_i",
+    ),
+    "logits_delta": (
+        "wrong point",
+        "the output delta uses the logits z_L instead of the probabilities p = softmax(z_L): "
+        "delta_L = (p - onehot(y)) / N",
+    ),
 }
 
 
@@ -190,41 +221,6 @@ def classic_problem(d, q, l, seed=0):
     return x, y, V, gamma, W, theta
 
 
-# ---------------------------------------------------------------- helpers of the checks
-
-
-def _same_shape(a, b):
-    return np.shape(a) == np.shape(b)
-
-
-def _check_cache(check, cache, names, values):
-    """The cache must be exactly the contract's tuple, item by item."""
-    wanted = "(" + ", ".join(names) + ")"
-    if len(names) == 1:
-        if isinstance(cache, (tuple, list)):
-            raise CheckFailed(
-                f"the cache is a {type(cache).__name__} of {len(cache)} item(s): "
-                f"it must be the array {names[0]} itself, as the course contract fixes"
-            )
-        mistakes = [
-            Mistake(v, f"the cache holds {n}: it must be {names[0]}") for n, v in values[1:]
-        ]
-        check.compare(f"cache ({names[0]})", cache, values[0][1], mistakes=mistakes)
-        return
-    if not isinstance(cache, (tuple, list)) or len(cache) != len(names):
-        got = f"{len(cache)} items" if isinstance(cache, (tuple, list)) else type(cache).__name__
-        raise CheckFailed(
-            f"the cache must be the tuple {wanted} fixed by the course contract, got {got}"
-        )
-    for k, (name, value) in enumerate(values):
-        others = [
-            Mistake(v, f"cache[{k}] holds {n}: the cache must be {wanted} in this order")
-            for j, (n, v) in enumerate(values)
-            if j != k
-        ]
-        check.compare(f"cache[{k}] ({name})", cache[k], value, mistakes=others)
-
-
 # ---------------------------------------------------------------- checks: dense layer
 
 
@@ -233,13 +229,46 @@ def check_affine_forward(affine_forward_fn, N=4, D=5, M=3, seed=0):
     """out = x @ W + b and cache (x, W, b)."""
     rng = rng_for(seed)
     x, W, b = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M)
-    mistakes = [Mistake(x @ W, "the bias b is missing: out = x @ W + b")]
+    mistakes = [Mistake(x @ W, "the bias b is missing: out = x @ W + b", "missing term")]
     if D == M:
-        mistakes.append(Mistake(x @ W.T + b, "W is (D, M): out = x @ W + b, not x @ W.T"))
+        mistakes.append(
+            Mistake(x @ W.T + b, "W is (D, M): out = x @ W + b, not x @ W.T", "transpose")
+        )
     with Check("affine_forward", affine_forward_fn, f"x {(N, D)}, W {(D, M)}, b {(M,)}") as check:
         out, cache = check.unpack(check.call(x, W, b), ("out", "cache"))
-        check.compare("out", out, x @ W + b, mistakes=mistakes)
-        _check_cache(check, cache, ("x", "W", "b"), [("x", x), ("W", W), ("b", b)])
+        check.compare("out", out, x @ W + b, mistakes=mistakes, axes=("example", None))
+        check.compare_cache(
+            cache, [("x", x), ("W", W), ("b", b)], [Mistake(x @ W + b, "holds out")]
+        )
+
+
+def affine_backward_mistakes(x, W, b, dout, dx, dW, db):
+    """{output: Mistakes} of affine_backward: outputs in the wrong order, dout mishandled."""
+    order = "return (dx, dW, db), in the order of the forward's inputs (x, W, b)"
+    mistakes = upstream_mistakes(affine_backward, dout, (x, W, b), names=("dx", "dW", "db"))
+    mistakes["dx"].append(Mistake(dW, f"that is dW: {order}", "order"))
+    mistakes["dW"] += [Mistake(dx, f"that is dx: {order}", "order")]
+    mistakes["dW"] += [Mistake(db, f"that is db: {order}", "order")]
+    if x.shape[1] == W.shape[1]:
+        mistakes["dx"].append(
+            Mistake(dout @ W, "dx = dout @ W.T: W must be transposed", "transpose")
+        )
+    if len(x) > 1:
+        mistakes["db"].append(
+            Mistake(
+                dout.mean(axis=0),
+                "that is the mean of dout's rows: the bias gradient is their SUM "
+                "(dout already carries the loss's 1/N)",
+                "factor",
+            )
+        )
+    return mistakes
+
+
+def affine_backward(dout, cache):
+    """Trusted backward pass of the dense layer: (dx, dW, db)."""
+    x, W, _ = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
 
 
 @stdout_only
@@ -252,40 +281,31 @@ def check_affine_backward(affine_backward_fn, N=4, D=5, M=3, seed=0):
     dx = numerical_vjp(lambda x_: affine_forward(x_, W, b)[0], x, dout)
     dW = numerical_vjp(lambda W_: affine_forward(x, W_, b)[0], W, dout)
     db = numerical_vjp(lambda b_: affine_forward(x, W, b_)[0], b, dout)
-    order = "return (dx, dW, db), in the order of the forward's inputs (x, W, b)"
-    dx_mistakes = [Mistake(dW, f"that is dW: {order}")]
-    dW_mistakes = [
-        Mistake(dW.T, "dW is transposed: dW = x.T @ dout has the shape (D, M) of W"),
-        Mistake(dx, f"that is dx: {order}"),
-        Mistake(db, f"that is db: {order}"),
-    ]
-    db_mistakes = [
-        Mistake(dout.sum(axis=1), "summed over axis 1: sum over axis 0, the batch"),
-        Mistake(dout.sum(), "one number: sum over axis 0 only, one entry per output"),
-    ]
-    if D == M:
-        dx_mistakes.append(Mistake(dout @ W, "dx = dout @ W.T: W must be transposed"))
-    if N > 1:
-        db_mistakes.insert(
-            0,
-            Mistake(
-                dout.mean(axis=0),
-                "that is the mean of dout's rows: the bias gradient is their SUM "
-                "(dout already carries the loss's 1/N)",
-            ),
-        )
+    mistakes = affine_backward_mistakes(x, W, b, dout, dx, dW, db)
+    examples = [(None, np.outer(x[n], dout[n])) for n in range(N)]
+    mean = summed(N, "N", "the batch", "dout already carries the loss's 1/N")
     with Check("affine_backward", affine_backward_fn, f"x {(N, D)}, W {(D, M)}") as check:
-        result = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
-        check.compare("dx", result[0], dx, mistakes=dx_mistakes)
-        check.compare("dW", result[1], dW, mistakes=dW_mistakes)
-        check.compare("db", result[2], db, mistakes=db_mistakes, factors=_sum_not_mean(N))
-
-
-def _sum_not_mean(N):
-    return (
-        Factor(1 / N, "1/N", "you averaged: sum over the batch, dout already carries the 1/N"),
-        Factor(N, "N", "a factor N too many: sum dout's rows, nothing more"),
-    )
+        got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
+        check.compare(
+            "dx", got[0], dx, mistakes=mistakes["dx"], hints={"transpose": "dx = dout @ W.T"}
+        )
+        check.compare(
+            "dW",
+            got[1],
+            dW,
+            mistakes=mistakes["dW"],
+            sums=Sum(examples, "example"),
+            hints={"transpose": "dW = x.T @ dout has the shape (D, M) of W"},
+        )
+        check.compare(
+            "db",
+            got[2],
+            db,
+            mistakes=mistakes["db"],
+            factors=[mean],
+            sums=Sum([(None, row) for row in dout], "example"),
+            hints={"axis": "db sums dout over the batch, axis 0"},
+        )
 
 
 # ---------------------------------------------------------------- checks: activations
@@ -296,12 +316,19 @@ def check_sigmoid_forward(sigmoid_forward_fn, shape=(4, 5), seed=0, scale=1.0):
     """out = sigmoid(x), cache out."""
     x = rng_for(seed).normal(scale=scale, size=shape)
     out = sigmoid(x)
-    mistakes = [Mistake(sigmoid(-x), "that is sigmoid(-x) = 1 - sigmoid(x): 1 / (1 + exp(-x))")]
+    mistakes = [
+        Mistake(sigmoid(-x), "that is sigmoid(-x) = 1 - sigmoid(x): 1 / (1 + exp(-x))", "sign"),
+        Mistake(
+            sigmoid(2 * x),
+            "that is sigmoid(2x), the sigmoid at the wrong point: (1 + tanh(x / 2)) / 2",
+            "wrong point",
+        ),
+    ]
     case = f"x of shape {shape}, entries of size ~{scale:g}"
     with Check("sigmoid_forward", sigmoid_forward_fn, case) as check:
         got, cache = check.unpack(check.call(x), ("out", "cache"))
         check.compare("out", got, out, mistakes=mistakes)
-        _check_cache(check, cache, ("out",), [("out", out), ("the input x", x)])
+        check.compare_cache(cache, [("out", out)], [Mistake(x, "holds the input x")])
 
 
 @stdout_only
@@ -314,16 +341,27 @@ def check_sigmoid_backward(sigmoid_backward_fn, shape=(4, 5), seed=0):
     dx = numerical_vjp(sigmoid, x, dout)
     s_out = sigmoid(out)
     mistakes = [
+        *upstream_mistakes(lambda d, c: d * c * (1 - c), dout, out, names=("dx",))["dx"],
         Mistake(
             dout * s_out * (1 - s_out),
             "you applied the sigmoid to the cache: it already holds out = sigmoid(x), "
             "so dx = dout * out * (1 - out)",
+            "wrong point",
         ),
         Mistake(
-            out * (1 - out), "the upstream gradient dout is missing: dx = dout * out * (1 - out)"
+            dout * out,
+            "the factor (1 - out) is missing: sigmoid' = out * (1 - out)",
+            "missing term",
         ),
-        Mistake(dout * out, "the factor (1 - out) is missing: sigmoid' = out * (1 - out)"),
-        Mistake(dout * (1 - out), "the factor out is missing: sigmoid' = out * (1 - out)"),
+        Mistake(
+            dout * (1 - out),
+            "the factor out is missing: sigmoid' = out * (1 - out)",
+            "missing term",
+        ),
+        Mistake(
+            dout * (1 - out**2),
+            "1 - out**2 is the derivative of tanh; the sigmoid's is out * (1 - out)",
+        ),
     ]
     with Check("sigmoid_backward", sigmoid_backward_fn, f"x of shape {shape}") as check:
         check.compare("dx", check.call(dout, cache), dx, mistakes=mistakes)
@@ -335,14 +373,21 @@ def check_relu_forward(relu_forward_fn, shape=(4, 5), seed=0):
     x = away_from_zero(rng_for(seed), shape, gap=GAP)
     out = relu(x)
     mistakes = [
-        Mistake(np.max(x, axis=0), "np.max(x, 0) reduces along axis 0: use np.maximum(x, 0)"),
+        Mistake(
+            np.max(x, axis=0), "np.max(x, 0) reduces along axis 0: use np.maximum(x, 0)", "axis"
+        ),
         Mistake(np.abs(x), "negative inputs must become 0, not |x|"),
-        Mistake(np.maximum(-x, 0), "the sign is flipped: relu(x) = max(0, x)"),
+        Mistake(np.maximum(-x, 0), "the sign is flipped: relu(x) = max(0, x)", "sign"),
+        Mistake(
+            np.minimum(x, 0),
+            "np.where(x > 0, 0, x) keeps the negative part: relu(x) = np.where(x > 0, x, 0)",
+            "order",
+        ),
     ]
     with Check("relu_forward", relu_forward_fn, f"x of shape {shape}") as check:
         got, cache = check.unpack(check.call(x), ("out", "cache"))
         check.compare("out", got, out, mistakes=mistakes)
-        _check_cache(check, cache, ("x",), [("x", x), ("out = relu(x)", out)])
+        check.compare_cache(cache, [("x", x)], [Mistake(out, "holds out = relu(x)")])
 
 
 @stdout_only
@@ -354,13 +399,20 @@ def check_relu_backward(relu_backward_fn, shape=(4, 5), seed=0):
     _, cache = relu_forward(x)
     dx = numerical_vjp(relu, x, dout)
     mistakes = [
-        Mistake(dout, "the mask is missing: dx = dout where x > 0 and 0 elsewhere"),
-        Mistake(
-            (x > 0).astype(float), "the upstream gradient dout is missing: dx = dout * (x > 0)"
-        ),
+        *upstream_mistakes(lambda d, x_: d * (x_ > 0), dout, x, names=("dx",))["dx"],
+        Mistake(dout, "the mask is missing: dx = dout where x > 0 and 0 elsewhere", "missing term"),
         Mistake(dout * x, "you multiplied by x: relu'(x) is the indicator (x > 0), not x"),
         Mistake(dout * relu(x), "you multiplied by relu(x): relu'(x) is the indicator (x > 0)"),
-        Mistake(dout * (x < 0), "the mask is inverted: the gradient flows where x > 0"),
+        Mistake(dout * (x < 0), "the mask is inverted: the gradient flows where x > 0", "order"),
+        Mistake(
+            dout * (dout > 0),
+            "the mask was taken from dout: relu' is evaluated at the input x, dout * (x > 0)",
+            "wrong point",
+        ),
+        Mistake(
+            dout * np.sign(x),
+            "np.sign(x) is -1 for negative x, where relu' is 0: use the mask (x > 0)",
+        ),
     ]
     with Check("relu_backward", relu_backward_fn, f"x of shape {shape}") as check:
         check.compare("dx", check.call(dout, cache), dx, mistakes=mistakes)
@@ -369,16 +421,20 @@ def check_relu_backward(relu_backward_fn, shape=(4, 5), seed=0):
 # ---------------------------------------------------------------- check: the MLP
 
 
-def _mlp_mistakes(params, X, y, activation, key):
-    found = []
-    for name, message in MLP_MISTAKES.items():
-        if name == "act_grad_of_a" and activation == "relu":
-            continue  # relu'(a) = relu'(z): not a mistake for ReLU
-        try:
-            found.append(Mistake(mlp_grads(params, X, y, activation, name)[key], message))
-        except ValueError:  # this mistake does not fit these shapes
-            continue
-    return found
+def mlp_mistakes(params, X, y, activation):
+    """{key: Mistakes} of every gradient, simulated by mlp_grads's mistake switch."""
+    keys = list(params)
+    variants = {
+        name: variant
+        for name, variant in MLP_MISTAKES.items()
+        if not (name == "act_grad_of_a" and activation == "relu")  # relu'(a) = relu'(z)
+    }
+
+    def wrong(mistake):
+        grads = mlp_grads(params, X, y, activation, mistake)
+        return tuple(grads[k] for k in keys)
+
+    return simulated(wrong, variants, names=keys)
 
 
 @stdout_only
@@ -391,6 +447,7 @@ def check_mlp_loss(mlp_loss_fn, dims=(2, 4, 3), N=5, activation="sigmoid", seed=
     params, X, y = mlp_problem(dims, N, activation, seed)
     L = layer_count(params)
     expected = mlp_numerical_grads(params, X, y, activation)
+    mistakes = mlp_mistakes(params, X, y, activation)
     sizes = "-".join(map(str, dims))
     with Check("mlp_loss", mlp_loss_fn, f"a {sizes} {activation} network, N = {N}") as check:
         loss, grads = check.unpack(check.call(params, X, y, activation), ("loss", "grads"))
@@ -398,35 +455,104 @@ def check_mlp_loss(mlp_loss_fn, dims=(2, 4, 3), N=5, activation="sigmoid", seed=
             "loss", loss, mlp_loss_value(params, X, y, activation), factors=batch_factors(N)
         )
         if not isinstance(grads, dict):
-            raise CheckFailed(f"grads is a {type(grads).__name__}: return a dict like params")
+            raise CheckFailed(
+                f"grads is a {type(grads).__name__}: return a dict like params", "type"
+            )
         missing = [k for k in params if k not in grads]
         extra = [k for k in grads if k not in params]
         if missing or extra:
             raise CheckFailed(
-                f"grads must have the keys of params: missing {missing}, unexpected {extra}"
+                f"grads must have the keys of params: missing {missing}, unexpected {extra}",
+                "type",
             )
         for i in range(L, 0, -1):
+            # below the last layer, a wrong gradient says where to look in the recursion
+            above = (
+                f"layers {i + 1}..{L} are right: look at delta_{i} = (delta_{i + 1} @ "
+                f"W{i + 1}.T) * act'(z_{i}) and at the gradients of layer {i} made from it"
+            )
+            hints = {"values": above, "factor:unnamed": above} if i < L else {}
             for key in (f"W{i}", f"b{i}"):
-                try:
-                    check.compare(
-                        f"grads['{key}']",
-                        grads[key],
-                        expected[key],
-                        factors=batch_factors(N),
-                        mistakes=_mlp_mistakes(params, X, y, activation, key),
-                    )
-                except CheckFailed as failure:
-                    first, _, rest = str(failure).partition("\n")
-                    if i < L and ("entries are wrong" in first or "factor is off" in first):
-                        first += (
-                            f"; layers {i + 1}..{L} are right: look at delta_{i} = "
-                            f"(delta_{i + 1} @ W{i + 1}.T) * act'(z_{i}) and at the "
-                            f"gradients of layer {i} made from it"
-                        )
-                    raise CheckFailed(first + ("\n" + rest if rest else "")) from None
+                check.compare(
+                    f"grads['{key}']",
+                    grads[key],
+                    expected[key],
+                    factors=batch_factors(N),
+                    mistakes=mistakes[key],
+                    hints=hints,
+                )
 
 
 # ---------------------------------------------------------------- check: the classic network
+
+
+def classic_mistakes(x, y, V, gamma, W, theta, dV, dW):
+    """{output: Mistakes} of the classic network's gradients (see the seed of lesson 04)."""
+    b, yhat = classic_forward(x, V, gamma, W, theta)
+    g = (yhat - y) * yhat * (1 - yhat)  # dE/dbeta_j
+    e = (W @ g) * b * (1 - b)  # dE/dalpha_h
+    alpha = x @ V
+    typo = (W @ g) * b * (1 - (alpha - gamma))  # the seed's line (c)
+    unthresholded = (W @ g) * sigmoid(alpha) * (1 - sigmoid(alpha))
+    no_hidden_grad = W @ g
+    typo_msg = (
+        "you used sigmoid(alpha - gamma) * (1 - (alpha - gamma)), the typo of the seed's "
+        "line (c): the derivative is b_h * (1 - b_h)"
+    )
+    unthresholded_msg = (
+        "the hidden sigmoid's derivative was taken at x V, without the threshold: "
+        "b_h * (1 - b_h) with b = sigmoid(x V - gamma)"
+    )
+    hidden_msg = "the hidden sigmoid's derivative b_h * (1 - b_h) is missing"
+    output_msg = "the output sigmoid's derivative yhat_j * (1 - yhat_j) is missing"
+    update_msg = (
+        "the sign is flipped: that is the update direction -dE/d{0} (Zhou's "
+        "g_j = yhat_j (1 - yhat_j)(y_j - yhat_j) is minus the derivative); return dE/d{0}"
+    )
+    bias_sign = (
+        "d{0} has the sign of a bias gradient: {0} is SUBTRACTED ({1} - {0}), "
+        "so dE/d{0}_{2} = -{3}_{2}"
+    )
+    mistakes = {
+        "dW": [
+            Mistake(np.outer(b, yhat - y), output_msg, "missing term"),
+            Mistake(-dW, update_msg.format("w"), "sign"),
+        ],
+        "dtheta": [
+            Mistake(g, bias_sign.format("theta", "beta", "j", "g"), "sign"),
+            Mistake(-(yhat - y), output_msg, "missing term"),
+        ],
+        "dV": [
+            Mistake(np.outer(x, typo), typo_msg, "wrong point"),
+            Mistake(np.outer(x, unthresholded), unthresholded_msg, "wrong point"),
+            Mistake(np.outer(x, no_hidden_grad), hidden_msg, "missing term"),
+            Mistake(-dV, update_msg.format("v"), "sign"),
+        ],
+        "dgamma": [
+            Mistake(e, bias_sign.format("gamma", "alpha", "h", "e"), "sign"),
+            Mistake(-typo, typo_msg, "wrong point"),
+            Mistake(-unthresholded, unthresholded_msg, "wrong point"),
+            Mistake(-no_hidden_grad, hidden_msg, "missing term"),
+        ],
+    }
+    if W.shape[0] == W.shape[1]:
+        wrong_sum = (W.T @ g) * b * (1 - b)
+        mistakes["dV"].append(
+            Mistake(
+                np.outer(x, wrong_sum),
+                "the sum over the outputs pairs g_j with w_hj: e_h = b_h (1 - b_h) (W @ g)_h, "
+                "not W.T @ g",
+                "transpose",
+            )
+        )
+    return mistakes
+
+
+def classic_output_terms(x, y, V, gamma, W, theta):
+    """The contribution of each output j to e_h = b_h (1 - b_h) sum_j w_hj g_j."""
+    b, yhat = classic_forward(x, V, gamma, W, theta)
+    g = (yhat - y) * yhat * (1 - yhat)
+    return [W[:, j] * g[j] * b * (1 - b) for j in range(len(g))]
 
 
 @stdout_only
@@ -447,64 +573,26 @@ def check_classic_bp_grads(classic_bp_grads_fn, d=3, q=4, l=2, seed=0):
         return numerical_gradient(error_of, args[k])
 
     dV, dgamma, dW, dtheta = numeric(2), numeric(3), numeric(4), numeric(5)
-
-    b, yhat = classic_forward(x, V, gamma, W, theta)
-    g = (yhat - y) * yhat * (1 - yhat)  # dE/dbeta_j
-    e = (W @ g) * b * (1 - b)  # dE/dalpha_h
-    alpha = x @ V
-    typo = (W @ g) * b * (1 - (alpha - gamma))  # the seed's line (c)
-    no_hidden_grad = W @ g
-    typo_msg = (
-        "you used sigmoid(alpha - gamma) * (1 - (alpha - gamma)), the typo of the seed's "
-        "line (c): the derivative is b_h * (1 - b_h)"
-    )
-    hidden_msg = "the hidden sigmoid's derivative b_h * (1 - b_h) is missing"
-    output_msg = "the output sigmoid's derivative yhat_j * (1 - yhat_j) is missing"
-    update_msg = (
-        "the sign is flipped: that is the update direction -dE/d{0} (Zhou's "
-        "g_j = yhat_j (1 - yhat_j)(y_j - yhat_j) is minus the derivative); return dE/d{0}"
-    )
-    dW_mistakes = [
-        Mistake(dW.T, "dW is transposed: dW[h, j] = b_h g_j, shape (q, l) like W"),
-        Mistake(np.outer(b, yhat - y), output_msg),
-        Mistake(-dW, update_msg.format("w")),
-    ]
-    dtheta_mistakes = [
-        Mistake(
-            g,
-            "dtheta has the sign of a bias gradient: theta is SUBTRACTED (beta - theta), "
-            "so dE/dtheta_j = -g_j",
-        ),
-        Mistake(-(yhat - y), output_msg),
-    ]
-    dV_mistakes = [
-        Mistake(dV.T, "dV is transposed: dV[i, h] = x_i e_h, shape (d, q) like V"),
-        Mistake(np.outer(x, typo), typo_msg),
-        Mistake(np.outer(x, no_hidden_grad), hidden_msg),
-        Mistake(-dV, update_msg.format("v")),
-    ]
-    dgamma_mistakes = [
-        Mistake(
-            e,
-            "dgamma has the sign of a bias gradient: gamma is SUBTRACTED (alpha - gamma), "
-            "so dE/dgamma_h = -e_h",
-        ),
-        Mistake(-typo, typo_msg),
-        Mistake(-no_hidden_grad, hidden_msg),
-    ]
-    if q == l:
-        wrong_sum = (W.T @ g) * b * (1 - b)
-        dV_mistakes.append(
-            Mistake(
-                np.outer(x, wrong_sum),
-                "the sum over the outputs pairs g_j with w_hj: e_h = b_h (1 - b_h) (W @ g)_h, "
-                "not W.T @ g",
-            )
-        )
+    mistakes = classic_mistakes(*args, dV, dW)
+    terms = classic_output_terms(*args)
+    over_outputs = {
+        "dV": Sum([(None, np.outer(x, t)) for t in terms], "output"),
+        "dgamma": Sum([(None, -t) for t in terms], "output"),
+    }
+    hints = {
+        "dW": {"transpose": "dW[h, j] = b_h g_j, shape (q, l) like W"},
+        "dV": {"transpose": "dV[i, h] = x_i e_h, shape (d, q) like V"},
+    }
     case = f"d = {d} inputs, q = {q} hidden, l = {l} outputs"
     with Check("classic_bp_grads", classic_bp_grads_fn, case) as check:
-        result = check.unpack(check.call(*args), ("dV", "dgamma", "dW", "dtheta"))
-        check.compare("dW", result[2], dW, mistakes=dW_mistakes)
-        check.compare("dtheta", result[3], dtheta, mistakes=dtheta_mistakes)
-        check.compare("dV", result[0], dV, mistakes=dV_mistakes)
-        check.compare("dgamma", result[1], dgamma, mistakes=dgamma_mistakes)
+        names = ("dV", "dgamma", "dW", "dtheta")
+        got = dict(zip(names, check.unpack(check.call(*args), names)))
+        for name, value in (("dW", dW), ("dtheta", dtheta), ("dV", dV), ("dgamma", dgamma)):
+            check.compare(
+                name,
+                got[name],
+                value,
+                mistakes=mistakes[name],
+                sums=over_outputs.get(name),
+                hints=hints.get(name),
+            )

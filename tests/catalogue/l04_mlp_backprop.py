@@ -61,7 +61,7 @@ def affine_backward_dW_transposed(dout, cache):
     return dout @ W.T, dout.T @ x, dout.sum(axis=0)
 
 
-@wrong("affine_backward", "did you forget to sum over axis 0")
+@wrong("affine_backward", "summed over axis 0 it is right")
 def affine_backward_db_not_summed(dout, cache):
     x, W, _ = cache
     return dout @ W.T, x.T @ dout, dout
@@ -515,3 +515,147 @@ def classic_as_biases(x, y, V, gamma, W, theta):
     delta_hidden = (delta_out @ W.T) * b * (1 - b)
     dc_out, dc_hidden = delta_out.sum(axis=0), delta_hidden.sum(axis=0)
     return x[:, None] @ delta_hidden, -dc_hidden, b.T @ delta_out, -dc_out
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("affine_forward", "cache item 2 (b) holds out", "cache")
+def affine_forward_caches_out(x, W, b):
+    out = x @ W + b
+    return out, (x, W, out)
+
+
+@wrong("affine_forward", "is the last example of the expected value only", "slices")
+def affine_forward_loop_overwrites(x, W, b):
+    for n in range(x.shape[0]):
+        out = x[n] @ W + b
+    return out, (x, W, b)
+
+
+@wrong("affine_backward", "the transpose, reshaped to", "transpose")
+def affine_backward_dW_reshaped(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, (dout.T @ x).reshape(W.shape), dout.sum(axis=0)
+
+
+@wrong("affine_backward", "holds the contribution of the last example only", "accumulation")
+def affine_backward_db_loop_overwrites(dout, cache):
+    x, W, _ = cache
+    dW = np.zeros_like(W)
+    for n in range(x.shape[0]):
+        dW += np.outer(x[n], dout[n])
+        db = dout[n]
+    return dout @ W.T, dW, db
+
+
+@wrong("sigmoid_forward", "sigmoid(2x)", "wrong point")
+def sigmoid_forward_tanh_without_the_half(x):
+    out = 0.5 * (1 + np.tanh(x))
+    return out, out
+
+
+@wrong("sigmoid_forward", "the cache is a tuple of 2 item(s)", "cache")
+def sigmoid_forward_caches_x_and_out(x):
+    out = 1 / (1 + np.exp(-x))
+    return out, (x, out)
+
+
+@wrong("sigmoid_backward", "1 - out**2 is the derivative of tanh", "formula")
+def sigmoid_backward_tanh_derivative(dout, cache):
+    return dout * (1 - cache**2)
+
+
+@wrong("sigmoid_backward", "modified its input `cache` in place", "modified input")
+def sigmoid_backward_in_place(dout, cache):
+    slope = cache
+    slope *= 1 - cache
+    return dout * slope
+
+
+@wrong("relu_forward", "keeps the negative part", "order")
+def relu_forward_where_swapped(x):
+    return np.where(x > 0, 0.0, x), x
+
+
+@wrong("relu_forward", "the cache is a tuple of 1 item(s)", "cache")
+def relu_forward_tuple_cache(x):
+    return np.maximum(x, 0), (x,)
+
+
+@wrong("relu_backward", "the mask was taken from dout", "wrong point")
+def relu_backward_mask_of_dout(dout, cache):
+    return dout * (dout > 0)
+
+
+@wrong("relu_backward", "np.sign(x) is -1", "formula")
+def relu_backward_sign(dout, cache):
+    return dout * np.sign(cache)
+
+
+@wrong("mlp_loss", "the output delta uses the logits", "wrong point")
+def mlp_loss_delta_of_the_logits(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    slopes = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    slope = slopes.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    delta = z.copy()
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * slope(a[i - 1])
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@wrong("mlp_loss", "transposed: dW_i = a_{i-1}.T @ delta_i", "transpose")
+def mlp_loss_dW_transposed(params, X, y, activation="sigmoid"):
+    acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    slopes = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
+    act = acts.get(activation, np.tanh)
+    slope = slopes.get(activation, lambda a: 1 - a**2)
+    L, N = len(params) // 2, X.shape[0]
+    a = [X]
+    for i in range(1, L):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))
+    z = a[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    delta = np.exp(log_p)
+    delta[np.arange(N), y] -= 1
+    delta /= N
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = delta.T @ a[i - 1]
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * slope(a[i - 1])
+    return -log_p[np.arange(N), y].mean(), grads
+
+
+@wrong("classic_bp_grads", "holds the contribution of the last output only", "accumulation")
+def classic_hidden_error_of_one_output(x, y, V, gamma, W, theta):
+    b = 1 / (1 + np.exp(-(x @ V - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = (yhat - y) * yhat * (1 - yhat)
+    for j in range(len(g)):
+        e = W[:, j] * g[j] * b * (1 - b)
+    return np.outer(x, e), -e, np.outer(b, g), -g
+
+
+@wrong("classic_bp_grads", "at x V, without the threshold", "wrong point")
+def classic_hidden_slope_without_threshold(x, y, V, gamma, W, theta):
+    b = 1 / (1 + np.exp(-(x @ V - gamma)))
+    yhat = 1 / (1 + np.exp(-(b @ W - theta)))
+    g = (yhat - y) * yhat * (1 - yhat)
+    s = 1 / (1 + np.exp(-(x @ V)))
+    e = (W @ g) * s * (1 - s)
+    return np.outer(x, e), -e, np.outer(b, g), -g

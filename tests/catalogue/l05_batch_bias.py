@@ -71,7 +71,7 @@ def batch_weight_product_of_sums(X, dZ):
     return np.outer(X.sum(axis=0), dZ.sum(axis=0))
 
 
-@wrong("batch_weight_grad", "only the last example counted")
+@wrong("batch_weight_grad", "holds the contribution of the last example only")
 def batch_weight_loop_overwrites(X, dZ):
     dW = np.zeros((X.shape[1], dZ.shape[1]))
     for n in range(X.shape[0]):
@@ -130,7 +130,7 @@ def bias_total_sum(dZ):
     return np.sum(dZ)
 
 
-@wrong("batch_bias_grad", "only the last example counted")
+@wrong("batch_bias_grad", "holds the contribution of the last example only")
 def bias_loop_overwrites(dZ):
     db = np.zeros(dZ.shape[1])
     for row in dZ:
@@ -154,3 +154,44 @@ def bias_loop(dZ):
 @right("batch_bias_grad")
 def bias_einsum(dZ):
     return np.einsum("nm->m", dZ)
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("per_example_weight_grads", "are in the wrong order", "transpose")
+def per_example_axes_swapped(X, dZ):
+    return np.einsum("nd,nm->dnm", X, dZ)
+
+
+@wrong("per_example_weight_grads", "is the last example of the expected value only", "slices")
+def per_example_loop_without_index(X, dZ):
+    for n in range(X.shape[0]):
+        G = np.outer(X[n], dZ[n])
+    return G
+
+
+@wrong("batch_weight_grad", "the transpose, reshaped to", "transpose")
+def batch_weight_reshaped(X, dZ):
+    return (dZ.T @ X).reshape(X.shape[1], dZ.shape[1])
+
+
+@wrong("batch_weight_grad", "misses the contribution of the last example", "missing term")
+def batch_weight_loop_one_short(X, dZ):
+    dW = np.zeros((X.shape[1], dZ.shape[1]))
+    for n in range(X.shape[0] - 1):
+        dW += np.outer(X[n], dZ[n])
+    return dW
+
+
+@wrong("batch_bias_grad", "misses the contribution of the first example", "missing term")
+def bias_loop_starts_late(dZ):
+    db = np.zeros(dZ.shape[1])
+    for n in range(1, dZ.shape[0]):
+        db += dZ[n]
+    return db
+
+
+@wrong("batch_bias_grad", "an extra or missing axis of length 1", "shape")
+def bias_as_a_column(dZ):
+    return dZ.sum(axis=0)[:, None]
