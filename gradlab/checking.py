@@ -864,9 +864,13 @@ def _argument_names(fn, count):
 
 
 def _student_line(exc):
-    """The last line of the traceback that is not in this package: the student's own line."""
-    package_dir = __file__.rsplit("/", 1)[0]
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if package_dir not in f.filename]
+    """The last line of the traceback in neither this package nor numpy: the student's own."""
+    library_dirs = (__file__.rsplit("/", 1)[0], np.__file__.rsplit("/", 1)[0])
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(library_dirs)
+    ]
     return f" in `{frames[-1].line}`" if frames and frames[-1].line else ""
 
 

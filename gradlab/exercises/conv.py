@@ -8,7 +8,14 @@ with plain loops.
 
 import numpy as np
 
-from gradlab.checking import Check, CheckFailed, Factor, Mistake, stdout_only
+from gradlab.checking import (
+    Check,
+    Mistake,
+    Sum,
+    stdout_only,
+    summed,
+    upstream_mistakes,
+)
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp
 from gradlab.tools.conv import (
@@ -46,35 +53,45 @@ def tied_weight_grad(dM, k):
 
 
 # ---------------------------------------------------------------------------------------
-# What typical wrong backward passes compute (plain loops, small sizes only)
+# What the loops of a backward pass add, and what typical wrong ones compute
 # ---------------------------------------------------------------------------------------
 
 
-def _loop_backward(dout, x, w, pad, stride, *, step=None, accumulate=True):
-    """(dx_pad, dw) of the naive loops, with `step` instead of stride for the window corners
-    (the stride-ignored mistake) and `=` instead of `+=` when accumulate is False."""
-    step = stride if step is None else step
+def window_terms(dout, x, w, pad, stride):
+    """The contributions of every (n, f, i, j), in the naive loops' order, to dx and to dw.
+
+    Returns two lists of (index, value) pairs: dout[n, f, i, j] * w[f] added to the window of
+    dx (cropped to x, without the padding) and dout[n, f, i, j] * window added to dw[f].
+    """
     x_pad = pad_images(x, pad)
-    dx_pad = np.zeros_like(x_pad)
-    dw = np.zeros_like(w)
-    N, F, Ho, Wo = dout.shape
+    H, W = x.shape[2:]
     HH, WW = w.shape[2:]
-    for n in range(N):
-        for f in range(F):
-            for i in range(Ho):
-                for j in range(Wo):
-                    rows = slice(i * step, i * step + HH)
-                    cols = slice(j * step, j * step + WW)
-                    if accumulate:
-                        dx_pad[n, :, rows, cols] += dout[n, f, i, j] * w[f]
-                        dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
-                    else:
-                        dx_pad[n, :, rows, cols] = dout[n, f, i, j] * w[f]
-                        dw[f] = dout[n, f, i, j] * x_pad[n, :, rows, cols]
+    dx_terms, dw_terms = [], []
+    for n, f, i, j in np.ndindex(dout.shape):
+        top, left = i * stride - pad, j * stride - pad  # the window's corner in x
+        rows = slice(max(top, 0), min(top + HH, H))
+        cols = slice(max(left, 0), min(left + WW, W))
+        inside = w[f][:, rows.start - top : rows.stop - top, cols.start - left : cols.stop - left]
+        dx_terms.append(((n, slice(None), rows, cols), dout[n, f, i, j] * inside))
+        window = x_pad[n, :, i * stride : i * stride + HH, j * stride : j * stride + WW]
+        dw_terms.append(((f,), dout[n, f, i, j] * window))
+    return dx_terms, dw_terms
+
+
+def loop_backward(dout, x, w, pad, step):
+    """(dx_pad, dw) of the naive loops with `step` for the window corners (the stride, or 1
+    when the stride is ignored); dx_pad still holds the padding."""
+    x_pad = pad_images(x, pad)
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    HH, WW = w.shape[2:]
+    for n, f, i, j in np.ndindex(dout.shape):
+        rows, cols = slice(i * step, i * step + HH), slice(j * step, j * step + WW)
+        dx_pad[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+        dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
     return dx_pad, dw
 
 
-def _unpad(dx_pad, pad):
+def unpad(dx_pad, pad):
     H, W = dx_pad.shape[2] - 2 * pad, dx_pad.shape[3] - 2 * pad
     return dx_pad[:, :, pad : pad + H, pad : pad + W]
 
@@ -84,37 +101,22 @@ def _unpad(dx_pad, pad):
 # ---------------------------------------------------------------------------------------
 
 
-def _check_cache(cache, expected, names, contract):
-    """The cache must hold exactly the contract's items, equal to the inputs."""
-    if not isinstance(cache, (tuple, list)) or len(cache) != len(expected):
-        raise CheckFailed(f"the cache must be the tuple {contract}, as the contract fixes it")
-    for name, got, want in zip(names, cache, expected):
-        if isinstance(want, dict):
-            same = isinstance(got, dict) and got == want
-        else:
-            got = np.asarray(got)
-            same = got.shape == want.shape and np.array_equal(got, want)
-        if not same:
-            raise CheckFailed(
-                f"cache item `{name}` is not the input {name}: the cache must be {contract}"
-            )
-
-
-@stdout_only
-def check_conv1d_matrix(conv1d_matrix_fn, n=8, k=3, seed=0):
-    """M = conv1d_matrix(w, n) must satisfy M @ x = correlate1d(x, w) for every x."""
-    w = rng_for(seed).normal(size=k)
+def conv1d_matrix_mistakes(w, n):
+    """The typical wrong matrices of the cross-correlation of x (n,) with w."""
     M = conv1d_matrix(w, n)
+    k = len(w)
     mistakes = [
         Mistake(
             conv1d_matrix(w[::-1], n),
             "row i holds w reversed, a convolution (flipped kernel): a cross-correlation, "
             "as in deep-learning libraries, puts w[j] at M[i, i + j]",
+            "order",
         ),
         Mistake(
             np.trunc(M),
             "the weights were truncated to integers: M must be a float array, "
             "np.zeros((n - k + 1, n)) without dtype=int",
+            "dtype",
         ),
     ]
     if n - k + 1 != n:
@@ -123,6 +125,7 @@ def check_conv1d_matrix(conv1d_matrix_fn, n=8, k=3, seed=0):
                 M.T,
                 "M is transposed: it needs one row per output (n - k + 1 rows) "
                 "and one column per input (n columns)",
+                "transpose",
             )
         )
     if n - k >= 1:
@@ -131,6 +134,7 @@ def check_conv1d_matrix(conv1d_matrix_fn, n=8, k=3, seed=0):
                 M[:-1],
                 "one row too few: n inputs and k weights give n - k + 1 valid windows, "
                 "range(n - k + 1)",
+                "shape",
             )
         )
     if k > 1:
@@ -143,11 +147,47 @@ def check_conv1d_matrix(conv1d_matrix_fn, n=8, k=3, seed=0):
                 truncated,
                 "n rows: only n - k + 1 windows fit inside x; a valid cross-correlation "
                 "has no window that runs past the end",
+                "shape",
             )
         )
+    return mistakes
+
+
+@stdout_only
+def check_conv1d_matrix(conv1d_matrix_fn, n=8, k=3, seed=0):
+    """M = conv1d_matrix(w, n) must satisfy M @ x = correlate1d(x, w) for every x."""
+    w = rng_for(seed).normal(size=k)
     with Check("conv1d_matrix", conv1d_matrix_fn, f"w of size k = {k}, n = {n}") as check:
-        got = check.call(w, n)
-        check.compare("M", got, M, mistakes=mistakes, axes=("row", None))
+        check.compare(
+            "M",
+            check.call(w, n),
+            conv1d_matrix(w, n),
+            mistakes=conv1d_matrix_mistakes(w, n),
+            axes=("row", None),
+        )
+
+
+def tied_weight_grad_mistakes(dM, k):
+    """The typical wrong gradients of the tied weights w (k,) from dM."""
+    dw = tied_weight_grad(dM, k)
+    return [
+        Mistake(
+            dM[:, :k].sum(axis=0),
+            "you added column j of dM: w[j] does not sit in one column but on a diagonal, "
+            "at M[i, i + j] for every row i; add dM[i, i + j] over i",
+        ),
+        Mistake(
+            dw[::-1],
+            "dw is reversed: w[j] sits at M[i, i + j], not at M[i, i + k - 1 - j]",
+            "order",
+        ),
+        Mistake(
+            np.array([np.trace(dM, offset=-j) for j in range(k)]),
+            "you added the diagonals below the main one (offset -j, or the diagonals of dM.T): "
+            "w[j] sits at M[i, i + j], above it",
+            "transpose",
+        ),
+    ]
 
 
 @stdout_only
@@ -158,46 +198,18 @@ def check_tied_weight_grad(tied_weight_grad_fn, n=8, k=3, seed=0):
     dM = rng.normal(size=(n - k + 1, n))  # every entry set, also those off the band
     dw = numerical_gradient(lambda w_: np.sum(dM * conv1d_matrix(w_, n)), w)
     rows = n - k + 1
-    mistakes = [
-        Mistake(
-            dM[:, :k].sum(axis=0),
-            "you added column j of dM: w[j] does not sit in one column but on a diagonal, "
-            "at M[i, i + j] for every row i; add dM[i, i + j] over i",
-        ),
-        Mistake(
-            dM[0, :k],
-            "only the entry in the first row: w[j] occupies one entry in every row, "
-            "M[i, i + j]; the gradient of a tied weight is the sum over all of them",
-        ),
-        Mistake(
-            dM[-1, rows - 1 : rows - 1 + k],
-            "only the entry in the last row: accumulate (+=) dM[i, i + j] over every row i "
-            "instead of overwriting (=)",
-        ),
-        Mistake(
-            tied_weight_grad(dM, k)[::-1],
-            "dw is reversed: w[j] sits at M[i, i + j], not at M[i, i + k - 1 - j]",
-        ),
-        Mistake(
-            np.array([np.trace(dM, offset=-j) for j in range(k)]),
-            "you added the diagonals below the main one (offset -j): w[j] sits at "
-            "M[i, i + j], above it",
-        ),
-    ]
-    factors = []
-    if rows > 1:
-        factors.append(
-            Factor(
-                1 / rows,
-                "1/(n - k + 1)",
-                "you averaged the gradients of the entries w[j] occupies: "
-                "the chain rule adds them, do not divide",
-            )
-        )
-    case = f"dM of shape {(n - k + 1, n)}, k = {k}"
+    averaged = summed(rows, "(n - k + 1)", "the entries w[j] occupies", "the chain rule adds them")
+    case = f"dM of shape {(rows, n)}, k = {k}"
     with Check("tied_weight_grad", tied_weight_grad_fn, case) as check:
-        got = check.call(dM, k)
-        check.compare("dw", got, dw, mistakes=mistakes, factors=factors)
+        check.compare(
+            "dw",
+            check.call(dM, k),
+            dw,
+            mistakes=tied_weight_grad_mistakes(dM, k),
+            factors=[averaged],
+            sums=Sum([(None, dM[i, i : i + k]) for i in range(rows)], "row"),
+            hints={"accumulation": "w[j] occupies M[i, i + j] in every row i: dw += ..."},
+        )
 
 
 def conv_case(seed, x_shape, w_shape, stride, pad):
@@ -213,12 +225,9 @@ def _conv_case_text(x_shape, w_shape, stride, pad):
     return f"x {tuple(x_shape)}, w {tuple(w_shape)}, stride {stride}, pad {pad}"
 
 
-@stdout_only
-def check_conv_forward_naive(
-    conv_forward_fn, x_shape=(2, 3, 5, 5), w_shape=(4, 3, 3, 3), stride=1, pad=1, seed=0
-):
-    """out, cache = conv_forward_fn(x, w, b, conv_param): cross-correlation plus bias."""
-    x, w, b, conv_param = conv_case(seed, x_shape, w_shape, stride, pad)
+def conv_forward_mistakes(x, w, b, conv_param):
+    """The typical wrong outputs of a convolutional layer's forward pass."""
+    stride, pad = conv_param["stride"], conv_param["pad"]
     out, _ = conv_forward_fast(x, w, b, conv_param)
     Ho, Wo = out.shape[2:]
     mistakes = [
@@ -226,18 +235,28 @@ def check_conv_forward_naive(
             conv_forward_fast(x, w[:, :, ::-1, ::-1], b, conv_param)[0],
             "out is a convolution (flipped kernel): deep-learning libraries compute the "
             "cross-correlation, out[n, f, i, j] = sum(window * w[f]) + b[f], without flipping w",
+            "order",
         ),
-        Mistake(out - b[None, :, None, None], "the bias is missing: add b[f] to every output"),
+        Mistake(
+            out - b[None, :, None, None],
+            "the bias is missing: add b[f] to every output",
+            "missing term",
+        ),
         Mistake(
             np.broadcast_to(out.sum(axis=1, keepdims=True), out.shape)
             - b.sum()
             + b[None, :, None, None],
             "every filter gives the same output: filter f must use its own weights w[f]",
         ),
+        Mistake(
+            conv_forward_fast(x, w / w[0].size, b, conv_param)[0],
+            "np.mean divides by the window size C * HH * WW: a cross-correlation is the sum "
+            "of window * w[f]",
+            "factor",
+        ),
     ]
     if stride > 1:
-        ignored = {"stride": 1, "pad": pad}
-        full = conv_forward_fast(x, w, b, ignored)[0]
+        full = conv_forward_fast(x, w, b, {"stride": 1, "pad": pad})[0]
         message = (
             "stride ignored: output (i, j) reads the window whose top-left corner is "
             "(i * stride, j * stride), and Ho = 1 + (H + 2 * pad - HH) // stride"
@@ -248,18 +267,109 @@ def check_conv_forward_naive(
             Mistake(
                 conv_forward_fast(x, w, b, {"stride": stride, "pad": 0})[0],
                 "x was not padded: add `pad` zeros on both sides of H and W first (np.pad)",
+                "missing term",
             )
         )
+    return mistakes
+
+
+@stdout_only
+def check_conv_forward_naive(
+    conv_forward_fn, x_shape=(2, 3, 5, 5), w_shape=(4, 3, 3, 3), stride=1, pad=1, seed=0
+):
+    """out, cache = conv_forward_fn(x, w, b, conv_param): cross-correlation plus bias."""
+    x, w, b, conv_param = conv_case(seed, x_shape, w_shape, stride, pad)
+    out, _ = conv_forward_fast(x, w, b, conv_param)
     case = _conv_case_text(x_shape, w_shape, stride, pad)
     with Check("conv_forward_naive", conv_forward_fn, case) as check:
         got, cache = check.unpack(check.call(x, w, b, conv_param), ("out", "cache"))
-        check.compare("out", got, out, mistakes=mistakes, axes=OUTPUT_AXES)
-        _check_cache(
-            cache,
-            (x, w, b, conv_param),
-            ("x", "w", "b", "conv_param"),
-            "(x, w, b, conv_param)",
+        check.compare(
+            "out", got, out, mistakes=conv_forward_mistakes(x, w, b, conv_param), axes=OUTPUT_AXES
         )
+        check.compare_cache(cache, [("x", x), ("w", w), ("b", b), ("conv_param", conv_param)])
+
+
+def conv_backward_mistakes(dout, cache, dw):
+    """{output: Mistakes} of a convolutional layer's backward pass (the sums of the loops'
+    contributions are declared apart, by window_terms)."""
+    x, w, b, conv_param = cache
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    names = ("dx", "dw", "db")
+    mistakes = upstream_mistakes(conv_backward_fast, dout, cache, names=names)
+    dx_pad, _ = loop_backward(dout, x, w, pad, stride)
+    mistakes["dx"].append(
+        Mistake(
+            conv_backward_fast(dout, (x, w[:, :, ::-1, ::-1], b, conv_param))[0],
+            "dx uses the flipped kernel (a convolution): the backward pass of a "
+            "cross-correlation adds dout[n, f, i, j] * w[f] to the window it came from, "
+            "w as it is",
+            "order",
+        )
+    )
+    if pad > 0:
+        mistakes["dx"].append(
+            Mistake(
+                dx_pad,
+                "dx still holds the padding: return dx_pad[:, :, pad:pad + H, pad:pad + W], "
+                "the gradient of the unpadded x",
+                "shape",
+            )
+        )
+    else:
+        mistakes["dx"].append(
+            Mistake(
+                dx_pad[:, :, :0, :0],  # what dx_pad[:, :, pad:-pad, pad:-pad] gives
+                "dx is empty: with pad = 0, dx_pad[:, :, pad:-pad] is the empty slice 0:0; "
+                "slice with pad:pad + H instead",
+                "shape",
+            )
+        )
+    Ho, Wo = dout.shape[2:]
+    last_position = np.einsum(
+        "nf,ncpq->fcpq",
+        dout[:, :, -1, -1],
+        windows(pad_images(x, pad), *w.shape[2:], stride, Ho, Wo)[:, :, -1, -1],
+    )
+    mistakes["dw"] += [
+        Mistake(
+            last_position,
+            "dw matches a single position's contribution: accumulate over all positions "
+            "(dw[f] += window * dout[n, f, i, j] for every i, j)",
+            "accumulation",
+        ),
+        Mistake(
+            dw[:, :, ::-1, ::-1],
+            "dw is flipped (a convolution): dw[f, c, p, q] pairs w[f, c, p, q] with "
+            "x_pad[n, c, i * stride + p, j * stride + q], without flipping",
+            "order",
+        ),
+    ]
+    if len(x) > 1:
+        last = conv_backward_fast(dout[-1:], (x[-1:], w, b, conv_param))[1]
+        mistakes["dw"].append(
+            Mistake(
+                last,
+                "dw holds the last example only: add the contributions of every example",
+                "accumulation",
+            )
+        )
+    if stride > 1:
+        message = (
+            "stride ignored: the window of output (i, j) starts at row i * stride, "
+            "column j * stride of x_pad"
+        )
+        ignored_dx_pad, ignored_dw = loop_backward(dout, x, w, pad, 1)
+        mistakes["dx"].append(Mistake(unpad(ignored_dx_pad, pad), message))
+        mistakes["dw"].append(Mistake(ignored_dw, message))
+    not_summed = (
+        "db must add dout over the batch and over every output position: "
+        "db = dout.sum(axis=(0, 2, 3))"
+    )
+    mistakes["db"] += [
+        Mistake(dout[-1].sum(axis=(1, 2)), not_summed, "accumulation"),
+        Mistake(dout[:, :, -1, -1].sum(axis=0), not_summed, "accumulation"),
+    ]
+    return mistakes
 
 
 @stdout_only
@@ -278,100 +388,41 @@ def check_conv_backward_naive(
     dx = numerical_vjp(lambda x_: forward(x_, w, b), x, dout)
     dw = numerical_vjp(lambda w_: forward(x, w_, b), w, dout)
     db = numerical_vjp(lambda b_: forward(x, w, b_), b, dout)
-
-    flipped = (x, w[:, :, ::-1, ::-1], b, conv_param)
-    dx_flipped = conv_backward_fast(dout, flipped)[0]
-    dx_pad, _ = _loop_backward(dout, x, w, pad, stride)
-    dx_mistakes = [
-        Mistake(
-            dx_flipped,
-            "dx uses the flipped kernel (a convolution): the backward pass of a "
-            "cross-correlation adds dout[n, f, i, j] * w[f] to the window it came from, "
-            "w as it is",
-        )
+    mistakes = conv_backward_mistakes(dout, cache, dw)
+    dx_terms, dw_terms = window_terms(dout, x, w, pad, stride)
+    averaged = [
+        summed(N, "N", "the batch", "dout already carries the loss's 1/N"),
+        summed(Ho * Wo, "(Ho Wo)", "the output positions", "w and b are shared by them"),
     ]
-    if pad > 0:
-        dx_mistakes.append(
-            Mistake(
-                dx_pad,
-                "dx still holds the padding: return dx_pad[:, :, pad:pad + H, pad:pad + W], "
-                "the gradient of the unpadded x",
-            )
-        )
-    else:
-        dx_mistakes.append(
-            Mistake(
-                dx_pad[:, :, :0, :0],  # what dx_pad[:, :, pad:-pad, pad:-pad] gives
-                "dx is empty: with pad = 0, dx_pad[:, :, pad:-pad] is the empty slice 0:0; "
-                "slice with pad:pad + H instead",
-            )
-        )
-    overwritten, dw_overwritten = _loop_backward(dout, x, w, pad, stride, accumulate=False)
-    dx_mistakes.append(
-        Mistake(
-            _unpad(overwritten, pad),
-            "later windows overwrote earlier ones: every input pixel lies in several windows "
-            "(and is seen by every filter), accumulate with += over all positions and filters",
-        )
-    )
-    dw_mistakes = [
-        Mistake(
-            dw_overwritten,
-            "dw matches a single position's contribution: accumulate over all positions "
-            "(dw[f] += ..., over every example and every output position)",
-        ),
-        Mistake(
-            np.einsum(
-                "nf,ncpq->fcpq",
-                dout[:, :, -1, -1],
-                windows(pad_images(x, pad), *w.shape[2:], stride, Ho, Wo)[:, :, -1, -1],
-            ),
-            "dw matches a single position's contribution: accumulate over all positions "
-            "(dw[f] += window * dout[n, f, i, j] for every i, j)",
-        ),
-        Mistake(
-            dw[:, :, ::-1, ::-1],
-            "dw is flipped (a convolution): dw[f, c, p, q] pairs w[f, c, p, q] with "
-            "x_pad[n, c, i * stride + p, j * stride + q], without flipping",
-        ),
-    ]
-    if N > 1:
-        last = _loop_backward(dout[-1:], x[-1:], w, pad, stride)[1]
-        dw_mistakes.append(
-            Mistake(last, "dw holds the last example only: add the contributions of every example")
-        )
-    if stride > 1:
-        message = (
-            "stride ignored: the window of output (i, j) starts at row i * stride, "
-            "column j * stride of x_pad"
-        )
-        ignored_dx_pad, ignored_dw = _loop_backward(dout, x, w, pad, stride, step=1)
-        dx_mistakes.append(Mistake(_unpad(ignored_dx_pad, pad), message))
-        dw_mistakes.append(Mistake(ignored_dw, message))
-    not_summed = (
-        "db must add dout over the batch and over every output position: "
-        "db = dout.sum(axis=(0, 2, 3))"
-    )
-    db_mistakes = [
-        Mistake(dout.sum(axis=(2, 3)), not_summed),
-        Mistake(dout.sum(axis=0), not_summed),
-        Mistake(dout.sum(axis=(0, 2)), not_summed),
-        Mistake(dout.sum(axis=(0, 3)), not_summed),
-        Mistake(dout.sum(axis=(1, 2, 3)), not_summed),
-        Mistake(dout[-1].sum(axis=(1, 2)), not_summed),
-        Mistake(dout[:, :, -1, -1].sum(axis=0), not_summed),
-    ]
-    mean_factors = [
-        Factor(1 / N, "1/N", "do not divide by N: dout already carries the loss's 1/N"),
-        Factor(
-            1 / (Ho * Wo),
-            "1/(Ho Wo)",
-            "do not average over positions: the gradients of a shared weight add up",
-        ),
-    ]
+    shared = {
+        "accumulation": "every pixel lies in several windows and is seen by every filter: "
+        "accumulate with +="
+    }
     case = _conv_case_text(x_shape, w_shape, stride, pad)
     with Check("conv_backward_naive", conv_backward_fn, case) as check:
         got = check.unpack(check.call(dout, cache), ("dx", "dw", "db"))
-        check.compare("dx", got[0], dx, mistakes=dx_mistakes, axes=IMAGE_AXES)
-        check.compare("dw", got[1], dw, mistakes=dw_mistakes, factors=mean_factors)
-        check.compare("db", got[2], db, mistakes=db_mistakes, factors=mean_factors)
+        check.compare(
+            "dx",
+            got[0],
+            dx,
+            mistakes=mistakes["dx"],
+            sums=Sum(dx_terms, "window"),
+            axes=IMAGE_AXES,
+            hints=shared,
+        )
+        check.compare(
+            "dw",
+            got[1],
+            dw,
+            mistakes=mistakes["dw"],
+            factors=averaged,
+            sums=Sum(dw_terms, "window"),
+        )
+        check.compare(
+            "db",
+            got[2],
+            db,
+            mistakes=mistakes["db"],
+            factors=averaged,
+            hints={"axis": "db adds dout over the batch and every position, axis (0, 2, 3)"},
+        )

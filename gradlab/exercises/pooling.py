@@ -11,7 +11,7 @@ derived from the first-maximum rule.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gradlab.checking import Check, CheckFailed, Mistake, stdout_only
+from gradlab.checking import Check, Mistake, Sum, stdout_only, upstream_mistakes
 from gradlab.inputs import distinct_values, rng_for
 from gradlab.numeric import numerical_vjp
 from gradlab.tools.pooling import avg_pool_backward, avg_pool_forward
@@ -74,25 +74,27 @@ def _route(window, choose):
     return mask.reshape(window.shape)
 
 
-def _overwriting_backward(dout, x, pool_param, *, whole_window):
-    """What `=` instead of `+=` gives: assigning the masked window, or the argmax cell only."""
+def window_assigned_backward(dout, x, pool_param):
+    """What assigning (`=`) each routed window gives: a later window's zeros overwrite the
+    gradient an earlier overlapping window routed to its maximum."""
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx = np.zeros_like(x)
-    N, C, Ho, Wo = dout.shape
-    for n in range(N):
-        for c in range(C):
-            for i in range(Ho):
-                for j in range(Wo):
-                    window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
-                    r, q = np.unravel_index(np.argmax(window), window.shape)
-                    if whole_window:
-                        mask = _route(window, "first")
-                        dx[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw] = (
-                            mask * dout[n, c, i, j]
-                        )
-                    else:
-                        dx[n, c, i * stride + r, j * stride + q] = dout[n, c, i, j]
+    for n, c, i, j in np.ndindex(dout.shape):
+        rows, cols = slice(i * stride, i * stride + ph), slice(j * stride, j * stride + pw)
+        dx[n, c, rows, cols] = _route(x[n, c, rows, cols], "first") * dout[n, c, i, j]
     return dx
+
+
+def routed_terms(dout, x, pool_param):
+    """The loops' contributions to dx, in their order: dout[n, c, i, j] added at the first
+    maximum of window (i, j)."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    terms = []
+    for n, c, i, j in np.ndindex(dout.shape):
+        window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
+        r, q = np.unravel_index(np.argmax(window), window.shape)
+        terms.append(((n, c, i * stride + r, j * stride + q), dout[n, c, i, j]))
+    return terms
 
 
 def _wrong_width_backward(dout, x, pool_param):
@@ -131,21 +133,9 @@ def _case_text(x_shape, pool, stride, ties):
     return f"x {tuple(x_shape)} ({kind}), pool {pool[0]}x{pool[1]}, stride {stride}"
 
 
-def _check_cache(cache, x, pool_param):
-    if not isinstance(cache, (tuple, list)) or len(cache) != 2:
-        raise CheckFailed("the cache must be the tuple (x, pool_param), as the contract fixes it")
-    got_x, got_param = cache
-    got_x = np.asarray(got_x)
-    if got_x.shape != x.shape or not np.array_equal(got_x, x) or got_param != pool_param:
-        raise CheckFailed("the cache must be (x, pool_param): the input x and pool_param")
-
-
-@stdout_only
-def check_max_pool_forward_naive(
-    max_pool_forward_fn, x_shape=(2, 3, 4, 4), pool=(2, 2), stride=2, ties=False, seed=0
-):
-    """out, cache = max_pool_forward_fn(x, pool_param): the maximum of every window."""
-    x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
+def max_pool_forward_mistakes(x, pool_param):
+    """The typical wrong outputs of max pooling."""
+    pool, stride = (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"]
     out, _ = max_pool_forward(x, pool_param)
     Ho, Wo = out.shape[2:]
     mistakes = [
@@ -157,26 +147,36 @@ def check_max_pool_forward_naive(
             np.broadcast_to(out.max(axis=1, keepdims=True), out.shape),
             "the maximum was taken across channels too: pool each channel of each image "
             "on its own, x[n, c, window].max()",
+            "axis",
         ),
     ]
     if stride > 1:
-        unit = dict(pool_param, stride=1)
-        full = max_pool_forward(x, unit)[0]
+        full = max_pool_forward(x, dict(pool_param, stride=1))[0]
         message = (
             "stride ignored: window (i, j) starts at row i * stride, column j * stride, "
             "and Ho = 1 + (H - pool_height) // stride"
         )
         mistakes += [Mistake(full, message), Mistake(full[:, :, :Ho, :Wo], message)]
-    if pool[0] != pool[1]:
+    if pool[0] != pool[1] and all(s <= d for s, d in zip(pool[::-1], x.shape[2:])):
         swapped = dict(pool_param, pool_height=pool[1], pool_width=pool[0])
-        if all(s <= d for s, d in zip(pool[::-1], x_shape[2:])):
-            mistakes.append(
-                Mistake(
-                    max_pool_forward(x, swapped)[0],
-                    "pool_height and pool_width are swapped: windows span pool_height rows "
-                    "and pool_width columns",
-                )
+        mistakes.append(
+            Mistake(
+                max_pool_forward(x, swapped)[0],
+                "pool_height and pool_width are swapped: windows span pool_height rows "
+                "and pool_width columns",
+                "order",
             )
+        )
+    return mistakes
+
+
+@stdout_only
+def check_max_pool_forward_naive(
+    max_pool_forward_fn, x_shape=(2, 3, 4, 4), pool=(2, 2), stride=2, ties=False, seed=0
+):
+    """out, cache = max_pool_forward_fn(x, pool_param): the maximum of every window."""
+    x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
+    out, _ = max_pool_forward(x, pool_param)
     case = _case_text(x_shape, pool, stride, ties)
     with Check("max_pool_forward_naive", max_pool_forward_fn, case) as check:
         got, cache = check.unpack(check.call(x, pool_param), ("out", "cache"))
@@ -184,37 +184,26 @@ def check_max_pool_forward_naive(
             "out",
             got,
             out,
-            mistakes=mistakes,
+            mistakes=max_pool_forward_mistakes(x, pool_param),
             axes=("example", "channel", "output row", "output column"),
         )
-        _check_cache(cache, x, pool_param)
+        check.compare_cache(cache, [("x", x), ("pool_param", pool_param)])
 
 
-@stdout_only
-def check_max_pool_backward_naive(
-    max_pool_backward_fn, x_shape=(2, 3, 4, 4), pool=(2, 2), stride=2, ties=False, seed=0
-):
-    """dx = max_pool_backward_fn(dout, cache): central differences without ties, the
-    first-maximum rule with ties."""
-    x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
-    out, cache = max_pool_forward(x, pool_param)
-    dout = rng_for(seed + 1000).normal(size=out.shape)
-    if ties:  # max has a kink at a tie: the contract's rule decides
-        dx = max_pool_backward(dout, cache, choose="first")
-    else:
-        dx = numerical_vjp(lambda x_: max_pool_forward(x_, pool_param)[0], x, dout)
-
-    overlapping = stride < pool[0] or stride < pool[1]
-    mistakes = []
-    if overlapping:
-        message = (
-            "overlapping windows must accumulate: a cell that is the maximum of several "
-            "windows receives the sum of their gradients (dx[...] += ..., not =)"
+def max_pool_backward_mistakes(dout, cache, ties):
+    """The typical wrong dx of max pooling's backward pass (for inputs with ties or not)."""
+    x, pool_param = cache
+    pool, stride = (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"]
+    mistakes = upstream_mistakes(max_pool_backward, dout, cache, names=("dx",))["dx"]
+    if stride < pool[0] or stride < pool[1]:  # overlapping windows
+        mistakes.append(
+            Mistake(
+                window_assigned_backward(dout, x, pool_param),
+                "overlapping windows must accumulate: a cell that is the maximum of several "
+                "windows receives the sum of their gradients (dx[...] += ..., not =)",
+                "accumulation",
+            )
         )
-        mistakes += [
-            Mistake(_overwriting_backward(dout, x, pool_param, whole_window=True), message),
-            Mistake(_overwriting_backward(dout, x, pool_param, whole_window=False), message),
-        ]
     if ties:
         mistakes += [
             Mistake(
@@ -231,6 +220,7 @@ def check_max_pool_backward_naive(
                 max_pool_backward(dout, cache, choose="last"),
                 "the gradient went to the last tied maximum: the first maximum in row-major "
                 "order takes it (np.argmax returns the first)",
+                "order",
             ),
         ]
     mistakes += [
@@ -254,9 +244,37 @@ def check_max_pool_backward_naive(
                     "the argmax index was unravelled with the wrong width: flat index k of a "
                     "(pool_height, pool_width) window is row k // pool_width, column "
                     "k % pool_width (np.unravel_index(k, window.shape))",
+                    "order",
                 )
             )
+    return mistakes
+
+
+@stdout_only
+def check_max_pool_backward_naive(
+    max_pool_backward_fn, x_shape=(2, 3, 4, 4), pool=(2, 2), stride=2, ties=False, seed=0
+):
+    """dx = max_pool_backward_fn(dout, cache): central differences without ties, the
+    first-maximum rule with ties."""
+    x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
+    out, cache = max_pool_forward(x, pool_param)
+    dout = rng_for(seed + 1000).normal(size=out.shape)
+    if ties:  # max has a kink at a tie: the contract's rule decides
+        dx = max_pool_backward(dout, cache, choose="first")
+    else:
+        dx = numerical_vjp(lambda x_: max_pool_forward(x_, pool_param)[0], x, dout)
+    overlapping = (
+        "overlapping windows must accumulate: a cell that is the maximum of several windows "
+        "receives the sum of their gradients"
+    )
     case = _case_text(x_shape, pool, stride, ties)
     with Check("max_pool_backward_naive", max_pool_backward_fn, case) as check:
-        got = check.call(dout, cache)
-        check.compare("dx", got, dx, mistakes=mistakes, axes=IMAGE_AXES)
+        check.compare(
+            "dx",
+            check.call(dout, cache),
+            dx,
+            mistakes=max_pool_backward_mistakes(dout, cache, ties),
+            sums=Sum(routed_terms(dout, x, pool_param), "window"),
+            axes=IMAGE_AXES,
+            hints={"accumulation": f"{overlapping} (dx[...] += ..., not =)"},
+        )

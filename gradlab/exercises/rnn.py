@@ -9,31 +9,55 @@ typical wrong answers are computed by `rnn_backward_variant` so that a check can
 
 import numpy as np
 
-from gradlab.checking import Check, CheckFailed, Factor, Mistake, stdout_only
+from gradlab.checking import (
+    Check,
+    Mistake,
+    Sum,
+    simulated,
+    stdout_only,
+    summed,
+    upstream_mistakes,
+)
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_vjp
 
 STEP_CACHE = ("x", "prev_h", "Wx", "Wh", "next_h")
 SEQUENCE_CACHE = ("x", "h0", "Wx", "Wh", "h")
-TIME_AXES = (None, "time step", None)
+TIME_AXES = ("example", "time step", None)
 
 # The last step receives no gradient from later steps: if only it is right, the recurrence is not.
-LAST_STEP_HINT = {
-    "last": "nothing flows into the last step from later ones, so check the gradient carried "
+LAST_STEP_HINT = (
+    "nothing flows into the last step from later ones, so check the gradient carried "
     "back from step t+1 (dprev_h = da @ Wh.T) and its sum with dh[:, t]"
+)
+
+# The kind of each wrong tanh derivative, and what to do instead ({h} names the step's output).
+TANH_MISTAKES = {
+    "pre_activation": (
+        "wrong point",
+        "tanh' computed from the pre-activation a as 1 - a**2: "
+        "tanh'(a) = 1 - tanh(a)**2 = 1 - {h}**2, so use {h} from the cache",
+    ),
+    "prev_h": (
+        "wrong point",
+        "tanh' computed from the previous hidden state: the derivative belongs to this "
+        "step's output, use 1 - {h}**2",
+    ),
+    "tanh_twice": (
+        "wrong point",
+        "tanh' computed as 1 - tanh({h})**2: {h} is already tanh(a), so tanh'(a) = 1 - {h}**2",
+    ),
+    "missing": (
+        "missing term",
+        "the tanh derivative is missing: multiply the incoming gradient by "
+        "1 - {h}**2 before the matrix products",
+    ),
 }
 
-# What each wrong tanh derivative is, and what to do instead ({h} names the step's output).
-TANH_MISTAKES = {
-    "pre_activation": "tanh' computed from the pre-activation a as 1 - a**2: "
-    "tanh'(a) = 1 - tanh(a)**2 = 1 - {h}**2, so use {h} from the cache",
-    "prev_h": "tanh' computed from the previous hidden state: the derivative belongs to this "
-    "step's output, use 1 - {h}**2",
-    "tanh_twice": "tanh' computed as 1 - tanh({h})**2: {h} is already tanh(a), "
-    "so tanh'(a) = 1 - {h}**2",
-    "missing": "the tanh derivative is missing: multiply the incoming gradient by "
-    "1 - {h}**2 before the matrix products",
-}
+
+def tanh_mistakes(h):
+    """TANH_MISTAKES with {h} named: {mistake: (kind, message)}."""
+    return {how: (kind, message.format(h=h)) for how, (kind, message) in TANH_MISTAKES.items()}
 
 
 # ---------------------------------------------------------------- trusted reference code
@@ -100,13 +124,16 @@ def rnn_backward_variant(dh, cache, b, mistake=None):
     shared-weight gradients are overwritten, so only the contribution of time step 0 / T - 1
     is left), "dWh_next" (dWh uses h_t instead of h_{t-1}), "wrapped_h0" (h[:, t - 1] also at
     t = 0, which is h[:, -1]), "forwards" (the time loop runs t = 0, ..., T - 1 and carries
-    the recurrent gradient forwards). `b` is needed for the pre-activation only.
+    the recurrent gradient forwards), "last_upstream" (only dh[:, T - 1] enters, as if the
+    loss were on the last state alone). `b` is needed for the pre-activation only.
     """
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
     dx = np.zeros_like(x)
     dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
     dprev_h = np.zeros_like(h0)
+    if mistake == "last_upstream":
+        dh = dh * (np.arange(T) == T - 1)[:, None]
     for t in range(T) if mistake == "forwards" else reversed(range(T)):
         prev_h = h[:, t - 1] if t > 0 or mistake == "wrapped_h0" else h0
         a = x[:, t] @ Wx + prev_h @ Wh + b
@@ -142,58 +169,66 @@ def rnn_problem(seed, N, T, D, H):
     return x, h0, Wx, Wh, b
 
 
-def _compare_over_time(check, label, got, expected, hints, **options):
-    """check.compare with axes over time; a diagnosis "only the first/last time step matches"
-    gets the hint of `hints` ("first" or "last") that says where to look."""
-    try:
-        check.compare(label, got, expected, axes=TIME_AXES, **options)
-    except CheckFailed as failure:
-        first, _, rest = str(failure).partition("\n")
-        for which, hint in hints.items():
-            if f"only the {which} time step matches" in first:
-                first = f"{first}: {hint}"
-        raise CheckFailed(first + (f"\n{rest}" if rest else "")) from None
-
-
-def _check_cache(check, cache, names, expected, mistakes=()):
-    """The cache must be the contract's tuple, entry by entry."""
-    layout = f"({', '.join(names)})"
-    if not isinstance(cache, (tuple, list)) or len(cache) != len(names):
-        if isinstance(cache, (tuple, list)) and cache and isinstance(cache[0], (tuple, list)):
-            raise CheckFailed(
-                f"the cache looks like a list of {len(cache)} step caches: the contract fixes "
-                f"it as the tuple {layout}, so that any backward can use it"
-            )
-        got = (
-            f"{len(cache)} entries"
-            if isinstance(cache, (tuple, list))
-            else f"an object of type {type(cache).__name__}"
-        )
-        raise CheckFailed(f"the cache must be the tuple {layout}, got {got}")
-    for name, got, value in zip(names, cache, expected):
-        check.compare(
-            f"cache entry {name}", got, value, mistakes=mistakes if name == names[-1] else ()
-        )
-
-
 def _case(**sizes):
     return ", ".join(f"{k}={v}" for k, v in sizes.items())
 
 
-def _batch_mean(N):
-    return Factor(1 / N, "1/N", "the bias gradient sums da over the batch: do not average it")
+def time_terms(dh, cache):
+    """The contribution of each time step t, as the backward loop adds them, to dWx, dWh and
+    db: three lists of (None, value) pairs in the loop's order t = T - 1, ..., 0."""
+    x, h0, Wx, Wh, h = cache
+    terms = ([], [], [])
+    dprev_h = np.zeros_like(h0)
+    for t in reversed(range(x.shape[1])):
+        prev_h = h0 if t == 0 else h[:, t - 1]
+        _, dprev_h, *grads = rnn_step_backward(
+            dh[:, t] + dprev_h, (x[:, t], prev_h, Wx, Wh, h[:, t])
+        )
+        for term, grad in zip(terms, grads):
+            term.append((None, grad))
+    return terms
 
 
-def _time_mean(T):
-    return Factor(
-        1 / T,
-        "1/T",
-        "Wx, Wh and b are shared by all T time steps: their gradients are sums over time, "
-        "not means",
-    )
+def time_mean(T):
+    return summed(T, "T", "time", "Wx, Wh and b are shared by all T time steps")
+
+
+def batch_mean(N):
+    return summed(N, "N", "the batch", "the bias gradient sums da over the examples")
 
 
 # ---------------------------------------------------------------- checks
+
+
+def step_forward_mistakes(x, h0, Wx, Wh, b):
+    """The typical wrong next_h of one RNN step."""
+    a = x @ Wx + h0 @ Wh + b
+    mistakes = [
+        Mistake(a, "tanh is missing: next_h = np.tanh(x @ Wx + prev_h @ Wh + b)", "missing term"),
+        Mistake(
+            np.tanh(a - b), "the bias b is missing: add b to the pre-activation", "missing term"
+        ),
+        Mistake(
+            np.tanh(x @ Wx + b),
+            "the recurrent term prev_h @ Wh is missing: next_h = tanh(x @ Wx + prev_h @ Wh + b)",
+            "missing term",
+        ),
+        Mistake(
+            np.tanh(x @ Wx + h0 @ Wh.T + b),
+            "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
+            "transpose",
+        ),
+        Mistake(1 / (1 + np.exp(-a)), "this is the sigmoid of the pre-activation: use np.tanh"),
+    ]
+    if Wx.shape[0] == Wx.shape[1]:  # only square Wx lets the swap run
+        mistakes.append(
+            Mistake(
+                np.tanh(x @ Wh + h0 @ Wx + b),
+                "Wx and Wh are swapped: x is multiplied by Wx, prev_h by Wh",
+                "order",
+            )
+        )
+    return mistakes
 
 
 @stdout_only
@@ -203,39 +238,49 @@ def check_rnn_step_forward(rnn_step_forward_fn, N=3, D=4, H=5, seed=0):
     x = x3[:, 0]
     a = x @ Wx + h0 @ Wh + b
     next_h = np.tanh(a)
-    mistakes = [
-        Mistake(a, "tanh is missing: next_h = np.tanh(x @ Wx + prev_h @ Wh + b)"),
-        Mistake(np.tanh(a - b), "the bias b is missing: add b to the pre-activation"),
-        Mistake(
-            np.tanh(x @ Wx + h0 @ Wh.T + b),
-            "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
-        ),
-        Mistake(1 / (1 + np.exp(-a)), "this is the sigmoid of the pre-activation: use np.tanh"),
-    ]
-    if D == H:  # only square Wx lets the swap run
-        mistakes.append(
-            Mistake(
-                np.tanh(x @ Wh + h0 @ Wx + b),
-                "Wx and Wh are swapped: x is multiplied by Wx, prev_h by Wh",
-            )
-        )
-    case = _case(N=N, D=D, H=H)
-    with Check("rnn_step_forward", rnn_step_forward_fn, case) as check:
+    pre_activation = Mistake(
+        a,
+        "holds the pre-activation a (store next_h = tanh(a): the backward gets "
+        "tanh'(a) = 1 - next_h**2 from it)",
+    )
+    with Check("rnn_step_forward", rnn_step_forward_fn, _case(N=N, D=D, H=H)) as check:
         got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("next_h", "cache"))
-        check.compare("next_h", got_h, next_h, mistakes=mistakes)
-        _check_cache(
-            check,
-            cache,
-            STEP_CACHE,
-            (x, h0, Wx, Wh, next_h),
-            [
-                Mistake(
-                    a,
-                    "holds the pre-activation a: store next_h = tanh(a), from which the "
-                    "backward gets tanh'(a) = 1 - next_h**2",
-                )
-            ],
+        check.compare("next_h", got_h, next_h, mistakes=step_forward_mistakes(x, h0, Wx, Wh, b))
+        check.compare_cache(cache, list(zip(STEP_CACHE, (x, h0, Wx, Wh, next_h))), [pre_activation])
+
+
+def step_backward_mistakes(dnext_h, cache, b):
+    """{output: Mistakes} of one step's backward pass, simulated from the trusted step."""
+    x, prev_h, Wx, Wh, next_h = cache
+    names = ("dx", "dprev_h", "dWx", "dWh", "db")
+    a = x @ Wx + prev_h @ Wh + b
+
+    def wrong_tanh(mistake):
+        da = dnext_h * _tanh_grad(mistake, next_h, prev_h, a)
+        return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+    mistakes = simulated(wrong_tanh, tanh_mistakes("next_h"), names=names)
+    for name, more in upstream_mistakes(rnn_step_backward, dnext_h, cache, names=names).items():
+        mistakes[name] += more
+    da = dnext_h * (1 - next_h**2)
+    mistakes["dx"].append(
+        Mistake(da @ Wh.T, "dx uses Wh: x is multiplied by Wx, so dx = da @ Wx.T", "order")
+    )
+    mistakes["dprev_h"].append(
+        Mistake(
+            da @ Wh,
+            "Wh is not transposed: dprev_h = da @ Wh.T, since a = ... + prev_h @ Wh",
+            "transpose",
         )
+    )
+    mistakes["dWh"].append(
+        Mistake(
+            next_h.T @ da,
+            "uses next_h: Wh multiplies the previous state, so dWh = prev_h.T @ da",
+            "wrong point",
+        )
+    )
+    return mistakes
 
 
 @stdout_only
@@ -244,7 +289,7 @@ def check_rnn_step_backward(rnn_step_backward_fn, N=3, D=4, H=5, seed=0):
     x3, prev_h, Wx, Wh, b = rnn_problem(seed, N, 1, D, H)
     x = x3[:, 0]
     dnext_h = rng_for(seed + 1000).normal(size=(N, H))
-    next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
+    _, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
     inputs = (x, prev_h, Wx, Wh, b)
     expected = [
         numerical_vjp(
@@ -254,33 +299,56 @@ def check_rnn_step_backward(rnn_step_backward_fn, N=3, D=4, H=5, seed=0):
         )
         for i in range(5)
     ]
-    a = x @ Wx + prev_h @ Wh + b
     names = ("dx", "dprev_h", "dWx", "dWh", "db")
-    wrong_da = {
-        how: dnext_h * _tanh_grad(how, next_h, prev_h, a)
-        for how in ("pre_activation", "prev_h", "tanh_twice", "missing")
-    }
-    mistakes = {name: [] for name in names}
-    for how, da in wrong_da.items():
-        message = TANH_MISTAKES[how].format(h="next_h")
-        outputs = (da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0))
-        for name, output in zip(names, outputs):
-            mistakes[name].append(Mistake(output, message))
-    da = dnext_h * (1 - next_h**2)
-    mistakes["dprev_h"].append(
-        Mistake(da @ Wh, "Wh is not transposed: dprev_h = da @ Wh.T, since a = ... + prev_h @ Wh")
-    )
-    mistakes["dWh"].append(
-        Mistake(
-            next_h.T @ da,
-            "uses next_h: Wh multiplies the previous state, so dWh = prev_h.T @ da",
-        )
-    )
-    factors = {"db": [_batch_mean(N)]}
+    mistakes = step_backward_mistakes(dnext_h, cache, b)
     with Check("rnn_step_backward", rnn_step_backward_fn, _case(N=N, D=D, H=H)) as check:
         grads = check.unpack(check.call(dnext_h, cache), names)
         for name, got, value in zip(names, grads, expected):
-            check.compare(name, got, value, mistakes=mistakes[name], factors=factors.get(name, ()))
+            factors = [batch_mean(N)] if name == "db" else ()
+            check.compare(name, got, value, mistakes=mistakes[name], factors=factors)
+
+
+def rnn_forward_mistakes(x, h0, Wx, Wh, b):
+    """The typical wrong h of the unrolled RNN."""
+    h, _ = rnn_forward(x, h0, Wx, Wh, b)
+    mistakes = [
+        Mistake(
+            np.tanh(x @ Wx + (h0 @ Wh)[:, None, :] + b),
+            "every step used h0 as its previous state: after each step set prev_h to the "
+            "new state, so that step t uses h[:, t - 1]",
+            "wrong point",
+        ),
+        Mistake(
+            np.tanh(x @ Wx + b),
+            "there is no recurrence: each step must add prev_h @ Wh to its pre-activation",
+            "missing term",
+        ),
+        Mistake(
+            rnn_forward(x, h0, Wx, Wh.T, b)[0],
+            "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
+            "transpose",
+        ),
+        Mistake(
+            np.concatenate([h0[:, None], h], axis=1),
+            "h also holds h0: h has the T states after the steps, h[:, t] after step t",
+            "shape",
+        ),
+        Mistake(
+            h.transpose(1, 0, 2),
+            "h is time-major (T, N, H): store the state after step t in h[:, t], so that h "
+            "is (N, T, H)",
+            "transpose",
+        ),
+    ]
+    if Wx.shape[0] == Wx.shape[1]:
+        mistakes.append(
+            Mistake(
+                rnn_forward(x, h0, Wh, Wx, b)[0],
+                "Wx and Wh are swapped: x[:, t] is multiplied by Wx, prev_h by Wh",
+                "order",
+            )
+        )
+    return mistakes
 
 
 @stdout_only
@@ -288,48 +356,75 @@ def check_rnn_forward(rnn_forward_fn, N=2, T=6, D=3, H=4, seed=0):
     """rnn_forward(x, h0, Wx, Wh, b) -> (h (N, T, H), cache (x, h0, Wx, Wh, h))."""
     x, h0, Wx, Wh, b = rnn_problem(seed, N, T, D, H)
     h, _ = rnn_forward(x, h0, Wx, Wh, b)
-    stale = np.tanh(x @ Wx + (h0 @ Wh)[:, None, :] + b)
-    transposed, _ = rnn_forward(x, h0, Wx, Wh.T, b)
-    mistakes = [
-        Mistake(
-            stale,
-            "every step used h0 as its previous state: after each step set prev_h to the "
-            "new state, so that step t uses h[:, t - 1]",
-        ),
-        Mistake(
-            np.tanh(x @ Wx + b),
-            "there is no recurrence: each step must add prev_h @ Wh to its pre-activation",
-        ),
-        Mistake(
-            transposed,
-            "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
-        ),
-        Mistake(
-            np.concatenate([h0[:, None], h], axis=1),
-            "h also holds h0: h has the T states after the steps, h[:, t] after step t",
-        ),
-        Mistake(
-            h.transpose(1, 0, 2),
-            "h is time-major (T, N, H): store the state after step t in h[:, t], so that h "
-            "is (N, T, H)",
-        ),
-    ]
-    if D == H:
-        swapped, _ = rnn_forward(x, h0, Wh, Wx, b)
-        mistakes.append(
-            Mistake(swapped, "Wx and Wh are swapped: x[:, t] is multiplied by Wx, prev_h by Wh")
-        )
+    first_step = "step 0 is right, so check how each new state is passed on to the next step"
     with Check("rnn_forward", rnn_forward_fn, _case(N=N, T=T, D=D, H=H)) as check:
         got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("h", "cache"))
-        _compare_over_time(
-            check,
+        check.compare(
             "h",
             got_h,
             h,
-            {"first": "step 0 is right, so check how each new state is passed on to the next step"},
-            mistakes=mistakes,
+            mistakes=rnn_forward_mistakes(x, h0, Wx, Wh, b),
+            axes=TIME_AXES,
+            hints={"slices:first": first_step},
         )
-        _check_cache(check, cache, SEQUENCE_CACHE, (x, h0, Wx, Wh, h))
+        check.compare_cache(cache, list(zip(SEQUENCE_CACHE, (x, h0, Wx, Wh, h))))
+
+
+RNN_MISTAKES = {
+    "no_recurrence": (
+        "missing term",
+        "the gradient from step t+1 is not added: the hidden-state gradient at step t is "
+        "dh[:, t] plus the dprev_h that flows back from step t+1",
+    ),
+    "forwards": (
+        "order",
+        "the time loop runs forwards: step t needs the gradient from step t+1, so "
+        "backpropagate from t = T-1 down to t = 0",
+    ),
+    "wrapped_h0": (
+        "wrong point",
+        "at t = 0 the previous state is h0, but h[:, t - 1] is h[:, -1], the last state: use "
+        "h0 at t = 0",
+    ),
+    "last_upstream": (
+        "missing term",
+        "only the last step's upstream gradient dh[:, T-1] was used: the loss reaches every "
+        "hidden state, so add dh[:, t] at every step t",
+    ),
+    "dWh_next": (
+        "wrong point",
+        "uses h_t: Wh multiplies the previous state, so add h_{t-1}.T @ da (h0 at t = 0)",
+    ),
+}
+
+
+def rnn_backward_mistakes(dh, cache, b):
+    """{output: Mistakes} of BPTT, simulated by rnn_backward_variant's mistake switch."""
+    names = ("dx", "dh0", "dWx", "dWh", "db")
+    variants = tanh_mistakes("h[:, t]") | RNN_MISTAKES
+    mistakes = simulated(
+        lambda mistake: rnn_backward_variant(dh, cache, b, mistake), variants, names=names
+    )
+    mistakes["dh0"].append(
+        Mistake(
+            np.zeros_like(cache[1]),
+            "is zero: return the gradient that flows out of step 0 into h0 (dprev_h)",
+            "missing term",
+        )
+    )
+    for mistake, which in (("first_only", "0 (the first)"), ("last_only", "T-1 (the last)")):
+        outputs = rnn_backward_variant(dh, cache, b, mistake)
+        for name, output in zip(names[2:], outputs[2:]):
+            mistakes[name].append(
+                Mistake(
+                    output,
+                    f"only the contribution of time step {which} is left: {name[1:]} is "
+                    f"shared by all time steps, so sum their gradients ({name} += ...) "
+                    "instead of overwriting them",
+                    "accumulation",
+                )
+            )
+    return mistakes
 
 
 @stdout_only
@@ -351,52 +446,21 @@ def check_rnn_backward(rnn_backward_fn, N=3, T=5, D=4, H=6, seed=0, upstream="ev
         for i in range(5)
     ]
     names = ("dx", "dh0", "dWx", "dWh", "db")
-    step = "h[:, t]"
-    messages = {how: TANH_MISTAKES[how].format(h=step) for how in TANH_MISTAKES}
-    messages |= {
-        "no_recurrence": "the gradient from step t+1 is not added: the hidden-state gradient at "
-        "step t is dh[:, t] plus the dprev_h that flows back from step t+1",
-        "forwards": "the time loop runs forwards: step t needs the gradient from step t+1, so "
-        "backpropagate from t = T-1 down to t = 0",
-        "wrapped_h0": "at t = 0 the previous state is h0, but h[:, t - 1] is h[:, -1], the "
-        "last state: use h0 at t = 0",
-    }
-    mistakes = {name: [] for name in names}
-    for mistake, message in messages.items():
-        outputs = rnn_backward_variant(dh, cache, b, mistake)
-        for name, output in zip(names, outputs):
-            mistakes[name].append(Mistake(output, message))
-    for mistake, which in (("first_only", "0 (the first)"), ("last_only", "T-1 (the last)")):
-        outputs = rnn_backward_variant(dh, cache, b, mistake)
-        for name, output in zip(names[2:], outputs[2:]):
-            weight = name[1:]
-            mistakes[name].append(
-                Mistake(
-                    output,
-                    f"only the contribution of time step {which} is left: {weight} is shared "
-                    f"by all time steps, so sum their gradients ({name} += ...) instead of "
-                    "overwriting them",
-                )
-            )
-    mistakes["dWh"].append(
-        Mistake(
-            rnn_backward_variant(dh, cache, b, "dWh_next")[3],
-            "uses h_t: Wh multiplies the previous state, so add h_{t-1}.T @ da (h0 at t = 0)",
-        )
-    )
-    mistakes["dh0"].append(
-        Mistake(
-            np.zeros_like(h0),
-            "is zero: return the gradient that flows out of step 0 into h0 (dprev_h)",
-        )
-    )
-    factors = {"dWx": [_time_mean(T)], "dWh": [_time_mean(T)], "db": [_time_mean(T)]}
-    factors["db"].append(_batch_mean(N))
+    mistakes = rnn_backward_mistakes(dh, cache, b)
+    sums = dict(zip(names[2:], (Sum(t, "time step") for t in time_terms(dh, cache))))
+    factors = {"dWx": [time_mean(T)], "dWh": [time_mean(T)], "db": [time_mean(T), batch_mean(N)]}
     where = "every step" if upstream == "every" else "the last step only"
     case = _case(N=N, T=T, D=D, H=H) + f", upstream gradient on {where}"
     with Check("rnn_backward", rnn_backward_fn, case) as check:
         grads = check.unpack(check.call(dh, cache), names)
-        dx, *others = grads
-        _compare_over_time(check, "dx", dx, expected[0], LAST_STEP_HINT, mistakes=mistakes["dx"])
-        for name, got, value in zip(names[1:], others, expected[1:]):
-            check.compare(name, got, value, mistakes=mistakes[name], factors=factors.get(name, ()))
+        for name, got, value in zip(names, grads, expected):
+            check.compare(
+                name,
+                got,
+                value,
+                mistakes=mistakes[name],
+                factors=factors.get(name, ()),
+                sums=sums.get(name),
+                axes=TIME_AXES if name == "dx" else None,
+                hints={"slices:last": LAST_STEP_HINT} if name == "dx" else None,
+            )

@@ -76,12 +76,12 @@ def tied_weight_grad_columns(dM, k):
     return dM[:, :k].sum(axis=0)
 
 
-@wrong("tied_weight_grad", "only the entry in the first row")
+@wrong("tied_weight_grad", "holds the contribution of the first row only")
 def tied_weight_grad_first_row(dM, k):
     return dM[0, :k].copy()
 
 
-@wrong("tied_weight_grad", "only the entry in the last row")
+@wrong("tied_weight_grad", "holds the contribution of the last row only")
 def tied_weight_grad_overwrites(dM, k):
     dw = np.zeros(k)
     for i in range(dM.shape[0]):
@@ -89,7 +89,7 @@ def tied_weight_grad_overwrites(dM, k):
     return dw
 
 
-@wrong("tied_weight_grad", "you averaged the gradients of the entries w[j] occupies")
+@wrong("tied_weight_grad", "you averaged over the entries w[j] occupies")
 def tied_weight_grad_mean(dM, k):
     dw = np.zeros(k)
     for i in range(dM.shape[0]):
@@ -243,7 +243,7 @@ def conv_forward_kernel_offsets(x, w, b, conv_param):
 # --- conv_backward_naive -----------------------------------------------------------------
 
 
-@wrong("conv_backward_naive", "dw matches a single position's contribution")
+@wrong("conv_backward_naive", "dw keeps only the last contribution written to each entry")
 def conv_backward_dw_overwritten(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -315,7 +315,7 @@ def conv_backward_negative_slice(dout, cache):
     return dxp[:, :, pad:-pad, pad:-pad], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "db must add dout over the batch and over every output position")
+@wrong("conv_backward_naive", "summed over axis 0 it is right")
 def conv_backward_db_per_example(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -350,7 +350,7 @@ def conv_backward_stride_ignored(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "later windows overwrote earlier ones")
+@wrong("conv_backward_naive", "dx keeps only the last contribution written to each entry")
 def conv_backward_dx_overwritten(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -368,7 +368,7 @@ def conv_backward_dx_overwritten(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "do not divide by N")
+@wrong("conv_backward_naive", "you averaged over the batch")
 def conv_backward_divided_by_batch(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -448,3 +448,131 @@ def conv_backward_loops_positions_outside(dout, cache):
             dxp[:, :, rows, cols] += np.einsum("nf,fchw->nchw", g, w)
             db += g.sum(axis=0)
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, db
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("conv1d_matrix", "reversed along", "order")
+def conv1d_matrix_rows_from_the_end(w, n):
+    k = len(w)
+    M = np.zeros((n - k + 1, n))
+    for i in range(n - k + 1):
+        M[n - k - i, i : i + k] = w
+    return M
+
+
+@wrong("conv1d_matrix", "the transpose, reshaped to", "transpose")
+def conv1d_matrix_columns_reshaped(w, n):
+    k = len(w)
+    M = np.zeros((n, n - k + 1))
+    for i in range(n - k + 1):
+        M[i : i + k, i] = w
+    return M.reshape(n - k + 1, n)
+
+
+@wrong("tied_weight_grad", "misses the contribution of the last row", "missing term")
+def tied_weight_grad_loop_one_short(dM, k):
+    dw = np.zeros(k)
+    for i in range(dM.shape[0] - 1):
+        dw += dM[i, i : i + k]
+    return dw
+
+
+@wrong("tied_weight_grad", "the diagonals of dM.T", "transpose")
+def tied_weight_grad_of_the_transpose(dM, k):
+    return np.array([np.trace(dM.T, offset=j) for j in range(k)])
+
+
+@wrong("conv_forward_naive", "(example, filter, output column, output row) instead of", "transpose")
+def conv_forward_rows_and_columns_swapped(x, w, b, conv_param):
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, Ho, Wo))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = xp[n, :, j * stride : j * stride + HH, i * stride : i * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out, (x, w, b, conv_param)
+
+
+@wrong("conv_forward_naive", "np.mean divides by the window size", "factor")
+def conv_forward_mean_of_the_window(x, w, b, conv_param):
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, Ho, Wo))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = xp[n, :, i * stride : i * stride + HH, j * stride : j * stride + WW]
+                    out[n, f, i, j] = np.mean(window * w[f]) + b[f]
+    return out, (x, w, b, conv_param)
+
+
+@wrong("conv_backward_naive", "shifted by (1, 1)", "slices")
+def conv_backward_crops_the_wrong_side(dout, cache):
+    x, w, _, conv_param = cache
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    rows = slice(i * stride, i * stride + HH)
+                    cols = slice(j * stride, j * stride + WW)
+                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
+    return dxp[:, :, :H, :W], dw, dout.sum(axis=(0, 2, 3))
+
+
+@wrong("conv_backward_naive", "the rows and columns of dout are swapped", "transpose")
+def conv_backward_dout_indices_swapped(dout, cache):
+    x, w, _, conv_param = cache
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    rows = slice(i * stride, i * stride + HH)
+                    cols = slice(j * stride, j * stride + WW)
+                    dxp[n, :, rows, cols] += dout[n, f, j, i] * w[f]
+                    dw[f] += dout[n, f, j, i] * xp[n, :, rows, cols]
+    return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
+
+
+@wrong("conv_backward_naive", "db is dout summed over axis (0, 1, 2)", "axis")
+def conv_backward_db_over_the_wrong_axes(dout, cache):
+    x, w, _, conv_param = cache
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    rows = slice(i * stride, i * stride + HH)
+                    cols = slice(j * stride, j * stride + WW)
+                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
+    return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 1, 2))

@@ -268,3 +268,62 @@ def max_pool_backward_scan(dout, cache):
                                 best = (r, q)
                     dx[n, c, best[0], best[1]] += dout[n, c, i, j]
     return dx
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("max_pool_forward_naive", "(example, channel, output column, output row)", "transpose")
+def max_pool_forward_rows_and_columns_swapped(x, pool_param):
+    PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    Ho, Wo = 1 + (H - PH) // s, 1 + (W - PW) // s
+    out = np.zeros((N, C, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            out[:, :, i, j] = x[:, :, j * s : j * s + PH, i * s : i * s + PW].max(axis=(2, 3))
+    return out, (x, pool_param)
+
+
+@wrong("max_pool_forward_naive", "raised ValueError: zero-size array", "error")
+def max_pool_forward_steps_by_the_pool_size(x, pool_param):
+    PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    Ho, Wo = 1 + (H - PH) // s, 1 + (W - PW) // s
+    out = np.zeros((N, C, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            out[:, :, i, j] = x[:, :, i * PH : i * PH + PH, j * PW : j * PW + PW].max(axis=(2, 3))
+    return out, (x, pool_param)
+
+
+@wrong("max_pool_backward_naive", "the upstream gradient dout is missing", "missing term")
+def max_pool_backward_mask_without_dout(dout, cache):
+    x, pool_param = cache
+    PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, Ho, Wo = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * s : i * s + PH, j * s : j * s + PW]
+                    r, q = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * s + r, j * s + q] += 1
+    return dx
+
+
+@wrong("max_pool_backward_naive", "the rows and columns of dout are swapped", "transpose")
+def max_pool_backward_dout_indices_swapped(dout, cache):
+    x, pool_param = cache
+    PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, Ho, Wo = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * s : i * s + PH, j * s : j * s + PW]
+                    r, q = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * s + r, j * s + q] += dout[n, c, j, i]
+    return dx

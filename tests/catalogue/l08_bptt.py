@@ -34,7 +34,7 @@ def step_forward_with_sigmoid(x, prev_h, Wx, Wh, b):
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
-@wrong("rnn_step_forward", "cache entry next_h: holds the pre-activation")
+@wrong("rnn_step_forward", "cache item 4 (next_h) holds the pre-activation")
 def step_forward_caches_pre_activation(x, prev_h, Wx, Wh, b):
     a = x @ Wx + prev_h @ Wh + b
     return np.tanh(a), (x, prev_h, Wx, Wh, a)
@@ -106,7 +106,7 @@ def step_backward_untransposed_recurrence(dnext_h, cache):
     return da @ Wx.T, da @ Wh, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "sums da over the batch: do not average it")
+@wrong("rnn_step_backward", "you averaged over the batch")
 def step_backward_mean_bias_gradient(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h**2)
@@ -183,7 +183,7 @@ def forward_transposed_recurrence(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, h)
 
 
-@wrong("rnn_forward", "the cache looks like a list of 6 step caches")
+@wrong("rnn_forward", "got a list of 6 step caches")
 def forward_caches_every_step(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h = np.zeros((N, T, h0.shape[1]))
@@ -375,7 +375,7 @@ def backward_wraps_around_at_the_first_step(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "their gradients are sums over time, not means")
+@wrong("rnn_backward", "you averaged over time")
 def backward_averages_over_time(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -446,3 +446,111 @@ def backward_one_sequence_at_a_time(dh, cache):
             db += da
         dh0[n] = carry
     return dx, dh0, dWx, dWh, db
+
+
+# ---------------------------------------------------------------- general mistakes (issue 10)
+
+
+@wrong("rnn_step_forward", "cache item 1 (prev_h) holds Wx", "cache")
+def step_forward_cache_in_another_order(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, Wx, prev_h, Wh, next_h)
+
+
+@wrong("rnn_step_forward", "the recurrent term prev_h @ Wh is missing", "missing term")
+def step_forward_without_recurrence(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+@wrong("rnn_step_backward", "summed over axis 0 it is right", "axis")
+def step_backward_db_not_summed(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da
+
+
+@wrong("rnn_step_backward", "the transpose, reshaped to", "transpose")
+def step_backward_dWx_reshaped(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, (da.T @ x).reshape(Wx.shape), prev_h.T @ da, da.sum(axis=0)
+
+
+@wrong("rnn_step_backward", "dx uses Wh", "order")
+def step_backward_dx_through_Wh(dnext_h, cache):
+    x, prev_h, _, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wh.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+@wrong("rnn_forward", "shifted by (-1, 0)", "slices")
+def forward_stores_one_step_early(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]))
+    prev_h = h0
+    for t in range(T):
+        prev_h = np.tanh(x[:, t] @ Wx + prev_h @ Wh + b)
+        h[:, t - 1] = prev_h
+    return h, (x, h0, Wx, Wh, h)
+
+
+@wrong("rnn_forward", "is the last time step of the expected value only", "slices")
+def forward_returns_the_last_state(x, h0, Wx, Wh, b):
+    prev_h = h0
+    for t in range(x.shape[1]):
+        prev_h = np.tanh(x[:, t] @ Wx + prev_h @ Wh + b)
+    return prev_h, (x, h0, Wx, Wh, prev_h)
+
+
+@wrong("rnn_backward", "(time step, example, axis 2) instead of", "transpose")
+def backward_dx_time_major(dh, cache):
+    x, h0, Wx, Wh, h = cache
+    N, T, D = x.shape
+    dx = np.zeros((T, N, D))
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+    dprev_h = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        prev_h = h0 if t == 0 else h[:, t - 1]
+        da = (dh[:, t] + dprev_h) * (1 - h[:, t] ** 2)
+        dx[t] = da @ Wx.T
+        dprev_h = da @ Wh.T
+        dWx += x[:, t].T @ da
+        dWh += prev_h.T @ da
+        db += da.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+@wrong("rnn_backward", "dx: only 4 of 5 time steps match", "slices")
+def backward_loop_stops_before_step_0(dh, cache):
+    x, h0, Wx, Wh, h = cache
+    T = x.shape[1]
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+    dprev_h = np.zeros_like(h0)
+    for t in range(T - 1, 0, -1):
+        da = (dh[:, t] + dprev_h) * (1 - h[:, t] ** 2)
+        dx[:, t] = da @ Wx.T
+        dprev_h = da @ Wh.T
+        dWx += x[:, t].T @ da
+        dWh += h[:, t - 1].T @ da
+        db += da.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+@wrong("rnn_backward", "only the last step's upstream gradient", "missing term")
+def backward_upstream_of_the_last_step_only(dh, cache):
+    x, h0, Wx, Wh, h = cache
+    T = x.shape[1]
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+    dprev_h = dh[:, -1]
+    for t in reversed(range(T)):
+        prev_h = h0 if t == 0 else h[:, t - 1]
+        da = dprev_h * (1 - h[:, t] ** 2)
+        dx[:, t] = da @ Wx.T
+        dprev_h = da @ Wh.T
+        dWx += x[:, t].T @ da
+        dWh += prev_h.T @ da
+        db += da.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
