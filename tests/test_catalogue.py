@@ -16,7 +16,7 @@ import pytest
 
 from autograder.course import lesson_ids
 from autograder.notebooks import exercises, graded_cell, source_notebook
-from gradlab.checking import CheckFailed
+from gradlab.checking import GENERIC, KINDS, CheckFailed
 from tests.catalogue import answers
 
 ANSWERS = answers()
@@ -24,7 +24,7 @@ WRONG = [a for a in ANSWERS if a.diagnosis is not None]
 RIGHT = [a for a in ANSWERS if a.diagnosis is None]
 
 # The generic diagnoses, by their wording, so that the share can be measured on any version
-GENERIC = re.compile(r"\d+ of \d+ entries are wrong|: \w+ is \S+, expected \S+$")
+GENERIC_WORDING = re.compile(r"\d+ of \d+ entries are wrong|: \w+ is \S+, expected \S+$")
 
 
 def run_test_cell(answer):
@@ -46,6 +46,11 @@ def test_wrong_answer_is_rejected_with_its_diagnosis(answer):
     assert answer.kind in (None, failure.value.kind), f"kind was {failure.value.kind!r}"
 
 
+@pytest.mark.parametrize("answer", WRONG, ids=lambda a: a.id)
+def test_every_wrong_answer_states_the_specific_kind_it_must_get(answer):
+    assert answer.kind in KINDS and answer.kind != GENERIC, answer.kind
+
+
 def diagnosis(answer):
     """The first line of the diagnosis of a wrong answer, or None when it passed."""
     try:
@@ -58,7 +63,7 @@ def diagnosis(answer):
 def specific_share(wrong=WRONG):
     """The share of `wrong` answers rejected with a diagnosis that is not the generic one."""
     found = [diagnosis(answer) for answer in wrong]
-    return sum(d is not None and not GENERIC.search(d) for d in found) / len(found)
+    return sum(d is not None and not GENERIC_WORDING.search(d) for d in found) / len(found)
 
 
 def test_at_least_95_percent_of_the_wrong_answers_get_a_specific_diagnosis():
@@ -84,6 +89,6 @@ def test_every_exercise_has_three_wrong_answers_and_another_right_style(lesson):
 if __name__ == "__main__":
     for answer in WRONG:
         found = diagnosis(answer)
-        if found is None or GENERIC.search(found):
+        if found is None or GENERIC_WORDING.search(found):
             print(f"{answer.id}: {found}")
     print(f"specific diagnoses: {specific_share():.1%} of {len(WRONG)} catalogued wrong answers")

@@ -7,7 +7,7 @@ from tests.catalogue import right, wrong
 LESSON = "00_chain_rule"
 
 
-@wrong("numerical_gradient", "one-sided difference")
+@wrong("numerical_gradient", "one-sided difference", "formula")
 def gradient_one_sided(f, x, h=1e-5):
     x = np.array(x, dtype=float)
     grad = np.zeros_like(x)
@@ -20,7 +20,7 @@ def gradient_one_sided(f, x, h=1e-5):
     return grad
 
 
-@wrong("numerical_gradient", "divides by 2h, not by h")
+@wrong("numerical_gradient", "divides by 2h, not by h", "factor")
 def gradient_divided_by_h(f, x, h=1e-5):
     x = np.array(x, dtype=float)
     grad = np.zeros_like(x)
@@ -35,7 +35,7 @@ def gradient_divided_by_h(f, x, h=1e-5):
     return grad
 
 
-@wrong("numerical_gradient", "modified its input `x` in place")
+@wrong("numerical_gradient", "modified its input `x` in place", "modified input")
 def gradient_on_the_callers_array(f, x, h=1e-5):
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -60,7 +60,7 @@ def gradient_without_restoring(f, x, h=1e-5):
     return grad
 
 
-@wrong("numerical_gradient", "one number per row")
+@wrong("numerical_gradient", "one number per row", "axis")
 def gradient_for_vectors_only(f, x, h=1e-5):
     x = np.array(x, dtype=float)
     grad = np.zeros(len(x))
@@ -98,7 +98,7 @@ def gradient_with_nditer(f, x, h=1e-5):
     return grad
 
 
-@wrong("numerical_jacobian", "transpose")
+@wrong("numerical_jacobian", "transpose", "transpose")
 def jacobian_rows_as_inputs(f, x, h=1e-5):
     rows = []
     for j in range(x.size):
@@ -108,7 +108,7 @@ def jacobian_rows_as_inputs(f, x, h=1e-5):
     return np.array(rows)
 
 
-@wrong("numerical_jacobian", "divides by 2h, not by h")
+@wrong("numerical_jacobian", "divides by 2h, not by h", "factor")
 def jacobian_divided_by_h(f, x, h=1e-5):
     columns = []
     for j in range(x.size):
@@ -118,7 +118,7 @@ def jacobian_divided_by_h(f, x, h=1e-5):
     return np.stack(columns, axis=1)
 
 
-@wrong("numerical_jacobian", "times -1")
+@wrong("numerical_jacobian", "times -1", "sign")
 def jacobian_backwards_difference(f, x, h=1e-5):
     columns = []
     for j in range(x.size):
@@ -128,7 +128,7 @@ def jacobian_backwards_difference(f, x, h=1e-5):
     return np.stack(columns, axis=1)
 
 
-@wrong("numerical_jacobian", "one-sided difference")
+@wrong("numerical_jacobian", "one-sided difference", "formula")
 def jacobian_one_sided(f, x, h=1e-2):
     fx = f(x)
     columns = []

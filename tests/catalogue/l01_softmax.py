@@ -7,31 +7,31 @@ from tests.catalogue import right, wrong
 LESSON = "01_softmax"
 
 
-@wrong("softmax", "NaN or inf")
+@wrong("softmax", "NaN or inf", "instability")
 def softmax_without_max_shift(z):
     e = np.exp(z)
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-@wrong("softmax", "NaN or inf")
+@wrong("softmax", "NaN or inf", "instability")
 def softmax_shift_by_global_max(z):
     e = np.exp(z - np.max(z))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-@wrong("softmax", "normalised over axis 0")
+@wrong("softmax", "normalised over axis 0", "axis")
 def softmax_over_columns(z):
     e = np.exp(z - np.max(z, axis=0))
     return e / np.sum(e, axis=0)
 
 
-@wrong("softmax", "keepdims=True")
+@wrong("softmax", "keepdims=True", "error")
 def softmax_without_keepdims(z):
     e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1)
 
 
-@wrong("softmax", "modified its input `z` in place")
+@wrong("softmax", "modified its input `z` in place", "modified input")
 def softmax_in_place(z):
     z -= np.max(z, axis=-1, keepdims=True)
     e = np.exp(z)
@@ -54,28 +54,28 @@ def softmax_via_logsumexp(z):
     return np.exp(z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))
 
 
-@wrong("softmax_jacobian", "only the diagonal is right")
+@wrong("softmax_jacobian", "only the diagonal is right", "missing term")
 def softmax_jacobian_diagonal_only(z):
     e = np.exp(z - z.max())
     p = e / e.sum()
     return np.diag(p * (1 - p))
 
 
-@wrong("softmax_jacobian", "times -1")
+@wrong("softmax_jacobian", "times -1", "sign")
 def softmax_jacobian_flipped(z):
     e = np.exp(z - z.max())
     p = e / e.sum()
     return np.outer(p, p) - np.diag(p)
 
 
-@wrong("softmax_jacobian", "the diagonal misses its p_i term")
+@wrong("softmax_jacobian", "the diagonal misses its p_i term", "missing term")
 def softmax_jacobian_outer_only(z):
     e = np.exp(z - z.max())
     p = e / e.sum()
     return -np.outer(p, p)
 
 
-@wrong("softmax_jacobian", "not -p_i")
+@wrong("softmax_jacobian", "not -p_i", "formula")
 def softmax_jacobian_row_broadcast(z):
     e = np.exp(z - z.max())
     p = e / e.sum()
@@ -101,7 +101,7 @@ def softmax_jacobian_einsum(z):
     return np.einsum("i,ij->ij", p, np.eye(len(z)) - p[None, :])
 
 
-@wrong("softmax_cross_entropy", "did you forget to divide by the batch size N?")
+@wrong("softmax_cross_entropy", "did you forget to divide by the batch size N?", "factor")
 def sce_without_mean_in_gradient(z, y):
     N = z.shape[0]
     s = z - z.max(axis=1, keepdims=True)
@@ -111,7 +111,7 @@ def sce_without_mean_in_gradient(z, y):
     return -log_p[np.arange(N), y].mean(), dz
 
 
-@wrong("softmax_cross_entropy", "loss is the expected value times 4 = N")
+@wrong("softmax_cross_entropy", "loss is the expected value times 4 = N", "factor")
 def sce_summed_loss(z, y):
     N = z.shape[0]
     s = z - z.max(axis=1, keepdims=True)
@@ -121,7 +121,7 @@ def sce_summed_loss(z, y):
     return -log_p[np.arange(N), y].sum(), dz / N
 
 
-@wrong("softmax_cross_entropy", "raised IndexError")
+@wrong("softmax_cross_entropy", "raised IndexError", "error")
 def sce_rows_minus_one(z, y):
     N = z.shape[0]
     s = z - z.max(axis=1, keepdims=True)
@@ -131,7 +131,7 @@ def sce_rows_minus_one(z, y):
     return -log_p[np.arange(N), y].mean(), p / N
 
 
-@wrong("softmax_cross_entropy", "compute log p as z - logsumexp(z)")
+@wrong("softmax_cross_entropy", "compute log p as z - logsumexp(z)", "instability")
 def sce_log_of_softmax(z, y):
     N = z.shape[0]
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -141,7 +141,7 @@ def sce_log_of_softmax(z, y):
     return -np.log(p[np.arange(N), y]).mean(), dz / N
 
 
-@wrong("softmax_cross_entropy", "times -1")
+@wrong("softmax_cross_entropy", "times -1", "sign")
 def sce_flipped_gradient(z, y):
     N = z.shape[0]
     s = z - z.max(axis=1, keepdims=True)

@@ -10,29 +10,29 @@ LESSON = "02_sigmoid_softmax"
 # sigmoid
 
 
-@wrong("sigmoid", "overflow encountered in exp")
+@wrong("sigmoid", "overflow encountered in exp", "instability")
 def sigmoid_naive(z):
     return 1 / (1 + np.exp(-z))
 
 
-@wrong("sigmoid", "overflow encountered in exp")
+@wrong("sigmoid", "overflow encountered in exp", "instability")
 def sigmoid_where_both_branches(z):
     # right values, but np.where evaluates both branches on every entry
     return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))
 
 
-@wrong("sigmoid", "you computed 1 - sigmoid(z)")
+@wrong("sigmoid", "you computed 1 - sigmoid(z)", "sign")
 def sigmoid_wrong_exponent_sign(z):
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, e / (1 + e), 1 / (1 + e))
 
 
-@wrong("sigmoid", "that is tanh(z)")
+@wrong("sigmoid", "that is tanh(z)", "formula")
 def sigmoid_is_tanh(z):
     return np.tanh(z)
 
 
-@wrong("sigmoid", "modified its input `z` in place")
+@wrong("sigmoid", "modified its input `z` in place", "modified input")
 def sigmoid_in_place(z):
     negative = z < 0
     z[negative] = -z[negative]  # z is now |z|, and so is the caller's array
@@ -53,31 +53,31 @@ def sigmoid_via_logaddexp(z):
 # sigmoid_grad
 
 
-@wrong("sigmoid_grad", "derivative written in terms of the output")
+@wrong("sigmoid_grad", "derivative written in terms of the output", "wrong point")
 def sigmoid_grad_of_input(z):
     return z * (1 - z)
 
 
-@wrong("sigmoid_grad", "derivative of tanh")
+@wrong("sigmoid_grad", "derivative of tanh", "formula")
 def sigmoid_grad_tanh_formula(z):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return 1 - s**2
 
 
-@wrong("sigmoid_grad", "the sign is flipped")
+@wrong("sigmoid_grad", "the sign is flipped", "sign")
 def sigmoid_grad_negated(z):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return s * (s - 1)
 
 
-@wrong("sigmoid_grad", "overflow encountered in exp")
+@wrong("sigmoid_grad", "overflow encountered in exp", "instability")
 def sigmoid_grad_textbook_quotient(z):
     return np.exp(-z) / (1 + np.exp(-z)) ** 2
 
 
-@wrong("sigmoid_grad", "that is sigmoid(z) itself")
+@wrong("sigmoid_grad", "that is sigmoid(z) itself", "missing term")
 def sigmoid_grad_forgot_derivative(z):
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
@@ -98,34 +98,34 @@ def sigmoid_grad_via_tanh(z):
 # two_class_logits
 
 
-@wrong("two_class_logits", "the columns are swapped")
+@wrong("two_class_logits", "the columns are swapped", "order")
 def two_class_logits_swapped(z):
     return np.stack([np.zeros_like(z), z], axis=1)
 
 
-@wrong("two_class_logits", "one row per example is expected")
+@wrong("two_class_logits", "one row per example is expected", "transpose")
 def two_class_logits_rows(z):
     return np.stack([z, np.zeros_like(z)])
 
 
-@wrong("two_class_logits", "its softmax is sigmoid(2z)")
+@wrong("two_class_logits", "its softmax is sigmoid(2z)", "formula")
 def two_class_logits_symmetric(z):
     return np.stack([z, -z], axis=1)
 
 
-@wrong("two_class_logits", "the second logit must be 0 (its exponential")
+@wrong("two_class_logits", "the second logit must be 0 (its exponential", "formula")
 def two_class_logits_exp_zero(z):
     return np.stack([z, np.ones_like(z)], axis=1)
 
 
-@wrong("two_class_logits", "these are the probabilities")
+@wrong("two_class_logits", "these are the probabilities", "formula")
 def two_class_logits_probabilities(z):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.stack([s, 1 - s], axis=1)
 
 
-@wrong("two_class_logits", "these logits give the right probabilities")
+@wrong("two_class_logits", "these logits give the right probabilities", "missing term")
 def two_class_logits_centred(z):
     return np.stack([z / 2, -z / 2], axis=1)  # the same softmax, but not [z, 0]
 
@@ -145,35 +145,35 @@ def two_class_logits_fill(z):
 # sigmoid_logit
 
 
-@wrong("sigmoid_logit", "z2 - z1 is the logit of the second class")
+@wrong("sigmoid_logit", "z2 - z1 is the logit of the second class", "sign")
 def sigmoid_logit_reversed(logits):
     return logits[:, 1] - logits[:, 0]
 
 
-@wrong("sigmoid_logit", "you returned z1")
+@wrong("sigmoid_logit", "you returned z1", "missing term")
 def sigmoid_logit_first_only(logits):
     return logits[:, 0]
 
 
-@wrong("sigmoid_logit", "you subtracted the rows")
+@wrong("sigmoid_logit", "you subtracted the rows", "axis")
 def sigmoid_logit_rows(logits):
     return logits[0] - logits[1]
 
 
-@wrong("sigmoid_logit", "this is the probability p1")
+@wrong("sigmoid_logit", "this is the probability p1", "formula")
 def sigmoid_logit_probability(logits):
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e[:, 0] / e.sum(axis=1)
 
 
-@wrong("sigmoid_logit", "divide by zero")
+@wrong("sigmoid_logit", "divide by zero", "instability")
 def sigmoid_logit_log_odds(logits):
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     p = e / e.sum(axis=1, keepdims=True)
     return np.log(p[:, 0] / p[:, 1])
 
 
-@wrong("sigmoid_logit", "an extra or missing axis of length 1")
+@wrong("sigmoid_logit", "an extra or missing axis of length 1", "shape")
 def sigmoid_logit_keepdims(logits):
     return logits[:, :1] - logits[:, 1:]
 
@@ -191,7 +191,7 @@ def sigmoid_logit_diff(logits):
 # binary_cross_entropy
 
 
-@wrong("binary_cross_entropy", "divide by zero encountered in log")
+@wrong("binary_cross_entropy", "divide by zero encountered in log", "instability")
 def bce_log_of_sigmoid(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
@@ -199,7 +199,7 @@ def bce_log_of_sigmoid(z, y):
     return loss, (s - y) / len(z)
 
 
-@wrong("binary_cross_entropy", "clipping p (or adding a small eps)")
+@wrong("binary_cross_entropy", "clipping p (or adding a small eps)", "instability")
 def bce_clipped(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
@@ -208,7 +208,7 @@ def bce_clipped(z, y):
     return loss, (s - y) / len(z)
 
 
-@wrong("binary_cross_entropy", "clipping p (or adding a small eps)")
+@wrong("binary_cross_entropy", "clipping p (or adding a small eps)", "instability")
 def bce_plus_eps(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
@@ -216,35 +216,35 @@ def bce_plus_eps(z, y):
     return loss, (s - y) / len(z)
 
 
-@wrong("binary_cross_entropy", "did you forget to divide by the batch size N?")
+@wrong("binary_cross_entropy", "did you forget to divide by the batch size N?", "factor")
 def bce_gradient_without_mean(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.mean(np.logaddexp(0, z) - y * z), s - y
 
 
-@wrong("binary_cross_entropy", "did you forget to divide by the batch size N?")
+@wrong("binary_cross_entropy", "did you forget to divide by the batch size N?", "factor")
 def bce_summed_loss(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.sum(np.logaddexp(0, z) - y * z), (s - y) / len(z)
 
 
-@wrong("binary_cross_entropy", "gradient of a squared error")
+@wrong("binary_cross_entropy", "gradient of a squared error", "formula")
 def bce_extra_sigmoid_derivative(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.mean(np.logaddexp(0, z) - y * z), (s - y) * s * (1 - s) / len(z)
 
 
-@wrong("binary_cross_entropy", "the sign is flipped")
+@wrong("binary_cross_entropy", "the sign is flipped", "sign")
 def bce_gradient_flipped(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.mean(np.logaddexp(0, z) - y * z), (y - s) / len(z)
 
 
-@wrong("binary_cross_entropy", "the labels are swapped")
+@wrong("binary_cross_entropy", "the labels are swapped", "order")
 def bce_labels_swapped(z, y):
     e = np.exp(-np.abs(z))
     s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))

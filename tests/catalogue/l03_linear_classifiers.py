@@ -10,7 +10,7 @@ LESSON = "03_linear_classifiers"
 # svm_loss
 
 
-@wrong("svm_loss", "did you forget to divide by the batch size N?")
+@wrong("svm_loss", "did you forget to divide by the batch size N?", "factor")
 def svm_gradient_without_mean(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -23,7 +23,7 @@ def svm_gradient_without_mean(W, X, y, reg):
     return loss, X.T @ dS + 2 * reg * W
 
 
-@wrong("svm_loss", "is 2 * reg * W, not reg * W")
+@wrong("svm_loss", "is 2 * reg * W, not reg * W", "factor")
 def svm_reg_gradient_without_two(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -36,7 +36,7 @@ def svm_reg_gradient_without_two(W, X, y, reg):
     return loss, X.T @ dS / N + reg * W
 
 
-@wrong("svm_loss", "the j = y[i] term was counted")
+@wrong("svm_loss", "the j = y[i] term was counted", "formula")
 def svm_counts_the_correct_class(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -48,7 +48,7 @@ def svm_counts_the_correct_class(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("svm_loss", "the loss is 1 too large")
+@wrong("svm_loss", "the loss is 1 too large", "formula")
 def svm_loss_counts_the_correct_class(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -61,7 +61,7 @@ def svm_loss_counts_the_correct_class(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("svm_loss", "missing its -count")
+@wrong("svm_loss", "missing its -count", "missing term")
 def svm_without_correct_class_column(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -73,7 +73,7 @@ def svm_without_correct_class_column(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("svm_loss", "-count in total, not -1")
+@wrong("svm_loss", "-count in total, not -1", "formula")
 def svm_minus_one_for_correct_class(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -86,7 +86,7 @@ def svm_minus_one_for_correct_class(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("svm_loss", "transpose")
+@wrong("svm_loss", "transpose", "transpose")
 def svm_dW_transposed(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -99,7 +99,7 @@ def svm_dW_transposed(W, X, y, reg):
     return loss, dS.T @ X / N + 2 * reg * W.T
 
 
-@wrong("svm_loss", "it is not a transpose")
+@wrong("svm_loss", "it is not a transpose", "transpose")
 def svm_dW_reshaped(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -112,7 +112,7 @@ def svm_dW_reshaped(W, X, y, reg):
     return loss, (dS.T @ X / N).reshape(W.shape) + 2 * reg * W
 
 
-@wrong("svm_loss", "has the wrong sign")
+@wrong("svm_loss", "has the wrong sign", "sign")
 def svm_flipped_data_gradient(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -125,7 +125,7 @@ def svm_flipped_data_gradient(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("svm_loss", "negative margins were added")
+@wrong("svm_loss", "negative margins were added", "formula")
 def svm_without_max(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -138,7 +138,7 @@ def svm_without_max(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("svm_loss", "misses the regularisation term")
+@wrong("svm_loss", "misses the regularisation term", "missing term")
 def svm_loss_without_penalty(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -185,7 +185,7 @@ def svm_einsum_one_hot(W, X, y, reg):
 # softmax_loss
 
 
-@wrong("softmax_loss", "did you forget to divide by the batch size N?")
+@wrong("softmax_loss", "did you forget to divide by the batch size N?", "factor")
 def softmax_gradient_without_mean(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -197,7 +197,7 @@ def softmax_gradient_without_mean(W, X, y, reg):
     return -log_p[rows, y].mean() + reg * np.sum(W**2), X.T @ dS + 2 * reg * W
 
 
-@wrong("softmax_loss", "is 2 * reg * W, not reg * W")
+@wrong("softmax_loss", "is 2 * reg * W, not reg * W", "factor")
 def softmax_reg_gradient_without_two(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -209,7 +209,7 @@ def softmax_reg_gradient_without_two(W, X, y, reg):
     return -log_p[rows, y].mean() + reg * np.sum(W**2), X.T @ dS / N + reg * W
 
 
-@wrong("softmax_loss", "the correct class is missing its -1")
+@wrong("softmax_loss", "the correct class is missing its -1", "missing term")
 def softmax_without_one_hot(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -220,7 +220,7 @@ def softmax_without_one_hot(W, X, y, reg):
     return -log_p[rows, y].mean() + reg * np.sum(W**2), X.T @ dS / N + 2 * reg * W
 
 
-@wrong("softmax_loss", "transpose")
+@wrong("softmax_loss", "transpose", "transpose")
 def softmax_dW_transposed(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -232,7 +232,7 @@ def softmax_dW_transposed(W, X, y, reg):
     return -log_p[rows, y].mean() + reg * np.sum(W**2), dS.T @ X / N + 2 * reg * W.T
 
 
-@wrong("softmax_loss", "has the wrong sign")
+@wrong("softmax_loss", "has the wrong sign", "sign")
 def softmax_one_hot_minus_p(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -244,7 +244,7 @@ def softmax_one_hot_minus_p(W, X, y, reg):
     return -log_p[rows, y].mean() + reg * np.sum(W**2), X.T @ dS / N + 2 * reg * W
 
 
-@wrong("softmax_loss", "`p[y] -= 1` subtracts 1 from whole rows")
+@wrong("softmax_loss", "`p[y] -= 1` subtracts 1 from whole rows", "formula")
 def softmax_rows_minus_one(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -256,7 +256,7 @@ def softmax_rows_minus_one(W, X, y, reg):
     return -log_p[rows, y].mean() + reg * np.sum(W**2), X.T @ dS / N + 2 * reg * W
 
 
-@wrong("softmax_loss", "NaN or inf")
+@wrong("softmax_loss", "NaN or inf", "instability")
 def softmax_without_max_shift(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)
@@ -268,7 +268,7 @@ def softmax_without_max_shift(W, X, y, reg):
     return loss, X.T @ dS / N + 2 * reg * W
 
 
-@wrong("softmax_loss", "without a factor 1/2")
+@wrong("softmax_loss", "without a factor 1/2", "factor")
 def softmax_half_penalty(W, X, y, reg):
     N = X.shape[0]
     rows = np.arange(N)

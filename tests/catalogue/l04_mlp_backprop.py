@@ -10,22 +10,22 @@ LESSON = "04_mlp_backprop"
 # ---------------------------------------------------------------- affine_forward
 
 
-@wrong("affine_forward", "the bias b is missing")
+@wrong("affine_forward", "the bias b is missing", "missing term")
 def affine_forward_without_bias(x, W, b):
     return x @ W, (x, W, b)
 
 
-@wrong("affine_forward", "the cache must be the tuple (x, W, b)")
+@wrong("affine_forward", "the cache must be the tuple (x, W, b)", "cache")
 def affine_forward_short_cache(x, W, b):
     return x @ W + b, (x, W)
 
 
-@wrong("affine_forward", "in this order")
+@wrong("affine_forward", "in this order", "cache")
 def affine_forward_cache_order(x, W, b):
     return x @ W + b, (W, x, b)
 
 
-@wrong("affine_forward", "expected a tuple (out, cache)")
+@wrong("affine_forward", "expected a tuple (out, cache)", "type")
 def affine_forward_no_cache(x, W, b):
     return x @ W + b
 
@@ -49,31 +49,31 @@ def affine_forward_loops(x, W, b):
 # ---------------------------------------------------------------- affine_backward
 
 
-@wrong("affine_backward", "the mean of dout's rows: the bias gradient is their SUM")
+@wrong("affine_backward", "the mean of dout's rows: the bias gradient is their SUM", "factor")
 def affine_backward_db_mean(dout, cache):
     x, W, _ = cache
     return dout @ W.T, x.T @ dout, dout.mean(axis=0)
 
 
-@wrong("affine_backward", "transpose")
+@wrong("affine_backward", "transpose", "transpose")
 def affine_backward_dW_transposed(dout, cache):
     x, W, _ = cache
     return dout @ W.T, dout.T @ x, dout.sum(axis=0)
 
 
-@wrong("affine_backward", "summed over axis 0 it is right")
+@wrong("affine_backward", "summed over axis 0 it is right", "axis")
 def affine_backward_db_not_summed(dout, cache):
     x, W, _ = cache
     return dout @ W.T, x.T @ dout, dout
 
 
-@wrong("affine_backward", "summed over axis 1")
+@wrong("affine_backward", "summed over axis 1", "axis")
 def affine_backward_db_wrong_axis(dout, cache):
     x, W, _ = cache
     return dout @ W.T, x.T @ dout, dout.sum(axis=1)
 
 
-@wrong("affine_backward", "that is dW: return (dx, dW, db)")
+@wrong("affine_backward", "that is dW: return (dx, dW, db)", "order")
 def affine_backward_wrong_order(dout, cache):
     x, W, _ = cache
     return x.T @ dout, dout @ W.T, dout.sum(axis=0)
@@ -103,23 +103,23 @@ def affine_backward_outer_products(dout, cache):
 # ---------------------------------------------------------------- sigmoid_forward
 
 
-@wrong("sigmoid_forward", "that is sigmoid(-x)")
+@wrong("sigmoid_forward", "that is sigmoid(-x)", "sign")
 def sigmoid_forward_flipped(x):
     out = 1 / (1 + np.exp(x))
     return out, out
 
 
-@wrong("sigmoid_forward", "the cache holds the input x")
+@wrong("sigmoid_forward", "the cache holds the input x", "cache")
 def sigmoid_forward_caches_x(x):
     return 1 / (1 + np.exp(-x)), x
 
 
-@wrong("sigmoid_forward", "expected a tuple (out, cache)")
+@wrong("sigmoid_forward", "expected a tuple (out, cache)", "type")
 def sigmoid_forward_no_cache(x):
     return 1 / (1 + np.exp(-x))
 
 
-@wrong("sigmoid_forward", "the cache is a tuple of 1 item(s)")
+@wrong("sigmoid_forward", "the cache is a tuple of 1 item(s)", "cache")
 def sigmoid_forward_tuple_cache(x):
     out = 1 / (1 + np.exp(-x))
     return out, (out,)
@@ -140,18 +140,18 @@ def sigmoid_forward_logaddexp(x):
 # ---------------------------------------------------------------- sigmoid_backward
 
 
-@wrong("sigmoid_backward", "you applied the sigmoid to the cache")
+@wrong("sigmoid_backward", "you applied the sigmoid to the cache", "wrong point")
 def sigmoid_backward_cache_as_x(dout, cache):
     s = 1 / (1 + np.exp(-cache))
     return dout * s * (1 - s)
 
 
-@wrong("sigmoid_backward", "the upstream gradient dout is missing")
+@wrong("sigmoid_backward", "the upstream gradient dout is missing", "missing term")
 def sigmoid_backward_without_dout(dout, cache):
     return cache * (1 - cache)
 
 
-@wrong("sigmoid_backward", "the factor (1 - out) is missing")
+@wrong("sigmoid_backward", "the factor (1 - out) is missing", "missing term")
 def sigmoid_backward_half_derivative(dout, cache):
     return dout * cache
 
@@ -164,24 +164,24 @@ def sigmoid_backward_expanded(dout, cache):
 # ---------------------------------------------------------------- relu_forward
 
 
-@wrong("relu_forward", "np.max(x, 0) reduces along axis 0")
+@wrong("relu_forward", "np.max(x, 0) reduces along axis 0", "axis")
 def relu_forward_max_reduction(x):
     return np.max(x, 0), x
 
 
-@wrong("relu_forward", "the cache holds out = relu(x)")
+@wrong("relu_forward", "the cache holds out = relu(x)", "cache")
 def relu_forward_caches_out(x):
     out = np.maximum(x, 0)
     return out, out
 
 
-@wrong("relu_forward", "modified its input `x` in place")
+@wrong("relu_forward", "modified its input `x` in place", "modified input")
 def relu_forward_in_place(x):
     x[x < 0] = 0
     return x, x
 
 
-@wrong("relu_forward", "not |x|")
+@wrong("relu_forward", "not |x|", "formula")
 def relu_forward_abs(x):
     return np.abs(x), x
 
@@ -199,22 +199,22 @@ def relu_forward_where(x):
 # ---------------------------------------------------------------- relu_backward
 
 
-@wrong("relu_backward", "the mask is missing")
+@wrong("relu_backward", "the mask is missing", "missing term")
 def relu_backward_no_mask(dout, cache):
     return dout.copy()
 
 
-@wrong("relu_backward", "you multiplied by x")
+@wrong("relu_backward", "you multiplied by x", "formula")
 def relu_backward_times_x(dout, cache):
     return dout * cache
 
 
-@wrong("relu_backward", "the mask is inverted")
+@wrong("relu_backward", "the mask is inverted", "order")
 def relu_backward_inverted(dout, cache):
     return dout * (cache < 0)
 
 
-@wrong("relu_backward", "modified its input `dout` in place")
+@wrong("relu_backward", "modified its input `dout` in place", "modified input")
 def relu_backward_in_place(dout, cache):
     dout[cache <= 0] = 0
     return dout
@@ -235,7 +235,7 @@ def relu_backward_from_output(dout, cache):
 # Each answer is a whole MLP with one flaw, written out in full so that it is self-contained.
 
 
-@wrong("mlp_loss", "the activation's derivative is missing")
+@wrong("mlp_loss", "the activation's derivative is missing", "missing term")
 def mlp_loss_without_act_grad(params, X, y, activation="sigmoid"):
     acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
     act = acts.get(activation, np.tanh)
@@ -257,7 +257,7 @@ def mlp_loss_without_act_grad(params, X, y, activation="sigmoid"):
     return -log_p[np.arange(N), y].mean(), grads
 
 
-@wrong("mlp_loss", "the bias gradients are the mean of delta's rows")
+@wrong("mlp_loss", "the bias gradients are the mean of delta's rows", "factor")
 def mlp_loss_db_mean(params, X, y, activation="sigmoid"):
     acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
     grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
@@ -281,7 +281,7 @@ def mlp_loss_db_mean(params, X, y, activation="sigmoid"):
     return -log_p[np.arange(N), y].mean(), grads
 
 
-@wrong("mlp_loss", "did you forget to divide by the batch size N?")
+@wrong("mlp_loss", "did you forget to divide by the batch size N?", "factor")
 def mlp_loss_without_one_over_n(params, X, y, activation="sigmoid"):
     acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
     grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
@@ -304,7 +304,7 @@ def mlp_loss_without_one_over_n(params, X, y, activation="sigmoid"):
     return -log_p[np.arange(N), y].mean(), grads
 
 
-@wrong("mlp_loss", "act' was taken at the activation a_i")
+@wrong("mlp_loss", "act' was taken at the activation a_i", "wrong point")
 def mlp_loss_act_grad_of_activation(params, X, y, activation="sigmoid"):
     acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
     act = acts.get(activation, np.tanh)
@@ -331,7 +331,7 @@ def mlp_loss_act_grad_of_activation(params, X, y, activation="sigmoid"):
     return -log_p[np.arange(N), y].mean(), grads
 
 
-@wrong("mlp_loss", "loss is the expected value times 4 = N")
+@wrong("mlp_loss", "loss is the expected value times 4 = N", "factor")
 def mlp_loss_summed_loss(params, X, y, activation="sigmoid"):
     acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
     grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
@@ -355,7 +355,7 @@ def mlp_loss_summed_loss(params, X, y, activation="sigmoid"):
     return -log_p[np.arange(N), y].sum(), grads
 
 
-@wrong("mlp_loss", "modified its input `params` in place")
+@wrong("mlp_loss", "modified its input `params` in place", "modified input")
 def mlp_loss_updates_params(params, X, y, activation="sigmoid"):
     acts = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
     grads_of_a = {"sigmoid": lambda a: a * (1 - a), "relu": lambda a: (a > 0) * 1.0}
@@ -444,7 +444,7 @@ def mlp_loss_example_by_example(params, X, y, activation="sigmoid"):
 # ---------------------------------------------------------------- classic_bp_grads
 
 
-@wrong("classic_bp_grads", "dtheta has the sign of a bias gradient")
+@wrong("classic_bp_grads", "dtheta has the sign of a bias gradient", "sign")
 def classic_thresholds_as_biases(x, y, V, gamma, W, theta):
     b = 1 / (1 + np.exp(-(x @ V - gamma)))
     yhat = 1 / (1 + np.exp(-(b @ W - theta)))
@@ -453,7 +453,7 @@ def classic_thresholds_as_biases(x, y, V, gamma, W, theta):
     return np.outer(x, e), e, np.outer(b, g), g
 
 
-@wrong("classic_bp_grads", "the typo of the seed's line (c)")
+@wrong("classic_bp_grads", "the typo of the seed's line (c)", "wrong point")
 def classic_seed_typo(x, y, V, gamma, W, theta):
     alpha = x @ V
     b = 1 / (1 + np.exp(-(alpha - gamma)))
@@ -463,7 +463,7 @@ def classic_seed_typo(x, y, V, gamma, W, theta):
     return np.outer(x, e), -e, np.outer(b, g), -g
 
 
-@wrong("classic_bp_grads", "the output sigmoid's derivative")
+@wrong("classic_bp_grads", "the output sigmoid's derivative", "missing term")
 def classic_without_output_slope(x, y, V, gamma, W, theta):
     b = 1 / (1 + np.exp(-(x @ V - gamma)))
     yhat = 1 / (1 + np.exp(-(b @ W - theta)))
@@ -472,7 +472,7 @@ def classic_without_output_slope(x, y, V, gamma, W, theta):
     return np.outer(x, e), -e, np.outer(b, g), -g
 
 
-@wrong("classic_bp_grads", "the hidden sigmoid's derivative")
+@wrong("classic_bp_grads", "the hidden sigmoid's derivative", "missing term")
 def classic_without_hidden_slope(x, y, V, gamma, W, theta):
     b = 1 / (1 + np.exp(-(x @ V - gamma)))
     yhat = 1 / (1 + np.exp(-(b @ W - theta)))
@@ -481,7 +481,7 @@ def classic_without_hidden_slope(x, y, V, gamma, W, theta):
     return np.outer(x, e), -e, np.outer(b, g), -g
 
 
-@wrong("classic_bp_grads", "the update direction")
+@wrong("classic_bp_grads", "the update direction", "sign")
 def classic_update_direction(x, y, V, gamma, W, theta):
     b = 1 / (1 + np.exp(-(x @ V - gamma)))
     yhat = 1 / (1 + np.exp(-(b @ W - theta)))

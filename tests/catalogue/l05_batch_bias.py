@@ -10,27 +10,27 @@ LESSON = "05_batch_bias"
 # ---------------------------------------------------------------- per_example_weight_grads
 
 
-@wrong("per_example_weight_grads", "each outer product is transposed")
+@wrong("per_example_weight_grads", "each outer product is transposed", "transpose")
 def per_example_transposed(X, dZ):
     return X[:, None, :] * dZ[:, :, None]
 
 
-@wrong("per_example_weight_grads", "you summed over the examples")
+@wrong("per_example_weight_grads", "you summed over the examples", "axis")
 def per_example_summed(X, dZ):
     return X.T @ dZ
 
 
-@wrong("per_example_weight_grads", "np.outer flattens its inputs")
+@wrong("per_example_weight_grads", "np.outer flattens its inputs", "shape")
 def per_example_np_outer(X, dZ):
     return np.outer(X, dZ)
 
 
-@wrong("per_example_weight_grads", "you divided by N twice")
+@wrong("per_example_weight_grads", "you divided by N twice", "factor")
 def per_example_divided_by_n(X, dZ):
     return X[:, :, None] * dZ[:, None, :] / X.shape[0]
 
 
-@wrong("per_example_weight_grads", "only the first example matches")
+@wrong("per_example_weight_grads", "only the first example matches", "slices")
 def per_example_loop_reuses_first_delta(X, dZ):
     G = np.zeros((X.shape[0], X.shape[1], dZ.shape[1]))
     for n in range(X.shape[0]):
@@ -56,22 +56,22 @@ def per_example_batched_matmul(X, dZ):
 # ---------------------------------------------------------------- batch_weight_grad
 
 
-@wrong("batch_weight_grad", "you divided by N twice")
+@wrong("batch_weight_grad", "you divided by N twice", "factor")
 def batch_weight_mean(X, dZ):
     return X.T @ dZ / X.shape[0]
 
 
-@wrong("batch_weight_grad", "transpose")
+@wrong("batch_weight_grad", "transpose", "transpose")
 def batch_weight_transposed(X, dZ):
     return dZ.T @ X
 
 
-@wrong("batch_weight_grad", "you multiplied the batch sums of X and dZ")
+@wrong("batch_weight_grad", "you multiplied the batch sums of X and dZ", "formula")
 def batch_weight_product_of_sums(X, dZ):
     return np.outer(X.sum(axis=0), dZ.sum(axis=0))
 
 
-@wrong("batch_weight_grad", "holds the contribution of the last example only")
+@wrong("batch_weight_grad", "holds the contribution of the last example only", "accumulation")
 def batch_weight_loop_overwrites(X, dZ):
     dW = np.zeros((X.shape[1], dZ.shape[1]))
     for n in range(X.shape[0]):
@@ -79,7 +79,7 @@ def batch_weight_loop_overwrites(X, dZ):
     return dW
 
 
-@wrong("batch_weight_grad", "a factor N too many")
+@wrong("batch_weight_grad", "a factor N too many", "factor")
 def batch_weight_times_n(X, dZ):
     return X.T @ (dZ * X.shape[0])
 
@@ -105,32 +105,32 @@ def batch_weight_sum_of_per_example(X, dZ):
 # ---------------------------------------------------------------- batch_bias_grad
 
 
-@wrong("batch_bias_grad", "you took the mean over the batch")
+@wrong("batch_bias_grad", "you took the mean over the batch", "factor")
 def bias_mean(dZ):
     return dZ.mean(axis=0)
 
 
-@wrong("batch_bias_grad", "you summed over axis 1")
+@wrong("batch_bias_grad", "you summed over axis 1", "axis")
 def bias_wrong_axis(dZ):
     return dZ.sum(axis=1)
 
 
-@wrong("batch_bias_grad", "keepdims=True leaves a (1, M) row")
+@wrong("batch_bias_grad", "keepdims=True leaves a (1, M) row", "shape")
 def bias_keepdims(dZ):
     return dZ.sum(axis=0, keepdims=True)
 
 
-@wrong("batch_bias_grad", "that is the first example's delta alone")
+@wrong("batch_bias_grad", "that is the first example's delta alone", "missing term")
 def bias_single_example_formula(dZ):
     return dZ[0]
 
 
-@wrong("batch_bias_grad", "you added up every entry")
+@wrong("batch_bias_grad", "you added up every entry", "axis")
 def bias_total_sum(dZ):
     return np.sum(dZ)
 
 
-@wrong("batch_bias_grad", "holds the contribution of the last example only")
+@wrong("batch_bias_grad", "holds the contribution of the last example only", "accumulation")
 def bias_loop_overwrites(dZ):
     db = np.zeros(dZ.shape[1])
     for row in dZ:

@@ -10,7 +10,7 @@ LESSON = "06_conv_weight_sharing"
 # --- conv1d_matrix -----------------------------------------------------------------------
 
 
-@wrong("conv1d_matrix", "row i holds w reversed, a convolution (flipped kernel)")
+@wrong("conv1d_matrix", "row i holds w reversed, a convolution (flipped kernel)", "order")
 def conv1d_matrix_flipped(w, n):
     k = len(w)
     M = np.zeros((n - k + 1, n))
@@ -19,7 +19,7 @@ def conv1d_matrix_flipped(w, n):
     return M
 
 
-@wrong("conv1d_matrix", "M is transposed")
+@wrong("conv1d_matrix", "M is transposed", "transpose")
 def conv1d_matrix_transposed(w, n):
     k = len(w)
     M = np.zeros((n, n - k + 1))
@@ -28,7 +28,7 @@ def conv1d_matrix_transposed(w, n):
     return M
 
 
-@wrong("conv1d_matrix", "one row too few")
+@wrong("conv1d_matrix", "one row too few", "shape")
 def conv1d_matrix_off_by_one(w, n):
     k = len(w)
     M = np.zeros((n - k, n))
@@ -37,7 +37,7 @@ def conv1d_matrix_off_by_one(w, n):
     return M
 
 
-@wrong("conv1d_matrix", "n rows: only n - k + 1 windows fit inside x")
+@wrong("conv1d_matrix", "n rows: only n - k + 1 windows fit inside x", "shape")
 def conv1d_matrix_runs_past_the_end(w, n):
     k = len(w)
     M = np.zeros((n, n))
@@ -47,7 +47,7 @@ def conv1d_matrix_runs_past_the_end(w, n):
     return M
 
 
-@wrong("conv1d_matrix", "the weights were truncated to integers")
+@wrong("conv1d_matrix", "the weights were truncated to integers", "dtype")
 def conv1d_matrix_integer(w, n):
     k = len(w)
     M = np.zeros((n - k + 1, n), dtype=int)
@@ -71,17 +71,17 @@ def conv1d_matrix_from_unit_vectors(w, n):
 # --- tied_weight_grad --------------------------------------------------------------------
 
 
-@wrong("tied_weight_grad", "you added column j of dM")
+@wrong("tied_weight_grad", "you added column j of dM", "formula")
 def tied_weight_grad_columns(dM, k):
     return dM[:, :k].sum(axis=0)
 
 
-@wrong("tied_weight_grad", "holds the contribution of the first row only")
+@wrong("tied_weight_grad", "holds the contribution of the first row only", "accumulation")
 def tied_weight_grad_first_row(dM, k):
     return dM[0, :k].copy()
 
 
-@wrong("tied_weight_grad", "holds the contribution of the last row only")
+@wrong("tied_weight_grad", "holds the contribution of the last row only", "accumulation")
 def tied_weight_grad_overwrites(dM, k):
     dw = np.zeros(k)
     for i in range(dM.shape[0]):
@@ -89,7 +89,7 @@ def tied_weight_grad_overwrites(dM, k):
     return dw
 
 
-@wrong("tied_weight_grad", "you averaged over the entries w[j] occupies")
+@wrong("tied_weight_grad", "you averaged over the entries w[j] occupies", "factor")
 def tied_weight_grad_mean(dM, k):
     dw = np.zeros(k)
     for i in range(dM.shape[0]):
@@ -97,7 +97,7 @@ def tied_weight_grad_mean(dM, k):
     return dw / dM.shape[0]
 
 
-@wrong("tied_weight_grad", "dw is reversed")
+@wrong("tied_weight_grad", "dw is reversed", "order")
 def tied_weight_grad_reversed(dM, k):
     return np.array([np.trace(dM, offset=j) for j in range(k)])[::-1]
 
@@ -120,7 +120,7 @@ def tied_weight_grad_add_at(dM, k):
 # --- conv_forward_naive ------------------------------------------------------------------
 
 
-@wrong("conv_forward_naive", "out is a convolution (flipped kernel)")
+@wrong("conv_forward_naive", "out is a convolution (flipped kernel)", "order")
 def conv_forward_flipped(x, w, b, conv_param):
     s, pad = conv_param["stride"], conv_param["pad"]
     N, _, H, W = x.shape
@@ -137,7 +137,7 @@ def conv_forward_flipped(x, w, b, conv_param):
     return out, (x, w, b, conv_param)
 
 
-@wrong("conv_forward_naive", "the bias is missing")
+@wrong("conv_forward_naive", "the bias is missing", "missing term")
 def conv_forward_no_bias(x, w, b, conv_param):
     s, pad = conv_param["stride"], conv_param["pad"]
     N, _, H, W = x.shape
@@ -155,7 +155,7 @@ def conv_forward_no_bias(x, w, b, conv_param):
     return out, (x, w, b, conv_param)
 
 
-@wrong("conv_forward_naive", "stride ignored")
+@wrong("conv_forward_naive", "stride ignored", "formula")
 def conv_forward_stride_ignored(x, w, b, conv_param):
     s, pad = conv_param["stride"], conv_param["pad"]
     N, _, H, W = x.shape
@@ -171,7 +171,7 @@ def conv_forward_stride_ignored(x, w, b, conv_param):
     return out, (x, w, b, conv_param)
 
 
-@wrong("conv_forward_naive", "x was not padded")
+@wrong("conv_forward_naive", "x was not padded", "missing term")
 def conv_forward_unpadded(x, w, b, conv_param):
     s = conv_param["stride"]
     N, _, H, W = x.shape
@@ -187,7 +187,7 @@ def conv_forward_unpadded(x, w, b, conv_param):
     return out, (x, w, b, conv_param)
 
 
-@wrong("conv_forward_naive", "the cache must be the tuple (x, w, b, conv_param)")
+@wrong("conv_forward_naive", "the cache must be the tuple (x, w, b, conv_param)", "cache")
 def conv_forward_short_cache(x, w, b, conv_param):
     s, pad = conv_param["stride"], conv_param["pad"]
     HH, WW = w.shape[2:]
@@ -243,7 +243,11 @@ def conv_forward_kernel_offsets(x, w, b, conv_param):
 # --- conv_backward_naive -----------------------------------------------------------------
 
 
-@wrong("conv_backward_naive", "dw keeps only the last contribution written to each entry")
+@wrong(
+    "conv_backward_naive",
+    "dw keeps only the last contribution written to each entry",
+    "accumulation",
+)
 def conv_backward_dw_overwritten(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -261,7 +265,7 @@ def conv_backward_dw_overwritten(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "dx uses the flipped kernel")
+@wrong("conv_backward_naive", "dx uses the flipped kernel", "order")
 def conv_backward_flipped(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -279,7 +283,7 @@ def conv_backward_flipped(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "dx still holds the padding")
+@wrong("conv_backward_naive", "dx still holds the padding", "shape")
 def conv_backward_padding_kept(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -297,7 +301,7 @@ def conv_backward_padding_kept(dout, cache):
     return dxp, dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "dx is empty: with pad = 0")
+@wrong("conv_backward_naive", "dx is empty: with pad = 0", "shape")
 def conv_backward_negative_slice(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -315,7 +319,7 @@ def conv_backward_negative_slice(dout, cache):
     return dxp[:, :, pad:-pad, pad:-pad], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "summed over axis 0 it is right")
+@wrong("conv_backward_naive", "summed over axis 0 it is right", "axis")
 def conv_backward_db_per_example(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -333,7 +337,7 @@ def conv_backward_db_per_example(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(2, 3))
 
 
-@wrong("conv_backward_naive", "stride ignored")
+@wrong("conv_backward_naive", "stride ignored", "formula")
 def conv_backward_stride_ignored(dout, cache):
     x, w, _, conv_param = cache
     pad = conv_param["pad"]
@@ -350,7 +354,11 @@ def conv_backward_stride_ignored(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "dx keeps only the last contribution written to each entry")
+@wrong(
+    "conv_backward_naive",
+    "dx keeps only the last contribution written to each entry",
+    "accumulation",
+)
 def conv_backward_dx_overwritten(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]
@@ -368,7 +376,7 @@ def conv_backward_dx_overwritten(dout, cache):
     return dxp[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
-@wrong("conv_backward_naive", "you averaged over the batch")
+@wrong("conv_backward_naive", "you averaged over the batch", "factor")
 def conv_backward_divided_by_batch(dout, cache):
     x, w, _, conv_param = cache
     s, pad = conv_param["stride"], conv_param["pad"]

@@ -10,7 +10,7 @@ LESSON = "07_max_pooling"
 # --- max_pool_forward_naive --------------------------------------------------------------
 
 
-@wrong("max_pool_forward_naive", "you averaged each window (average pooling)")
+@wrong("max_pool_forward_naive", "you averaged each window (average pooling)", "formula")
 def max_pool_forward_average(x, pool_param):
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H, W = x.shape
@@ -22,7 +22,7 @@ def max_pool_forward_average(x, pool_param):
     return out, (x, pool_param)
 
 
-@wrong("max_pool_forward_naive", "stride ignored")
+@wrong("max_pool_forward_naive", "stride ignored", "formula")
 def max_pool_forward_stride_ignored(x, pool_param):
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H, W = x.shape
@@ -34,7 +34,7 @@ def max_pool_forward_stride_ignored(x, pool_param):
     return out, (x, pool_param)
 
 
-@wrong("max_pool_forward_naive", "the maximum was taken across channels too")
+@wrong("max_pool_forward_naive", "the maximum was taken across channels too", "axis")
 def max_pool_forward_across_channels(x, pool_param):
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H, W = x.shape
@@ -47,7 +47,7 @@ def max_pool_forward_across_channels(x, pool_param):
     return out, (x, pool_param)
 
 
-@wrong("max_pool_forward_naive", "pool_height and pool_width are swapped")
+@wrong("max_pool_forward_naive", "pool_height and pool_width are swapped", "order")
 def max_pool_forward_swapped(x, pool_param):
     PW, PH, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H, W = x.shape
@@ -59,7 +59,7 @@ def max_pool_forward_swapped(x, pool_param):
     return out, (x, pool_param)
 
 
-@wrong("max_pool_forward_naive", "the cache must be the tuple (x, pool_param)")
+@wrong("max_pool_forward_naive", "the cache must be the tuple (x, pool_param)", "cache")
 def max_pool_forward_caches_output(x, pool_param):
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H, W = x.shape
@@ -100,7 +100,7 @@ def max_pool_forward_all_loops(x, pool_param):
 # --- max_pool_backward_naive -------------------------------------------------------------
 
 
-@wrong("max_pool_backward_naive", "overlapping windows must accumulate")
+@wrong("max_pool_backward_naive", "overlapping windows must accumulate", "accumulation")
 def max_pool_backward_assigns(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -116,7 +116,7 @@ def max_pool_backward_assigns(dout, cache):
     return dx
 
 
-@wrong("max_pool_backward_naive", "overlapping windows must accumulate")
+@wrong("max_pool_backward_naive", "overlapping windows must accumulate", "accumulation")
 def max_pool_backward_assigns_masked_window(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -135,7 +135,7 @@ def max_pool_backward_assigns_masked_window(dout, cache):
     return dx
 
 
-@wrong("max_pool_backward_naive", "the gradient was split among tied maxima")
+@wrong("max_pool_backward_naive", "the gradient was split among tied maxima", "formula")
 def max_pool_backward_split_ties(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -153,7 +153,7 @@ def max_pool_backward_split_ties(dout, cache):
     return dx
 
 
-@wrong("max_pool_backward_naive", "the gradient was sent to every tied maximum")
+@wrong("max_pool_backward_naive", "the gradient was sent to every tied maximum", "formula")
 def max_pool_backward_every_tie(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -169,7 +169,7 @@ def max_pool_backward_every_tie(dout, cache):
     return dx
 
 
-@wrong("max_pool_backward_naive", "the gradient went to the last tied maximum")
+@wrong("max_pool_backward_naive", "the gradient went to the last tied maximum", "order")
 def max_pool_backward_last_tie(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -189,7 +189,7 @@ def max_pool_backward_last_tie(dout, cache):
     return dx
 
 
-@wrong("max_pool_backward_naive", "the gradient was spread over the whole window")
+@wrong("max_pool_backward_naive", "the gradient was spread over the whole window", "formula")
 def max_pool_backward_average_style(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -203,7 +203,7 @@ def max_pool_backward_average_style(dout, cache):
     return dx
 
 
-@wrong("max_pool_backward_naive", "the argmax index was unravelled with the wrong width")
+@wrong("max_pool_backward_naive", "the argmax index was unravelled with the wrong width", "order")
 def max_pool_backward_wrong_width(dout, cache):
     x, pool_param = cache
     PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]

@@ -10,37 +10,37 @@ LESSON = "08_bptt"
 # ---------------------------------------------------------------- rnn_step_forward
 
 
-@wrong("rnn_step_forward", "tanh is missing")
+@wrong("rnn_step_forward", "tanh is missing", "missing term")
 def step_forward_without_tanh(x, prev_h, Wx, Wh, b):
     next_h = x @ Wx + prev_h @ Wh + b
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
-@wrong("rnn_step_forward", "the bias b is missing")
+@wrong("rnn_step_forward", "the bias b is missing", "missing term")
 def step_forward_without_bias(x, prev_h, Wx, Wh, b):
     next_h = np.tanh(x @ Wx + prev_h @ Wh)
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
-@wrong("rnn_step_forward", "Wh is transposed")
+@wrong("rnn_step_forward", "Wh is transposed", "transpose")
 def step_forward_transposed_recurrence(x, prev_h, Wx, Wh, b):
     next_h = np.tanh(x @ Wx + prev_h @ Wh.T + b)
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
-@wrong("rnn_step_forward", "sigmoid")
+@wrong("rnn_step_forward", "sigmoid", "formula")
 def step_forward_with_sigmoid(x, prev_h, Wx, Wh, b):
     next_h = 1 / (1 + np.exp(-(x @ Wx + prev_h @ Wh + b)))
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
-@wrong("rnn_step_forward", "cache item 4 (next_h) holds the pre-activation")
+@wrong("rnn_step_forward", "cache item 4 (next_h) holds the pre-activation", "cache")
 def step_forward_caches_pre_activation(x, prev_h, Wx, Wh, b):
     a = x @ Wx + prev_h @ Wh + b
     return np.tanh(a), (x, prev_h, Wx, Wh, a)
 
 
-@wrong("rnn_step_forward", "the cache must be the tuple (x, prev_h, Wx, Wh, next_h)")
+@wrong("rnn_step_forward", "the cache must be the tuple (x, prev_h, Wx, Wh, next_h)", "cache")
 def step_forward_caches_the_bias_too(x, prev_h, Wx, Wh, b):
     next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
     return next_h, (x, prev_h, Wx, Wh, b, next_h)
@@ -63,7 +63,7 @@ def step_forward_one_example_at_a_time(x, prev_h, Wx, Wh, b):
 # ---------------------------------------------------------------- rnn_step_backward
 
 
-@wrong("rnn_step_backward", "tanh' computed from the pre-activation")
+@wrong("rnn_step_backward", "tanh' computed from the pre-activation", "wrong point")
 def step_backward_tanh_grad_of_pre_activation(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
     a = np.arctanh(next_h)
@@ -71,42 +71,42 @@ def step_backward_tanh_grad_of_pre_activation(dnext_h, cache):
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "tanh' computed from the previous hidden state")
+@wrong("rnn_step_backward", "tanh' computed from the previous hidden state", "wrong point")
 def step_backward_tanh_grad_of_prev_h(dnext_h, cache):
     x, prev_h, Wx, Wh, _ = cache
     da = dnext_h * (1 - prev_h**2)
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "computed as 1 - tanh(next_h)**2")
+@wrong("rnn_step_backward", "computed as 1 - tanh(next_h)**2", "wrong point")
 def step_backward_tanh_applied_twice(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - np.tanh(next_h) ** 2)
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "the tanh derivative is missing")
+@wrong("rnn_step_backward", "the tanh derivative is missing", "missing term")
 def step_backward_without_tanh_grad(dnext_h, cache):
     x, prev_h, Wx, Wh, _ = cache
     da = dnext_h
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "dWh: uses next_h")
+@wrong("rnn_step_backward", "dWh: uses next_h", "wrong point")
 def step_backward_dWh_from_next_h(dnext_h, cache):
     x, _, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h**2)
     return da @ Wx.T, da @ Wh.T, x.T @ da, next_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "Wh is not transposed")
+@wrong("rnn_step_backward", "Wh is not transposed", "transpose")
 def step_backward_untransposed_recurrence(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h**2)
     return da @ Wx.T, da @ Wh, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-@wrong("rnn_step_backward", "you averaged over the batch")
+@wrong("rnn_step_backward", "you averaged over the batch", "factor")
 def step_backward_mean_bias_gradient(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h**2)
@@ -144,7 +144,7 @@ def step_backward_example_by_example(dnext_h, cache):
 # ---------------------------------------------------------------- rnn_forward
 
 
-@wrong("rnn_forward", "every step used h0 as its previous state")
+@wrong("rnn_forward", "every step used h0 as its previous state", "wrong point")
 def forward_never_updates_the_state(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h = np.zeros((N, T, h0.shape[1]))
@@ -153,7 +153,7 @@ def forward_never_updates_the_state(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, h)
 
 
-@wrong("rnn_forward", "h also holds h0")
+@wrong("rnn_forward", "h also holds h0", "shape")
 def forward_keeps_h0(x, h0, Wx, Wh, b):
     states = [h0]
     for t in range(x.shape[1]):
@@ -162,7 +162,7 @@ def forward_keeps_h0(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, h)
 
 
-@wrong("rnn_forward", "h is time-major")
+@wrong("rnn_forward", "h is time-major", "transpose")
 def forward_time_major(x, h0, Wx, Wh, b):
     states, prev_h = [], h0
     for t in range(x.shape[1]):
@@ -172,7 +172,7 @@ def forward_time_major(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, h)
 
 
-@wrong("rnn_forward", "Wh is transposed")
+@wrong("rnn_forward", "Wh is transposed", "transpose")
 def forward_transposed_recurrence(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h = np.zeros((N, T, h0.shape[1]))
@@ -183,7 +183,7 @@ def forward_transposed_recurrence(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, h)
 
 
-@wrong("rnn_forward", "got a list of 6 step caches")
+@wrong("rnn_forward", "got a list of 6 step caches", "cache")
 def forward_caches_every_step(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h = np.zeros((N, T, h0.shape[1]))
@@ -195,7 +195,7 @@ def forward_caches_every_step(x, h0, Wx, Wh, b):
     return h, caches
 
 
-@wrong("rnn_forward", "only the first time step matches")
+@wrong("rnn_forward", "only the first time step matches", "slices")
 def forward_passes_the_pre_activation_on(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h = np.zeros((N, T, h0.shape[1]))
@@ -233,7 +233,7 @@ def forward_one_sequence_at_a_time(x, h0, Wx, Wh, b):
 # ---------------------------------------------------------------- rnn_backward
 
 
-@wrong("rnn_backward", "only the contribution of time step 0 (the first) is left")
+@wrong("rnn_backward", "only the contribution of time step 0 (the first) is left", "accumulation")
 def backward_overwrites_shared_weights(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -250,7 +250,7 @@ def backward_overwrites_shared_weights(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "the gradient from step t+1 is not added")
+@wrong("rnn_backward", "the gradient from step t+1 is not added", "missing term")
 def backward_without_the_recurrent_gradient(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -268,7 +268,7 @@ def backward_without_the_recurrent_gradient(dh, cache):
     return dx, dh0, dWx, dWh, db
 
 
-@wrong("rnn_backward", "tanh' computed from the pre-activation")
+@wrong("rnn_backward", "tanh' computed from the pre-activation", "wrong point")
 def backward_tanh_grad_of_pre_activation(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -287,7 +287,7 @@ def backward_tanh_grad_of_pre_activation(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "tanh' computed from the previous hidden state")
+@wrong("rnn_backward", "tanh' computed from the previous hidden state", "wrong point")
 def backward_tanh_grad_of_previous_state(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -305,7 +305,7 @@ def backward_tanh_grad_of_previous_state(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "dWh: uses h_t")
+@wrong("rnn_backward", "dWh: uses h_t", "wrong point")
 def backward_dWh_from_current_state(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -322,7 +322,7 @@ def backward_dWh_from_current_state(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "the time loop runs forwards")
+@wrong("rnn_backward", "the time loop runs forwards", "order")
 def backward_loop_runs_forwards(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -340,7 +340,7 @@ def backward_loop_runs_forwards(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "dx: only the last time step matches")
+@wrong("rnn_backward", "dx: only the last time step matches", "slices")
 def backward_untransposed_recurrence(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -358,7 +358,7 @@ def backward_untransposed_recurrence(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "at t = 0 the previous state is h0")
+@wrong("rnn_backward", "at t = 0 the previous state is h0", "wrong point")
 def backward_wraps_around_at_the_first_step(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -375,7 +375,7 @@ def backward_wraps_around_at_the_first_step(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
-@wrong("rnn_backward", "you averaged over time")
+@wrong("rnn_backward", "you averaged over time", "factor")
 def backward_averages_over_time(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
@@ -393,7 +393,7 @@ def backward_averages_over_time(dh, cache):
     return dx, dprev_h, dWx / T, dWh / T, db / T
 
 
-@wrong("rnn_backward", "dh0: is zero")
+@wrong("rnn_backward", "dh0: is zero", "missing term")
 def backward_forgets_dh0(dh, cache):
     x, h0, Wx, Wh, h = cache
     T = x.shape[1]
