@@ -622,6 +622,50 @@ def factor(c):
     return None
 
 
+def slice_factors(c):
+    """Each slice along one axis is the expected one times its own factor: a normalisation
+    (a shift, a sum) that differs between rows."""
+    if not c.same_shape() or c.got.ndim < 2:
+        return None
+    for axis in range(c.got.ndim):
+        others = tuple(a for a in range(c.got.ndim) if a != axis)
+        energy = np.sum(c.expected * c.expected, axis=others, keepdims=True)
+        if c.expected.shape[axis] < 2 or np.any(energy == 0):
+            continue
+        k = np.sum(c.got * c.expected, axis=others, keepdims=True) / energy
+        varies = np.ptp(k) > 1e-6 * np.max(np.abs(k))
+        if varies and np.min(np.abs(k)) > 1e-6 and c.matches(k * c.expected, rtol=1e-5):
+            name = c.axis_name(axis) if c.axes else f"slice along axis {axis}"
+            first = ", ".join(f"{v:.4g}" for v in k.ravel()[:3])
+            return Diagnosis(
+                "factor",
+                f"{c.label}: each {name} is the expected one times its own factor ({first}, ...)",
+                "a shift or a normalising sum differs between them: numerator and denominator "
+                "must use the same one",
+            )
+    return None
+
+
+def logarithm(c):
+    """The logarithm or the exponential of the expected value."""
+    if not c.same_shape():
+        return None
+    with np.errstate(all="ignore"):
+        candidates = [
+            ("the logarithm", np.log(c.expected)),
+            ("the exponential", np.exp(c.expected)),
+        ]
+    for what, candidate in candidates:
+        if np.all(np.isfinite(candidate)) and c.matches(candidate):
+            return Diagnosis(
+                "formula",
+                f"{c.label} is {what} of the expected value",
+                "a log (or an exp) too many or too few, e.g. log-probabilities returned "
+                "where probabilities are expected",
+            )
+    return None
+
+
 def integer(c):
     """An integer result: the float entries were truncated."""
     if c.got.dtype.kind not in "iub":
@@ -762,10 +806,12 @@ DIAGNOSERS = [
     shape,  # any other wrong shape
     not_finite,  # NaN or inf
     factor,  # a constant factor, a flipped sign
+    logarithm,  # log or exp of the expected value
     flipped,  # reversed along some axes
     integer,  # integer dtype
     named_slices,  # only some examples, time steps, channels match
     unwritten,  # right except at entries left at 0
+    slice_factors,  # each row off by its own factor
     end_slices,  # only the first or last index of an axis, or the border, or the interior
     shifted,  # moved by an offset along the last axes
     values,  # the generic diagnosis

@@ -97,22 +97,21 @@ def routed_terms(dout, x, pool_param):
     return terms
 
 
-def _wrong_width_backward(dout, x, pool_param):
-    """The flat argmax k unravelled as (k // pool_height, k % pool_height); None when that
-    lands outside x (the student's code would then raise IndexError)."""
+def misunravelled_backward(dout, x, pool_param, mistake):
+    """dx when the flat argmax k of each window is turned into (row, column) wrongly: as
+    (k // pool_height, k % pool_height) ("width") or with row and column swapped,
+    (k % pool_height, k // pool_height) ("swapped"). None when that lands outside x (the
+    student's code would then raise IndexError)."""
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx = np.zeros_like(x)
-    N, C, Ho, Wo = dout.shape
-    for n in range(N):
-        for c in range(C):
-            for i in range(Ho):
-                for j in range(Wo):
-                    window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
-                    k = int(np.argmax(window))
-                    r, q = i * stride + k // ph, j * stride + k % ph
-                    if r >= x.shape[2] or q >= x.shape[3]:
-                        return None
-                    dx[n, c, r, q] += dout[n, c, i, j]
+    for n, c, i, j in np.ndindex(dout.shape):
+        window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
+        k = int(np.argmax(window))
+        r, q = (k // ph, k % ph) if mistake == "width" else (k % ph, k // ph)
+        r, q = i * stride + r, j * stride + q
+        if r >= x.shape[2] or q >= x.shape[3]:
+            return None
+        dx[n, c, r, q] += dout[n, c, i, j]
     return dx
 
 
@@ -235,18 +234,18 @@ def max_pool_backward_mistakes(dout, cache, ties):
             "window's maximum alone",
         ),
     ]
-    if pool[0] != pool[1]:
-        wrong_width = _wrong_width_backward(dout, x, pool_param)
-        if wrong_width is not None:
-            mistakes.append(
-                Mistake(
-                    wrong_width,
-                    "the argmax index was unravelled with the wrong width: flat index k of a "
-                    "(pool_height, pool_width) window is row k // pool_width, column "
-                    "k % pool_width (np.unravel_index(k, window.shape))",
-                    "order",
-                )
-            )
+    unravelled = {
+        "width": "the argmax index was unravelled with the wrong width: flat index k of a "
+        "(pool_height, pool_width) window is row k // pool_width, column k % pool_width "
+        "(np.unravel_index(k, window.shape))",
+        "swapped": "the row and column of the argmax are swapped: flat index k of a "
+        "(pool_height, pool_width) window is row k // pool_width, column k % pool_width "
+        "(np.unravel_index(k, window.shape))",
+    }
+    for mistake, message in unravelled.items():
+        wrong = misunravelled_backward(dout, x, pool_param, mistake)
+        if wrong is not None:
+            mistakes.append(Mistake(wrong, message, "order"))
     return mistakes
 
 
