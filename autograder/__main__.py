@@ -2,53 +2,147 @@
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 from autograder.run.sandbox import Limits
 
+GRADE_HELP = """Grade a class with nbgrader: every notebook runs sandboxed, every graded cell is
+checked again by the trusted runner, and OUT gets grades.csv, exercises.csv, feedback/ (one
+page per notebook and one .zip per student), report.html and course/ (the nbgrader course
+with its gradebook, which formgrader opens). SUBMISSIONS is never modified.
 
-def main(argv=None):
+Run it again on the same OUT at any time: only new or changed notebooks are graded, an
+interrupted run resumes, and grades and comments entered in formgrader are kept."""
+
+GRADE_EXAMPLES = """examples:
+  python -m autograder grade submitted --out graded
+  python -m autograder grade submitted --out graded --lessons 01_softmax,05_batch_bias
+  python -m autograder grade submitted --out graded --db postgresql://grader@db/course
+  python -m autograder grade submitted --out graded --scheduler tcp://scheduler:8786
+
+SUBMISSIONS is laid out as nbgrader's submitted/: <student>/<lesson>/<notebook>.ipynb."""
+
+
+def _lessons(text):
+    from autograder.course import lesson_ids
+
+    lessons = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in lessons if x not in lesson_ids()]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown lesson {', '.join(unknown)}; the lessons are {', '.join(lesson_ids())}"
+        )
+    return lessons
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="regenerate lessons/ and solutions/ from source/")
     build.add_argument("lessons", nargs="*", help="lesson ids (default: every lesson)")
     grade = commands.add_parser(
-        "grade", help="grade SUBMISSIONS (laid out as nbgrader's submitted/)"
+        "grade",
+        help="grade SUBMISSIONS (laid out as nbgrader's submitted/) into OUT",
+        description=GRADE_HELP,
+        epilog=GRADE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    grade.add_argument("submissions", type=Path)
-    grade.add_argument("--out", type=Path, required=True)
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("submissions", type=Path, help="the folder of submissions (read only)")
+    grade.add_argument("--out", type=Path, required=True, help="where the results go")
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="local worker processes (default: the number of cores)",
+    )
+    grade.add_argument(
+        "--lessons",
+        type=_lessons,
+        help="the lessons handed out, comma-separated: what is graded and what totals are "
+        "out of (default: the lessons at least one student submitted)",
+    )
+    grade.add_argument(
+        "--db", metavar="URL", help="the gradebook's SQLAlchemy URL (default: SQLite in OUT/course)"
+    )
+    grade.add_argument(
+        "--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of --jobs"
+    )
+    grade.add_argument("--force", action="store_true", help="grade every notebook again")
     demo = commands.add_parser("demo", help="make a demo class and grade it")
     demo.add_argument("--out", type=Path, default=Path("demo"))
     demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
+    return parser
 
+
+def summary(graded, out, seconds):
+    """What the terminal shows after a run: the table, then what to look at."""
+    from autograder.outputs.export import grade_table
+
+    lines = [grade_table(graded.results), ""]
+    lines.append(
+        f"graded {graded.graded + graded.kept} of {graded.submitted} submitted notebooks "
+        f"({graded.graded} run now, {graded.kept} unchanged and kept) in {seconds:.1f} s; "
+        f"lessons handed out: {', '.join(graded.lessons)}"
+    )
+    flagged = sorted({f"{r.student}/{r.lesson}" for r in graded.results if r.tampered})
+    if flagged:
+        listed = ", ".join(flagged[:4]) + (", ..." if len(flagged) > 4 else "")
+        lines.append(f"flagged (tampering or the answer key used): {len(flagged)} ({listed})")
+    for where, what in graded.notes:
+        lines.append(f"intake: {where}: {what}")
+    for student, lesson, entered in graded.review:
+        what = "; ".join(f"{cell}: {kind}" for cell, kind in entered)
+        lines.append(
+            f"review: {student}/{lesson} changed since you graded it by hand ({what}): "
+            "kept, marked 'needs manual grade' in formgrader"
+        )
+    lines += [
+        f"grades:    {out / 'grades.csv'}",
+        f"exercises: {out / 'exercises.csv'}",
+        f"feedback:  {out / 'feedback'}/<student>/<lesson>/<notebook>.html, <student>.zip",
+        f"report:    {out / 'report.html'}",
+        f"formgrader: cd {out / 'course'} && jupyter lab  (then Nbgrader > Formgrader)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
     if args.command == "build":
         from autograder.build import build
 
         build(args.lessons or None)
         return 0
 
-    from autograder.demo import grade_table, make_class
-    from autograder.grade import grade as grade_class
+    from autograder.demo import make_class
+    from autograder.grade import Interrupted, grade
 
+    options = {}
     if args.command == "demo":
         args.submissions = args.out / "submissions"
         make_class(args.submissions)
         args.out = args.out / "graded"
+    else:
+        options = {
+            "lessons": args.lessons,
+            "db_url": args.db,
+            "scheduler": args.scheduler,
+            "force": args.force,
+        }
     started = time.monotonic()
-    results = grade_class(args.submissions, args.out, jobs=args.jobs, limits=Limits())
-    print(grade_table(results))
-    flagged = sorted({f"{r.student}/{r.lesson}" for r in results if r.tampered})
-    print(f"\ngraded {len(results)} notebooks in {time.monotonic() - started:.1f} s")
-    if flagged:
-        listed = ", ".join(flagged[:4]) + (", ..." if len(flagged) > 4 else "")
-        print(f"flagged (tampering or the answer key used): {len(flagged)} notebooks ({listed})")
-    print(f"grades:    {args.out / 'grades.csv'}")
-    print(f"exercises: {args.out / 'exercises.csv'}")
-    print(f"feedback:  {args.out / 'feedback'}/<student>/<lesson>/<notebook>.html")
-    print(f"report:    {args.out / 'report.html'}")
+    try:
+        graded = grade(args.submissions, args.out, jobs=args.jobs, limits=Limits(), **options)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        done = f"{exc}; " if isinstance(exc, Interrupted) else ""
+        print(
+            f"\n{done}what was graded is kept in {args.out / 'results'}: "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    print(summary(graded, args.out, time.monotonic() - started))
     return 0
 
 

@@ -43,10 +43,13 @@ def kernel_config(socket_dir):
     return c
 
 
-def nbgrader_config(course_root):
-    """nbgrader's configuration for a course directory at course_root."""
+def nbgrader_config(course_root, db_url=None):
+    """nbgrader's configuration for a course directory at course_root; the gradebook is
+    SQLite in course_root unless db_url names another (e.g. PostgreSQL)."""
     c = Config()
     c.CourseDirectory.root = str(course_root)
+    if db_url:
+        c.CourseDirectory.db_url = db_url
     c.CourseDirectory.course_id = COURSE_ID
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
@@ -63,13 +66,13 @@ def nbgrader_config(course_root):
     return c
 
 
-def nbgrader_api(course_root, config=None):
+def nbgrader_api(course_root, config=None, db_url=None):
     """An NbGraderAPI on the course directory at course_root, logging only errors."""
     # nbgrader runs `alembic` for its gradebook: it lives beside this Python, maybe not on PATH
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ["PATH"].split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ["PATH"]
-    c = nbgrader_config(course_root)
+    c = nbgrader_config(course_root, db_url)
     if config is not None:
         c.merge(config)
     api = NbGraderAPI(config=c)
@@ -77,14 +80,53 @@ def nbgrader_api(course_root, config=None):
     return api
 
 
-def release(course_root, lessons):
-    """A fresh nbgrader course at course_root: source/ copied in and every lesson released with
-    generate_assignment, so that its gradebook knows every cell and its points. Returns its API."""
-    shutil.copytree(SOURCE, Path(course_root) / "source", ignore=shutil.ignore_patterns(".*"))
-    api = nbgrader_api(course_root)
+def release(course_root, lessons, db_url=None):
+    """The nbgrader course at course_root with `lessons` released by generate_assignment, so
+    that its gradebook knows every cell and its points. Returns its API.
+
+    A lesson whose source is unchanged since it was released there is left as it is (with
+    the grades and comments in the gradebook); a new or edited one is copied and released.
+    """
+    course_root = Path(course_root)
+    api = nbgrader_api(course_root, db_url=db_url)
     for lesson in lessons:
-        check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
+        here, there = SOURCE / lesson, course_root / "source" / lesson
+        unchanged = (course_root / "release" / lesson).is_dir() and _same_files(here, there)
+        if not unchanged:
+            shutil.rmtree(there, ignore_errors=True)
+            shutil.copytree(here, there, ignore=shutil.ignore_patterns(".*"))
+            check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
     return api
+
+
+def _same_files(a, b):
+    names = sorted(p.name for p in a.iterdir() if not p.name.startswith("."))
+    return (
+        b.is_dir()
+        and names == sorted(p.name for p in b.iterdir())
+        and all((a / n).read_bytes() == (b / n).read_bytes() for n in names if (a / n).is_file())
+    )
+
+
+def write_nbgrader_config(course_root, db_url=None):
+    """nbgrader_config.py in the course, so that nbgrader's own commands and formgrader,
+    started there, find the course id, the gradebook and the course's feedback settings."""
+    lines = [
+        "# Written by `python -m autograder grade`: the course's nbgrader settings.",
+        "c = get_config()  # noqa: F821",
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}",
+        "c.OverwriteCells.add_missing_cells = True",
+        "c.ClearHiddenTests.enforce_metadata = False",
+        "c.GenerateFeedback.preprocessors = [",
+        '    "nbgrader.preprocessors.GetGrades",',
+        '    "nbgrader.preprocessors.ClearHiddenTests",',
+        '    "autograder.record.preprocessors.ShowOnlyDiagnoses",',
+        '    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",',
+        "]",
+    ]
+    if db_url:
+        lines.append(f"c.CourseDirectory.db_url = {db_url!r}")
+    (Path(course_root) / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 
 
 def check_success(result, what):

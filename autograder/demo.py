@@ -8,17 +8,20 @@
 - eve: correct-looking notebooks that patch the checks instead of solving the exercises.
 """
 
+import json
 import math
 import shutil
-import sys
+from pathlib import Path
 
 import nbformat
 
-from autograder.course import LESSONS, REPO, lesson_ids, notebook_name
+from autograder.course import LESSONS, lesson_ids, notebook_name
 from autograder.notebooks import nbgrader_meta, source_notebook
 from autograder.record.preprocessors import SOLUTION_MARKER
 
 STUDENTS = ("ada", "bob", "cy", "dee", "eve")
+# bob's answers: the catalogue's first wrong answer per exercise (scripts/demo_mistakes.py)
+MISTAKES = Path(__file__).with_name("demo_mistakes.json")
 
 # Eve's "answer": make the check in the notebook pass whatever the function returns
 FAKE = """import gradlab.checking as _checking
@@ -43,14 +46,11 @@ def _solutions(lesson):
 
 
 def _mistakes():
-    sys.path.insert(0, str(REPO))  # the catalogue lives in the test suite
-    from tests.catalogue import answers
-
-    first = {}
-    for answer in answers():
-        if answer.diagnosis is not None:
-            first.setdefault((answer.lesson, answer.exercise), answer.cell_source())
-    return first
+    """{(lesson, exercise): source} of bob's answers (autograder/demo_mistakes.json)."""
+    by_lesson = json.loads(MISTAKES.read_text(encoding="utf-8"))
+    return {
+        (lesson, ex): src for lesson, answers in by_lesson.items() for ex, src in answers.items()
+    }
 
 
 def _answered(lesson, answers):
@@ -86,17 +86,3 @@ def make_class(dest, lessons=None):
             nbformat.write(nb, path)
     broken = dest / "cy" / lessons[0] / notebook_name(lessons[0])
     broken.write_text('{"cells": [ this is not json', encoding="utf-8")
-
-
-def grade_table(results):
-    """The grades as a text table, one row per student, one column per lesson."""
-    lessons = sorted({r.lesson for r in results})
-    width = max(len(x) for x in lessons) + 1
-    lines = ["student".ljust(9) + "".join(x.rjust(width) for x in lessons) + "   total"]
-    for student in sorted({r.student for r in results}):
-        mine = {r.lesson: r for r in results if r.student == student}
-        cells = "".join(f"{mine[x].score:g}/{mine[x].max_score:g}".rjust(width) for x in lessons)
-        total = sum(r.score for r in mine.values())
-        best = sum(r.max_score for r in mine.values())
-        lines.append(student.ljust(9) + cells + f"   {total:g}/{best:g}")
-    return "\n".join(lines)

@@ -1,57 +1,72 @@
-"""The grading command: python -m autograder grade SUBMISSIONS --out OUT [--jobs N].
+"""The grading command: python -m autograder grade SUBMISSIONS --out OUT [options].
 
-The stages, each on nbgrader's own machinery:
+The stages, each on nbgrader's own machinery, data flowing one way:
 
-1. release: OUT/course is a fresh nbgrader course directory; generate_assignment records every
-   lesson (cells, points, checksums) in its SQLite gradebook;
-2. intake: every student x lesson is usable, or missing / unreadable (scores 0, says why);
+1. intake (autograder.intake): every student x lesson handed out is usable, or missing /
+   unreadable (scores 0, says why); what intake passed over becomes a note with the fix;
+2. release: OUT/course is an nbgrader course directory, kept between runs; generate_assignment
+   records each lesson handed out (cells, points, checksums) in its gradebook;
 3. sanitize: nbgrader's own sanitize preprocessors (OverwriteCells restores deleted or edited
    test cells from the source);
-4. execute: nbgrader's Execute preprocessor on sandboxed, pre-warmed kernels, in --jobs workers;
-   the same workers verify: every graded cell is run again by the trusted runner on the
-   student's functions proxied into a sandbox (autograder.run.trusted);
-5. record: nbgrader's Autograde converter, with its execution replayed from stage 4, writes the
-   gradebook from one process (concurrent SQLite writes are unsafe); a cell earns its points
-   only if the notebook run and the trusted run both pass it;
-6. feedback and export: nbgrader's generate_feedback (lessons in parallel: it only reads the
-   gradebook), then grades.csv, exercises.csv, the feedback files and the class report.
+4. run (autograder.run): nbgrader's Execute on sandboxed, pre-warmed kernels, in --jobs workers
+   or on a Dask cluster; the same workers verify every graded cell again on the student's
+   functions proxied into a sandbox, and record the verdict in the executed notebook. Each
+   result is stored as it arrives (autograder.record.store): a rerun grades only what changed,
+   an interrupted run resumes;
+5. record (autograder.record.gradebook): nbgrader's Autograde, its execution replayed from the
+   stored results, writes the gradebook from one process; manual grades entered in formgrader
+   are kept;
+6. outputs (autograder.outputs): nbgrader's generate_feedback made self-contained, grades.csv,
+   exercises.csv and the class report.
 """
 
+import contextlib
 import dataclasses
-import html
-import multiprocessing
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
 from nbgrader.utils import temp_attrs
 from sqlalchemy.exc import SAWarning
-from traitlets.config import Config
 
-from autograder.course import (
-    COURSE_ID,
-    check_success,
-    lesson_ids,
-    nbgrader_api,
-    notebook_name,
-    release,
-)
+from autograder.course import SOURCE, lesson_ids, notebook_name, release, write_nbgrader_config
 from autograder.intake import collect
-from autograder.notebooks import nbgrader_meta
-from autograder.outputs.export import CellResult, LessonResult, write_outputs
-from autograder.outputs.mathjax import bundle_mathjax, localize_mathjax
+from autograder.outputs import feedback
+from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
-from autograder.record.preprocessors import ReplayExecution
-from autograder.run.kernels import Task, execute_all
+from autograder.record import gradebook
+from autograder.record.store import ResultStore, grader_version, result_key
+from autograder.run.kernels import execute_all
 from autograder.run.sandbox import Limits, require_bubblewrap
-from autograder.run.trusted import ANSWER_KEY_KIND, TAMPERING
+from autograder.run.values import Task
+
+
+@dataclass
+class Graded:
+    """What a grading run did: the results, and what the instructor should be told."""
+
+    results: list
+    notes: list = field(default_factory=list)  # (where, what) that intake passed over
+    review: list = field(default_factory=list)  # (student, lesson, [(grade_id, what)])
+    lessons: list = field(default_factory=list)  # the lessons handed out
+    graded: int = 0  # notebooks run this time
+    kept: int = 0  # notebooks whose stored result was still valid
+    submitted: int = 0  # notebooks handed in
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a run: what was graded is stored, the next run resumes."""
+
+    def __init__(self, done, total):
+        super().__init__(f"interrupted: {done} of {total} notebooks graded")
+        self.done, self.total = done, total
 
 
 def _refuse_overlap(submissions, out):
@@ -59,6 +74,27 @@ def _refuse_overlap(submissions, out):
         raise SystemExit(
             "OUT and SUBMISSIONS must not contain each other: SUBMISSIONS is read-only"
         )
+
+
+@contextlib.contextmanager
+def _only_run_on(out):
+    """One run at a time on OUT: a second one waits, and says why."""
+    lock = open(out / ".grading.lock", "a+")  # noqa: SIM115 (held for the whole run)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            print(f"another grading run ({holder}) is writing {out}: waiting for it to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        yield
+    finally:
+        lock.close()
 
 
 def _sanitized(api, submission, dest):
@@ -82,178 +118,59 @@ def _font_cache(course):
     return str(cache)
 
 
-def _record(course, usable, outcomes):
-    """nbgrader's Autograde, with Execute replaced by the replay of the sandboxed run.
+def grade(
+    submissions,
+    out,
+    jobs=None,
+    limits=Limits(),
+    lessons=None,
+    db_url=None,
+    scheduler=None,
+    force=False,
+):
+    """Grade SUBMISSIONS into OUT; return what was done (Graded).
 
-    One converter run per lesson grades all its students; should one of them trip nbgrader,
-    the lesson is graded student by student and only that one records the error.
-    Returns the nbgrader API and {(student, lesson): problem} for the ones it could not grade.
+    lessons: the lessons handed out (default: those at least one student submitted);
+    db_url: the gradebook (default: SQLite in OUT/course); scheduler: a Dask scheduler's
+    address to grade on (default: --jobs local workers); force: grade every notebook again.
     """
-    ReplayExecution.executed = {
-        key: nbformat.reads(o.notebook_json, as_version=4) for key, o in outcomes.items()
-    }
-    config = Config()
-    config.Autograde.autograde_preprocessors = [
-        ReplayExecution if p is Execute else p for p in Autograde().autograde_preprocessors
-    ]
-    api = nbgrader_api(course, config)
-    failed = {}
-    for lesson in sorted({s.lesson for s in usable}):
-        if api.autograde(lesson, "*")["success"]:
-            continue
-        for s in (s for s in usable if s.lesson == lesson):
-            result = api.autograde(lesson, s.student)
-            if not result["success"]:
-                failed[(s.student, lesson)] = "nbgrader could not grade this notebook"
-    return api, failed
-
-
-def _first_line(text):
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _cell_message(cell):
-    """The first line of a graded cell's failure, as the student sees it in the feedback."""
-    for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            if output.ename in ("CheckFailed", "NotRun"):
-                return _first_line(output.evalue)
-            return f"{output.ename}: {_first_line(output.evalue)}"
-        if output.output_type == "stream" and output.name == "stderr":
-            return f"the cell wrote to stderr: {_first_line(output.text)}"
-    return ""
-
-
-def _messages(course, submission):
-    path = course / "autograded" / submission.student / submission.lesson / submission.notebook
-    if not path.exists():
-        return {}
-    nb = nbformat.read(path, as_version=4)
-    return {
-        meta["grade_id"]: _cell_message(cell)
-        for cell in nb.cells
-        if (meta := nbgrader_meta(cell)).get("grade")
-    }
-
-
-def _kind(verdict, message, problem):
-    """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
-    if verdict is None:
-        return "unattempted" if problem == "missing notebook" else "not graded"
-    if verdict.kind == ANSWER_KEY_KIND or message.startswith(TAMPERING):
-        return verdict.kind if verdict.kind == ANSWER_KEY_KIND else TAMPERING
-    return verdict.kind or "notebook only"
-
-
-def _results(api, course, found, verdicts, outcomes, failed):
-    """One LessonResult per student and lesson, read back from nbgrader's gradebook.
-
-    The trusted run's verdicts are already in the scores: they were recorded in the
-    executed notebooks before nbgrader graded them.
-    """
-    results = []
-    with Gradebook(api.coursedir.db_url, COURSE_ID) as gb:
-        cells = {
-            lesson: [
-                (gc.name, gc.max_score)
-                for nb in gb.find_assignment(lesson).notebooks
-                for gc in nb.grade_cells
-            ]
-            for lesson in {s.lesson for s in found}
-        }
-        for s in found:
-            key = (s.student, s.lesson)
-            outcome = outcomes.get(key)
-            problem = s.problem or failed.get(key) or (outcome.problem if outcome else "")
-            messages = _messages(course, s) if s.path else {}
-            scores = {}
-            if s.path:
-                try:
-                    submission = gb.find_submission(s.lesson, s.student)
-                    scores = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
-                except MissingEntry:
-                    problem = problem or "nbgrader recorded no grades"
-            cell_results = []
-            for grade_id, max_score in cells[s.lesson]:
-                score = float(scores.get(grade_id, 0.0) or 0.0)
-                message = messages.get(grade_id, "") if s.path else s.problem
-                if score < max_score and not message:
-                    message = problem or "no points"
-                kind = ""
-                if score < max_score:
-                    kind = _kind(verdicts.get((*key, grade_id)), message, problem)
-                cell_results.append(CellResult(grade_id, score, max_score, message, kind))
-            results.append(LessonResult(s.student, s.lesson, s.notebook, problem, cell_results))
-    return results
-
-
-def _lesson_feedback(course_and_lesson):
-    course, lesson = course_and_lesson
-    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings, not ours
-    api = nbgrader_api(course)
-    check_success(api.generate_feedback(lesson), f"generate_feedback {lesson}")
-
-
-def _feedback(course, out, found, results, jobs):
-    """nbgrader's feedback for graded notebooks; a short note for the ones that were not."""
-    lessons = sorted({s.lesson for s in found if s.path})
-    with multiprocessing.get_context("spawn").Pool(max(1, min(jobs, len(lessons)))) as pool:
-        pool.map(_lesson_feedback, [(course, lesson) for lesson in lessons])
-    # nbgrader's feedback template loads MathJax from a CDN whatever HTMLExporter.mathjax_url
-    # says: one local copy beside feedback/ makes the maths render offline
-    mathjax_js = bundle_mathjax(out)
-    by_key = {(r.student, r.lesson): r for r in results}
-    for s in found:
-        dest = out / "feedback" / s.student / s.lesson / s.notebook.replace(".ipynb", ".html")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        made = course / "feedback" / s.student / s.lesson / dest.name
-        if s.path and made.exists():
-            shutil.copyfile(made, dest)
-            localize_mathjax(dest, mathjax_js)
-        else:
-            dest.write_text(_problem_page(by_key[(s.student, s.lesson)]), encoding="utf-8")
-
-
-def _problem_page(result):
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head><body>"
-        f"<h1>{html.escape(result.lesson)}: 0 / {result.max_score:g}</h1>"
-        f"<p>Your notebook {html.escape(result.notebook)} could not be graded: "
-        f"{html.escape(result.problem)}.</p></body></html>"
-    )
-
-
-def grade(submissions, out, jobs=None, limits=Limits(), lessons=None):
-    """Grade every submission in SUBMISSIONS into OUT; return the LessonResults.
-
-    lessons: the lessons to grade, all of them by default.
-    """
-    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings, not ours
-        warnings.simplefilter("ignore", SAWarning)
-        return _grade(Path(submissions).resolve(), Path(out).resolve(), jobs, limits, lessons)
-
-
-def _grade(submissions, out, jobs, limits, lessons):
+    submissions, out = Path(submissions).resolve(), Path(out).resolve()
     _refuse_overlap(submissions, out)
     if not submissions.is_dir():
         raise SystemExit(f"no such folder: {submissions}")
     require_bubblewrap()
-    lessons = lessons or lesson_ids()
     out.mkdir(parents=True, exist_ok=True)
-    course = out / "course"
-    for stale in (course, out / "feedback"):  # a rerun on the same OUT starts afresh
-        shutil.rmtree(stale, ignore_errors=True)
-    course.mkdir()
+    with warnings.catch_warnings(), _only_run_on(out):
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
+        return _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force)
 
-    api = release(course, lessons)
-    found, rejected = collect(submissions, lessons, notebook_name)
-    tasks = []
+
+def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force):
+    intake = collect(submissions, lesson_ids(), notebook_name)
+    handed_out = lessons or intake.submitted or lesson_ids()
+    found = [s for s in intake.found if s.lesson in handed_out]
+    course = out / "course"
+    course.mkdir(exist_ok=True)
+    write_nbgrader_config(course, db_url)
+    api = release(course, handed_out, db_url)
+    db_url = api.coursedir.db_url
+    store = ResultStore(out / "results")
+    version = grader_version()
+
+    tasks, keys, kept, changed = [], {}, [], set()
     for i, s in enumerate(found):
         if not s.path:
             continue
         dest = course / "submitted" / s.student / s.lesson / s.notebook
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(s.path, dest)
+        source = (SOURCE / s.lesson / s.notebook).read_bytes()
+        key = keys[(s.student, s.lesson)] = result_key(s.path.read_bytes(), source, version)
+        if store.key(s.student, s.lesson) not in (None, key):
+            changed.add((s.student, s.lesson))
+        if not force and store.get(s.student, s.lesson, key):
+            kept.append((s.student, s.lesson))
+            continue
         try:
             tasks.append(Task((s.student, s.lesson), _sanitized(api, s, dest)))
         except Exception as exc:  # metadata nbgrader rejects: this notebook only scores 0
@@ -262,22 +179,99 @@ def _grade(submissions, out, jobs, limits, lessons):
 
     # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects next
     tasks.sort(key=lambda task: (task.key[1], task.key[0]))
-    jobs = jobs or os.cpu_count() or 1
-    outcomes = {}
-    progress = Progress(len(tasks), "grading")
-    for outcome in execute_all(tasks, jobs, limits, _font_cache(course)):
-        outcomes[outcome.key] = outcome
-        progress.advance()
-    progress.close()
+    _run(tasks, store, keys, jobs or os.cpu_count() or 1, limits, course, scheduler)
 
     usable = [s for s in found if s.path]
-    api, failed = _record(course, usable, outcomes)
+    outcomes = {
+        (s.student, s.lesson): store.get(s.student, s.lesson, keys[(s.student, s.lesson)])
+        for s in usable
+    }
+    fresh = {task.key for task in tasks}
+    to_record = {key for key in outcomes if key in fresh or not gradebook.recorded(db_url, *key)}
+    # what an instructor entered for a submission that changed since: kept, to be reviewed
+    review = [
+        (*key, entered)
+        for key in sorted(to_record & changed)
+        if (entered := gradebook.manual_grades(db_url, *key))
+    ]
+    failed = gradebook.record(course, to_record, store.root, db_url)
     verdicts = {
         (*key, grade_id): verdict
         for key, outcome in outcomes.items()
         for grade_id, verdict in outcome.verdicts.items()
     }
-    results = _results(api, course, found, verdicts, outcomes, failed)
-    _feedback(course, out, found, results, jobs)
-    write_outputs(out, results, rejected)
-    return results
+    results = gradebook.results(db_url, course, found, verdicts, outcomes, failed)
+    _write_feedback(course, out, found, results, to_record, jobs or 1, db_url, store)
+    write_outputs(out, results, intake.notes, intake.folders)
+    return Graded(
+        results,
+        intake.notes,
+        review,
+        list(handed_out),
+        len(tasks),
+        len(kept),
+        len(usable),
+    )
+
+
+def _run(tasks, store, keys, jobs, limits, course, scheduler):
+    """Grade the tasks, storing each result as it arrives; Ctrl-C keeps what was stored."""
+    if not tasks:
+        return
+    progress = Progress(len(tasks), "grading")
+    if scheduler:
+        from autograder.run.cluster import execute_on_cluster
+
+        outcomes = execute_on_cluster(tasks, scheduler, limits)
+    else:
+        outcomes = execute_all(tasks, jobs, limits, _font_cache(course))
+    try:
+        for outcome in outcomes:
+            store.put(outcome, keys[outcome.key])
+            progress.advance()
+    except KeyboardInterrupt:
+        outcomes.close()  # ends the workers, and with them every kernel and sandbox
+        progress.close()
+        raise Interrupted(progress.done, len(tasks)) from None
+    progress.close()
+
+
+def _write_feedback(course, out, found, results, to_record, jobs, db_url, store):
+    """Every student's feedback pages, made again where something changed, and archives."""
+    pages = {
+        (s.student, s.lesson): out
+        / "feedback"
+        / s.student
+        / s.lesson
+        / s.notebook.replace(".ipynb", ".html")
+        for s in found
+    }
+    usable = {(s.student, s.lesson) for s in found if s.path}
+    # a page is made again when its notebook was recorded again, when it is missing, or when
+    # what the gradebook holds for it changed (a manual grade or comment from formgrader)
+    entries = {key: gradebook.digest(db_url, *key) for key in usable}
+    marks = {key: store.path(*key).with_suffix(".feedback") for key in pages}
+    stale = set(to_record) | {
+        key
+        for key, page in pages.items()
+        if not page.exists()
+        or (key in usable and (not marks[key].exists() or marks[key].read_text() != entries[key]))
+    }
+    feedback.generate(course, sorted(stale & usable), jobs, db_url)
+    by_key = {(r.student, r.lesson): r for r in results}
+    changed = set()
+    for s in found:
+        key, page = (s.student, s.lesson), pages[(s.student, s.lesson)]
+        made = course / "feedback" / s.student / s.lesson / page.name
+        if key in stale or not page.exists():
+            page.parent.mkdir(parents=True, exist_ok=True)
+            if s.path and made.exists():
+                page.write_text(feedback.travel(made.read_text(encoding="utf-8")), "utf-8")
+            else:
+                page.write_text(feedback.problem_page(by_key[key]), encoding="utf-8")
+            if key in entries:
+                marks[key].parent.mkdir(parents=True, exist_ok=True)
+                marks[key].write_text(entries[key])
+            changed.add(s.student)
+    for student in sorted(changed):
+        feedback.archive(out, student)

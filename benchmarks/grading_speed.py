@@ -115,7 +115,7 @@ def main():
         )
 
         started = time.monotonic()
-        results = grade(submissions, root / "ours", jobs=args.jobs)
+        results = grade(submissions, root / "ours", jobs=args.jobs).results
         ours_seconds = time.monotonic() - started
         print(
             f"python -m autograder grade --jobs {args.jobs}: {ours_seconds:7.1f} s "

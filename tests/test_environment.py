@@ -47,12 +47,18 @@ def pip_requirements():
 
 
 def conda_requirements():
-    """The conda packages of environment.yml, and the entries of its `pip:` section."""
+    """The packages of environment.yml (conda's, and those its `pip:` section installs from
+    PyPI), and the options of its `pip:` section."""
     environment = yaml.safe_load((REPO / "environment.yml").read_text())
     packages, pip_section = {}, []
     for entry in environment["dependencies"]:
         if isinstance(entry, dict):
-            pip_section += entry.get("pip", [])
+            for item in entry.get("pip", []):
+                if item.startswith("-"):
+                    pip_section.append(item)
+                else:  # a package that only PyPI has
+                    name, spec = _key(Requirement(item.replace(" ", "")))
+                    packages[name] = spec
             continue
         name, spec = _key(Requirement(entry.replace(" ", "")))
         if name not in CONDA_ONLY:

@@ -46,8 +46,9 @@ class LessonResult:
         return any(c.kind in FLAGGED for c in self.cells)
 
 
-def write_outputs(out, results, rejected=()):
-    """grades.csv, exercises.csv and report.html in out."""
+def write_outputs(out, results, notes=(), folders=None):
+    """grades.csv, exercises.csv, report.html and, where a folder name is not a student id,
+    students.csv (folder, student id) in out. notes: what intake passed over."""
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "lesson", "score", "max_score"])
@@ -61,7 +62,30 @@ def write_outputs(out, results, rejected=()):
                 full = c.score >= c.max_score
                 row = [r.student, r.lesson, c.grade_id, f"{c.score:g}", f"{c.max_score:g}"]
                 writer.writerow([*row, "" if full else c.message, "" if full else c.kind])
-    (out / "report.html").write_text(class_report(results, rejected), encoding="utf-8")
+    renamed = {student: folder for student, folder in (folders or {}).items() if student != folder}
+    if renamed:
+        with open(out / "students.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["folder", "student"])
+            writer.writerows((folder, student) for student, folder in sorted(renamed.items()))
+    (out / "report.html").write_text(class_report(results, notes), encoding="utf-8")
+
+
+def grade_table(results):
+    """The grades as a text table that fits a terminal: one row per student, one column per
+    lesson (headed by its number), then the total."""
+    lessons = sorted({r.lesson for r in results})
+    students = sorted({r.student for r in results})
+    name = max([len("student"), *map(len, students)]) + 2
+    score = {(r.student, r.lesson): f"{r.score:g}/{r.max_score:g}" for r in results}
+    width = max([4, *map(len, score.values())]) + 1
+    lines = ["student".ljust(name) + "".join(x[:2].rjust(width) for x in lessons) + "   total"]
+    for student in students:
+        mine = [r for r in results if r.student == student]
+        total = f"{sum(r.score for r in mine):g}/{sum(r.max_score for r in mine):g}"
+        cells = "".join(score.get((student, x), "-").rjust(width) for x in lessons)
+        lines.append(student.ljust(name) + cells + "   " + total)
+    return "\n".join(lines)
 
 
 def diagnosis_kind(message):
@@ -111,7 +135,14 @@ def _flag(result):
     return ", ".join(kinds) or result.problem
 
 
-def class_report(results, rejected=()):
+def _table(header, rows):
+    """An HTML table, or "none" when it has no rows."""
+    if not rows:
+        return "<p><em>none</em></p>"
+    return f"<table><tr>{header}</tr>{rows}</table>"
+
+
+def class_report(results, notes=()):
     """The instructor's report: distributions, pass rates, common diagnoses, flagged work."""
     lessons = sorted({r.lesson for r in results})
     students = sorted({r.student for r in results})
@@ -155,10 +186,12 @@ def class_report(results, rejected=()):
         for r in results
         if r.tampered or (r.problem and r.problem != "missing notebook")
     ]
-    flagged += [(name, "", "not a valid student folder") for name in rejected]
     flagged_rows = "".join(
         f"<tr><td>{esc(s)}</td><td>{esc(lesson)}</td><td>{esc(why)}</td></tr>"
         for s, lesson, why in flagged
+    )
+    note_rows = "".join(
+        f"<tr><td>{esc(where)}</td><td>{esc(what)}</td></tr>" for where, what in notes
     )
     missing = sum(r.problem == "missing notebook" for r in results)
     return f"""<!DOCTYPE html>
@@ -181,12 +214,20 @@ th {{ background: #f3f3f3; }}
 {_pass_rate_plot(rates) if rates else ""}
 <h2>What the class misunderstands</h2>
 <p>The diagnoses given most often (numbers masked to group the same mistake).</p>
-<table><tr><th>students</th><th>lesson</th><th>exercise</th><th>kind</th><th>diagnosis</th>
-<th>who</th></tr>{diagnosis_rows}</table>
+{
+        _table(
+            "<th>students</th><th>lesson</th><th>exercise</th><th>kind</th><th>diagnosis</th>"
+            "<th>who</th>",
+            diagnosis_rows,
+        )
+    }
 <h2>Flagged submissions</h2>
 <p>Tampering (a test passed in the notebook but failed when re-run by the trusted runner),
 the answer key used (the student's code imported the course's references), time-outs,
 crashed kernels and broken files.</p>
-<table><tr><th>student</th><th>lesson</th><th>why</th></tr>{flagged_rows}</table>
+{_table("<th>student</th><th>lesson</th><th>why</th>", flagged_rows)}
+<h2>What intake passed over</h2>
+<p>Folders and files of SUBMISSIONS that were not graded as they are, and why.</p>
+{_table("<th>where</th><th>what happened</th>", note_rows)}
 </body></html>
 """

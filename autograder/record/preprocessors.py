@@ -1,10 +1,13 @@
 """The nbgrader preprocessors the course adds to nbgrader's own."""
 
 import re
-from typing import ClassVar
 
+import nbformat
 from nbgrader import utils
 from nbgrader.preprocessors.base import NbGraderPreprocessor
+from traitlets import Unicode
+
+from autograder.record.store import ResultStore
 
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -38,15 +41,17 @@ class ReplayExecution(NbGraderPreprocessor):
     """Stands in for nbgrader's Execute inside its Autograde converter.
 
     The notebook was already executed (by nbgrader's Execute, on a sandboxed kernel, in a
-    worker); this puts those outputs back in, so that nbgrader's own SaveAutoGrades and the
-    rest of its pipeline grade them and record them in the gradebook.
+    worker) and its result stored (autograder.record.store); this puts those outputs back in,
+    so that nbgrader's own SaveAutoGrades and the rest of its pipeline grade them and record
+    them in the gradebook.
     """
 
-    executed: ClassVar[dict] = {}  # (student, lesson) -> executed notebook (nbformat node)
+    results_dir = Unicode("", help="the folder of the stored results of the class").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        executed = self.executed[(info["student"], info["assignment"])]
+        stored = ResultStore(self.results_dir).notebook(info["student"], info["assignment"])
+        executed = nbformat.reads(stored, as_version=4)
         if [c.source for c in executed.cells] != [c.source for c in nb.cells]:
             raise RuntimeError("the executed notebook does not match the sanitized submission")
         for cell, done in zip(nb.cells, executed.cells):

@@ -12,14 +12,16 @@ never executes student code itself, only talks to sandboxed processes that do.
 
 import asyncio
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
 
 import nbformat
 from jupyter_client import AsyncKernelManager
@@ -30,6 +32,7 @@ from nbgrader.preprocessors import Execute
 from autograder.notebooks import nbgrader_meta
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox
+from autograder.run.values import Outcome
 
 # run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
 WARM_UP = """
@@ -38,23 +41,6 @@ import gradlab.checking, gradlab.numeric, gradlab.widgets
 %matplotlib inline
 %reset -f
 """
-
-
-@dataclass(frozen=True)
-class Task:
-    """One notebook to grade: the sanitized submission of (student, lesson), as nbformat JSON."""
-
-    key: tuple
-    notebook_json: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    key: tuple
-    notebook_json: str  # the executed notebook, the trusted run's verdicts recorded in it
-    problem: str  # "" when the notebook ran normally, else why it stopped
-    verdicts: dict  # grade_id -> trusted.Verdict
-    seconds: float
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -171,7 +157,7 @@ def record_verdicts(nb, verdicts):
         ]
 
 
-def _mark_not_run(nb, reason):
+def mark_not_run(nb, reason):
     """Give every code cell that did not finish an error output saying why."""
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.get("execution_count") is None:
@@ -189,7 +175,8 @@ class Worker:
     """Executes notebooks one after another on warm kernels, keeping one kernel in reserve,
     and a trusted run's child for the lesson it expects next (tasks come lesson by lesson).
 
-    The reserve kernel and child end with the worker process (bwrap's --die-with-parent).
+    The reserve kernel and child end with the worker process (bwrap's --die-with-parent),
+    or with close() when the process goes on without this Worker.
     """
 
     def __init__(self, limits, font_cache, runtime_root):
@@ -207,6 +194,16 @@ class Worker:
 
     def run(self, task):
         return self.loop.run_until_complete(self._run(task))
+
+    def close(self):
+        """End the reserve kernel and child."""
+        if self.spare:
+            with contextlib.suppress(Exception):  # a reserve that failed to start is gone
+                kernel = self.loop.run_until_complete(self.spare)
+                self.loop.run_until_complete(kernel.close())
+        if self.spare_child:
+            self.spare_child[1].close()
+        self.loop.close()
 
     async def _run(self, task):
         started = time.monotonic()
@@ -234,7 +231,7 @@ class Worker:
         try:
             kernel = await spare
         except Exception as exc:
-            _mark_not_run(nb, f"the kernel could not start: {exc}")
+            mark_not_run(nb, f"the kernel could not start: {exc}")
             return "kernel failed to start"
         self.spare = self._boot()  # the next notebook's kernel boots while this one runs
         deadline = started + self.limits.notebook_seconds
@@ -254,22 +251,42 @@ class Worker:
         except Exception as exc:  # DeadKernelError and friends: the student's kernel died
             problem = f"the kernel died ({type(exc).__name__}): memory or CPU limit, or a crash"
         if problem:
-            _mark_not_run(nb, problem)
+            mark_not_run(nb, problem)
         await kernel.close()
         return problem
 
 
-_worker = None
+_local = threading.local()  # this thread's Worker
 
 
-def _init_worker(*args):
-    global _worker
+def run_task(task, limits, font_cache, runtime_root):
+    """Execute and verify one task on this thread's Worker; return its Outcome.
+
+    The Worker is made at the thread's first task and kept for the next ones (replaced when
+    the settings change), so that they start on warm kernels. Both backends run this:
+    execute_all in its worker processes, autograder.run.cluster in Dask workers.
+    """
+    settings = (limits, font_cache, runtime_root)
+    worker = getattr(_local, "worker", None)
+    if worker is None or (worker.limits, worker.font_cache, worker.runtime_root) != settings:
+        if worker is not None:
+            worker.close()
+        worker = _local.worker = Worker(*settings)
+    return worker.run(task)
+
+
+def build_font_cache(folder):
+    """Build matplotlib's font list in folder, for every kernel to copy instead of rebuilding
+    it; return the folder."""
+    env = {**os.environ, "MPLCONFIGDIR": str(folder)}
+    subprocess.run(
+        [sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, timeout=120
+    )
+    return str(folder)
+
+
+def _ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _worker = Worker(*args)
-
-
-def _run_task(task):
-    return _worker.run(task)
 
 
 def execute_all(tasks, jobs, limits=Limits(), font_cache=None):
@@ -280,6 +297,8 @@ def execute_all(tasks, jobs, limits=Limits(), font_cache=None):
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="grading-") as runtime_root:
         os.chmod(runtime_root, 0o755)  # sandboxes reach their own runtime folder in it
-        initargs = (limits, font_cache, runtime_root)
-        with context.Pool(jobs, _init_worker, initargs) as pool:
-            yield from pool.imap_unordered(_run_task, tasks)
+        run = functools.partial(
+            run_task, limits=limits, font_cache=font_cache, runtime_root=runtime_root
+        )
+        with context.Pool(jobs, _ignore_sigint) as pool:
+            yield from pool.imap_unordered(run, tasks)

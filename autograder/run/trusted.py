@@ -18,23 +18,16 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as CallTimeout
-from dataclasses import dataclass
 
 import numpy as np
 
 from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_notebook
 from autograder.run import answer_key, wire
 from autograder.run.sandbox import Sandbox
+from autograder.run.values import Verdict
 
 ANSWER_KEY_KIND = "answer key"  # the student's code imported the answer key
 TAMPERING = "tampering"  # passed in the notebook, failed on the student's functions alone
-
-
-@dataclass(frozen=True)
-class Verdict:
-    passed: bool
-    message: str  # the first line of the trusted run's failure, "" when it passed
-    kind: str = ""  # what kind of mistake the check found (CheckFailed.kind), "" when passed
 
 
 class StudentProcess:

@@ -1,0 +1,71 @@
+"""Feedback that travels: one self-contained page per notebook, one archive per student.
+
+nbgrader's generate_feedback writes the pages (hidden tests cleared, diagnoses instead of
+tracebacks); each is then made whole: MathJax inline (autograder.outputs.mathjax), images
+already inline, long lines wrapped. A page can be mailed or uploaded alone and shows its
+maths offline. OUT/feedback/<student>.zip holds a student's pages, ready to return.
+"""
+
+import html
+import multiprocessing
+import warnings
+import zipfile
+
+from sqlalchemy.exc import SAWarning
+
+from autograder.course import check_success, nbgrader_api
+from autograder.outputs.mathjax import inline_mathjax
+
+# long diagnoses wrap instead of scrolling sideways, cut off mid-sentence
+WRAP = """<style>
+pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+</style>"""
+
+
+def _lesson_feedback(job):
+    course, lesson, students, db_url = job
+    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings, not ours
+    api = nbgrader_api(course, db_url=db_url)
+    for student in students:
+        check_success(api.generate_feedback(lesson, student), f"generate_feedback {lesson}")
+
+
+def generate(course, items, jobs, db_url=None):
+    """nbgrader's generate_feedback for the (student, lesson) items, lessons in parallel (it
+    only reads the gradebook); "*" for a lesson whose every submission is among them."""
+    by_lesson = {}
+    for student, lesson in items:
+        by_lesson.setdefault(lesson, []).append(student)
+    work = []
+    for lesson, students in sorted(by_lesson.items()):
+        submitted = [p for p in (course / "submitted").iterdir() if (p / lesson).is_dir()]
+        work.append(
+            (course, lesson, ["*"] if len(students) == len(submitted) else students, db_url)
+        )
+    if not work:
+        return
+    with multiprocessing.get_context("spawn").Pool(max(1, min(jobs, len(work)))) as pool:
+        pool.map(_lesson_feedback, work)
+
+
+def travel(page_html):
+    """A feedback page made whole: maths inline, long lines wrapped."""
+    return inline_mathjax(page_html).replace("</head>", f"{WRAP}\n</head>", 1)
+
+
+def problem_page(result):
+    """The page of a notebook that could not be graded: what happened, in the same words."""
+    return travel(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head><body>"
+        f"<h1>{html.escape(result.lesson)}: 0 / {result.max_score:g}</h1>"
+        f"<p>Your notebook {html.escape(result.notebook)} could not be graded: "
+        f"{html.escape(result.problem)}.</p></body></html>"
+    )
+
+
+def archive(out, student):
+    """OUT/feedback/<student>.zip of the student's pages, ready to return."""
+    folder = out / "feedback" / student
+    with zipfile.ZipFile(out / "feedback" / f"{student}.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for page in sorted(folder.rglob("*.html")):
+            z.write(page, page.relative_to(out / "feedback"))

@@ -1,0 +1,179 @@
+"""Stage 3 of grading: nbgrader's Autograde records the stored results in its gradebook.
+
+Autograde runs with its Execute preprocessor replaced by ReplayExecution, which puts back the
+outputs of the sandboxed run (autograder.record.store): nbgrader's own SaveAutoGrades scores
+them. The gradebook keeps what instructors enter in formgrader: a manual score, extra credit
+or a comment survives every rerun; nbgrader keeps it when it grades a new version of the
+submission too, and marks it as needing review ("needs manual grade"), which `manual_grades`
+reports.
+"""
+
+import hashlib
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
+from traitlets.config import Config
+
+from autograder.course import COURSE_ID, nbgrader_api
+from autograder.notebooks import nbgrader_meta
+from autograder.outputs.export import CellResult, LessonResult
+from autograder.record.preprocessors import ReplayExecution
+from autograder.run.trusted import ANSWER_KEY_KIND, TAMPERING
+
+
+def record(course, items, results_dir, db_url=None):
+    """nbgrader's Autograde of the (student, lesson) items, from the stored results.
+
+    One converter run per lesson when all its students are to be recorded; else student by
+    student. Should one of them trip nbgrader, only that one records the error.
+    Returns {(student, lesson): problem} for the ones it could not record.
+    """
+    config = Config()
+    config.Autograde.autograde_preprocessors = [
+        ReplayExecution if p is Execute else p for p in Autograde().autograde_preprocessors
+    ]
+    config.ReplayExecution.results_dir = str(results_dir)
+    api = nbgrader_api(course, config, db_url)
+    failed = {}
+    for lesson in sorted({lesson for _, lesson in items}):
+        students = sorted(s for s, l in items if l == lesson)
+        submitted = sorted(
+            p.name for p in (course / "submitted").iterdir() if (p / lesson).is_dir()
+        )
+        if students == submitted and api.autograde(lesson, "*")["success"]:
+            continue
+        for student in students:
+            if not api.autograde(lesson, student)["success"]:
+                failed[(student, lesson)] = "nbgrader could not grade this notebook"
+    return failed
+
+
+def recorded(db_url, student, lesson):
+    """Whether the gradebook holds grades for (student, lesson)."""
+    with Gradebook(db_url, COURSE_ID) as gb:
+        try:
+            return bool(gb.find_submission(lesson, student).notebooks)
+        except MissingEntry:
+            return False
+
+
+def digest(db_url, student, lesson):
+    """A digest of everything the gradebook holds for (student, lesson): scores, manual grades,
+    extra credit and comments. Feedback is made again when it changes."""
+    with Gradebook(db_url, COURSE_ID) as gb:
+        try:
+            submission = gb.find_submission(lesson, student)
+        except MissingEntry:
+            return ""
+        entries = [
+            (g.name, g.auto_score, g.manual_score, g.extra_credit)
+            for nb in submission.notebooks
+            for g in nb.grades
+        ] + [
+            (c.name, c.auto_comment, c.manual_comment)
+            for nb in submission.notebooks
+            for c in nb.comments
+        ]
+    return hashlib.sha256(repr(sorted(entries, key=repr)).encode()).hexdigest()
+
+
+def manual_grades(db_url, student, lesson):
+    """What an instructor entered for (student, lesson): [(grade_id, what)], e.g.
+    ("softmax_test", "manual score 1.5"), ("softmax", "comment")."""
+    entered = []
+    with Gradebook(db_url, COURSE_ID) as gb:
+        try:
+            submission = gb.find_submission(lesson, student)
+        except MissingEntry:
+            return entered
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.manual_score is not None:
+                    entered.append((grade.name, f"manual score {grade.manual_score:g}"))
+                if grade.extra_credit:
+                    entered.append((grade.name, f"extra credit {grade.extra_credit:g}"))
+            for comment in notebook.comments:
+                if comment.manual_comment:
+                    entered.append((comment.name, "comment"))
+    return entered
+
+
+def _first_line(text):
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _cell_message(cell):
+    """The first line of a graded cell's failure, as the student sees it in the feedback."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            if output.ename in ("CheckFailed", "NotRun"):
+                return _first_line(output.evalue)
+            return f"{output.ename}: {_first_line(output.evalue)}"
+        if output.output_type == "stream" and output.name == "stderr":
+            return f"the cell wrote to stderr: {_first_line(output.text)}"
+    return ""
+
+
+def _messages(course, submission):
+    path = course / "autograded" / submission.student / submission.lesson / submission.notebook
+    if not path.exists():
+        return {}
+    nb = nbformat.read(path, as_version=4)
+    return {
+        meta["grade_id"]: _cell_message(cell)
+        for cell in nb.cells
+        if (meta := nbgrader_meta(cell)).get("grade")
+    }
+
+
+def _kind(verdict, message, problem):
+    """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
+    if verdict is None:
+        return "unattempted" if problem == "missing notebook" else "not graded"
+    if verdict.kind == ANSWER_KEY_KIND or message.startswith(TAMPERING):
+        return verdict.kind if verdict.kind == ANSWER_KEY_KIND else TAMPERING
+    return verdict.kind or "notebook only"
+
+
+def results(db_url, course, found, verdicts, outcomes, failed):
+    """One LessonResult per student and lesson, read back from nbgrader's gradebook.
+
+    The trusted run's verdicts are already in the scores: they were recorded in the
+    executed notebooks before nbgrader graded them.
+    """
+    results = []
+    with Gradebook(db_url, COURSE_ID) as gb:
+        cells = {
+            lesson: [
+                (gc.name, gc.max_score)
+                for nb in gb.find_assignment(lesson).notebooks
+                for gc in nb.grade_cells
+            ]
+            for lesson in {s.lesson for s in found}
+        }
+        for s in found:
+            key = (s.student, s.lesson)
+            outcome = outcomes.get(key)
+            problem = s.problem or failed.get(key) or (outcome.problem if outcome else "")
+            messages = _messages(course, s) if s.path else {}
+            scores = {}
+            if s.path:
+                try:
+                    submission = gb.find_submission(s.lesson, s.student)
+                    scores = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
+                except MissingEntry:
+                    problem = problem or "nbgrader recorded no grades"
+            cell_results = []
+            for grade_id, max_score in cells[s.lesson]:
+                score = float(scores.get(grade_id, 0.0) or 0.0)
+                message = messages.get(grade_id, "") if s.path else s.problem
+                if score < max_score and not message:
+                    message = problem or "no points"
+                kind = ""
+                if score < max_score:
+                    kind = _kind(verdicts.get((*key, grade_id)), message, problem)
+                cell_results.append(CellResult(grade_id, score, max_score, message, kind))
+            results.append(LessonResult(s.student, s.lesson, s.notebook, problem, cell_results))
+    return results

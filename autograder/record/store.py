@@ -1,0 +1,86 @@
+"""The results of a class, one file per notebook, kept between runs.
+
+Each graded notebook's Outcome (the executed notebook with the trusted verdicts in it) is
+stored as soon as it arrives, under a key made of the submission's content, the lesson's
+source and the grader's own code. A rerun grades only the notebooks whose key changed (new,
+late or edited submissions, an edited lesson, a new grader), and a run that was interrupted
+resumes where it stopped: what was stored is not graded again.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from autograder.run.values import Outcome, Verdict
+
+CODE = Path(__file__).resolve().parents[2]  # the folder that holds autograder/ and gradlab/
+
+
+def _digest(*parts):
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def grader_version():
+    """A digest of the grader's and the checks' code: a new version grades everything again."""
+    files = sorted((CODE / "autograder").rglob("*.py")) + sorted((CODE / "gradlab").rglob("*.py"))
+    return _digest(*(str(f.relative_to(CODE)).encode() + f.read_bytes() for f in files))
+
+
+def result_key(submission_bytes, source_bytes, version):
+    return _digest(submission_bytes, source_bytes, version.encode())
+
+
+class ResultStore:
+    """OUT/results/<student>/<lesson>.json: {"key": ..., "outcome": ...}."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def path(self, student, lesson):
+        return self.root / student / f"{lesson}.json"
+
+    def key(self, student, lesson):
+        """The key (student, lesson) was last stored under, or None."""
+        try:
+            return json.loads(self.path(student, lesson).read_text(encoding="utf-8"))["key"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def get(self, student, lesson, key):
+        """The stored Outcome of (student, lesson) if it was made under `key`, else None."""
+        try:
+            stored = json.loads(self.path(student, lesson).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if stored.get("key") != key:
+            return None
+        o = stored["outcome"]
+        verdicts = {g: Verdict(**v) for g, v in o["verdicts"].items()}
+        return Outcome(tuple(o["key"]), o["notebook_json"], o["problem"], verdicts, o["seconds"])
+
+    def notebook(self, student, lesson):
+        """The executed notebook stored for (student, lesson), as nbformat JSON."""
+        stored = json.loads(self.path(student, lesson).read_text(encoding="utf-8"))
+        return stored["outcome"]["notebook_json"]
+
+    def put(self, outcome, key):
+        """Store an Outcome; written whole or not at all (an interrupt leaves no half file)."""
+        path = self.path(*outcome.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "key": key,
+            "outcome": {
+                "key": list(outcome.key),
+                "notebook_json": outcome.notebook_json,
+                "problem": outcome.problem,
+                "verdicts": {g: vars(v) for g, v in outcome.verdicts.items()},
+                "seconds": outcome.seconds,
+            },
+        }
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(partial, path)

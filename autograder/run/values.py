@@ -1,0 +1,29 @@
+"""The plain values that flow out of the run stage: one Task in, one Outcome out per notebook."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Task:
+    """One notebook to grade: the sanitized submission of (student, lesson), as nbformat JSON."""
+
+    key: tuple
+    notebook_json: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The trusted run's finding on one graded cell."""
+
+    passed: bool
+    message: str  # the first line of the trusted run's failure, "" when it passed
+    kind: str = ""  # what kind of mistake the check found (CheckFailed.kind), "" when passed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: tuple
+    notebook_json: str  # the executed notebook, the trusted run's verdicts recorded in it
+    problem: str  # "" when the notebook ran normally, else why it stopped
+    verdicts: dict  # grade_id -> Verdict
+    seconds: float

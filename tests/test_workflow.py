@@ -1,0 +1,216 @@
+"""The instructor's workflow end to end: grade, review in formgrader, regrade, return.
+
+One small class is graded, then graded again as an instructor would: after entering manual
+grades and comments through nbgrader's gradebook API (what formgrader does), after a late
+submission, after a student changed a notebook. Then the run's own mechanics: a second run
+on the same OUT waits for the first, and Ctrl-C stops a run that the next one resumes.
+"""
+
+import csv
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.course import COURSE_ID, REPO, notebook_name
+from autograder.grade import grade
+from autograder.outputs.mathjax import MARKER
+from autograder.run.sandbox import Limits
+from tests.test_grading import solved, student_version
+
+LIMITS = Limits(cell_seconds=10, notebook_seconds=60)
+A, B = "00_chain_rule", "01_softmax"
+pytestmark = pytest.mark.xdist_group("grading")
+
+WRONG_CE = (
+    "def softmax_cross_entropy(z, y):\n"
+    "    N = len(y)\n"
+    "    p = np.exp(z - z.max(axis=1, keepdims=True))\n"
+    "    p /= p.sum(axis=1, keepdims=True)\n"
+    "    loss = -np.mean(np.log(p[np.arange(N), y]))\n"
+    "    p[np.arange(N), y] -= 1\n"
+    "    return loss, p\n"
+)
+
+
+def put(root, folder, lesson, nb, name=None):
+    path = root / folder / lesson / (name or notebook_name(lesson))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def db(out):
+    return f"sqlite:///{out / 'course' / 'gradebook.db'}"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The class, graded once; `again()` grades it again into the same OUT."""
+    root = tmp_path_factory.mktemp("workflow")
+    submitted, out = root / "submitted", root / "out"
+    put(submitted, "ada", A, solved(A))
+    put(submitted, "ada", B, solved(B))
+    put(submitted, "bob", B, student_version(B, {"softmax_cross_entropy": WRONG_CE}))
+    put(submitted, "José María", A, solved(A))
+    put(submitted, "bob", "01_sotfmax", solved(B), name=notebook_name(B))  # a typo
+    put(submitted, "ada", B, solved(B), name="softmax-Copy1.ipynb")  # a copy JupyterLab made
+    (submitted / "notes.txt").write_text("not a student")
+
+    def again(**options):
+        return grade(submitted, out, jobs=2, limits=LIMITS, **options)
+
+    first = again()
+    return {"submitted": submitted, "out": out, "first": first, "again": again}
+
+
+def test_only_the_lessons_handed_out_count(run):
+    first = run["first"]
+    assert first.lessons == [A, B]
+    ada = [r for r in first.results if r.student == "ada"]
+    assert sum(r.score for r in ada) == sum(r.max_score for r in ada) > 0
+    assert {r.lesson for r in first.results} == {A, B}
+    bob_a = next(r for r in first.results if (r.student, r.lesson) == ("bob", A))
+    assert bob_a.score == 0 and bob_a.problem == "missing notebook"  # handed out: still 0
+    assert first.submitted == 4 and first.graded == 4
+
+
+def test_intake_says_what_it_ignored_and_maps_names(run):
+    notes = dict(run["first"].notes)
+    assert notes["bob/01_sotfmax"] == "not a lesson, ignored: did you mean 01_softmax?"
+    assert (
+        notes[f"ada/{B}/softmax-Copy1.ipynb"] == "ignored: the notebook must be named softmax.ipynb"
+    )
+    assert "not a folder" in notes["notes.txt"]
+    assert "graded as 'Jose_Maria'" in notes["José María"]
+    assert rows(run["out"] / "students.csv") == [{"folder": "José María", "student": "Jose_Maria"}]
+    grades = {(r["student"], r["lesson"]): r for r in rows(run["out"] / "grades.csv")}
+    assert grades[("Jose_Maria", A)]["score"] == grades[("Jose_Maria", A)]["max_score"]
+    report = (run["out"] / "report.html").read_text()
+    assert "did you mean 01_softmax?" in report
+
+
+def test_feedback_is_self_contained_and_ready_to_return(run):
+    page = run["out"] / "feedback" / "bob" / B / "softmax.html"
+    html = page.read_text()
+    assert MARKER in html and "cdnjs" not in html and "white-space: pre-wrap" in html
+    with zipfile.ZipFile(run["out"] / "feedback" / "bob.zip") as z:
+        assert f"bob/{B}/softmax.html" in z.namelist()
+
+
+def test_manual_grades_survive_reruns_and_changes_are_flagged_for_review(run):
+    out, submitted = run["out"], run["submitted"]
+    with Gradebook(db(out), COURSE_ID) as gb:
+        grade_ = gb.find_grade("softmax_cross_entropy_test", "softmax", B, "bob")
+        grade_.manual_score = 1.5
+        comment = gb.find_comment("softmax_cross_entropy", "softmax", B, "bob")
+        comment.manual_comment = "Divide by N once: see me after class."
+        gb.db.commit()
+
+    put(submitted, "cy", A, solved(A))  # a late submission
+    late = run["again"]()
+    assert (late.graded, late.kept) == (1, 4), "only the late notebook is graded again"
+    assert not late.review
+    cells = {(r["student"], r["lesson"], r["grade_id"]): r for r in rows(out / "exercises.csv")}
+    assert cells[("bob", B, "softmax_cross_entropy_test")]["score"] == "1.5"
+    page = (out / "feedback" / "bob" / B / "softmax.html").read_text()
+    assert "see me after class" in page, "feedback is made again with the instructor's comment"
+
+    # bob hands in a new version: what was entered for him is kept, and pointed out
+    put(submitted, "bob", B, student_version(B, {"softmax_cross_entropy": WRONG_CE + "\n"}))
+    changed = run["again"]()
+    assert changed.graded == 1
+    assert [(s, lesson) for s, lesson, _ in changed.review] == [("bob", B)]
+    with Gradebook(db(out), COURSE_ID) as gb:
+        kept = gb.find_grade("softmax_cross_entropy_test", "softmax", B, "bob")
+        assert kept.manual_score == 1.5 and kept.needs_manual_grade
+        assert gb.find_comment("softmax_cross_entropy", "softmax", B, "bob").manual_comment
+
+
+def test_an_unchanged_class_is_not_graded_again(run):
+    unchanged = run["again"]()
+    assert unchanged.graded == 0 and unchanged.kept == unchanged.submitted
+
+
+def test_the_course_folder_works_with_nbgrader_s_own_commands(run):
+    course = run["out"] / "course"
+    assert "course_id = 'nn-derivatives'" in (course / "nbgrader_config.py").read_text()
+    listed = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "nbgrader"), "db", "student", "list"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "ada" in listed.stdout and "No nbgrader_config.py" not in listed.stderr
+
+
+def test_help_lists_every_option_with_an_example():
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    for option in ("--out", "--jobs", "--lessons", "--db", "--scheduler", "--force", "examples:"):
+        assert option in done.stdout
+
+
+def cli(submitted, out, tmp, *extra):
+    """`python -m autograder grade` in its own session, its temporary files in tmp."""
+    command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out)]
+    return subprocess.Popen(
+        [*command, *extra],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_a_second_run_on_the_same_out_waits_for_the_first(run, tmp_path):
+    with open(run["out"] / ".grading.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        second = cli(run["submitted"], run["out"], tmp_path)
+        time.sleep(8)
+        assert second.poll() is None, "it must wait while another run holds OUT"
+    stdout, _ = second.communicate(timeout=300)
+    assert second.returncode == 0
+    assert "waiting for it to finish" in stdout and "graded 5 of 5" in stdout
+
+
+def test_ctrl_c_stops_at_once_and_the_next_run_resumes(tmp_path):
+    submitted, out, tmp = tmp_path / "submitted", tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    for i in range(6):
+        put(submitted, f"s{i}", A, solved(A))
+    first = cli(submitted, out, tmp, "--jobs", "1")
+    deadline = time.monotonic() + 240
+    while not list((out / "results").glob("*/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGINT)  # what a terminal sends to the whole group
+    started = time.monotonic()
+    _, stderr = first.communicate(timeout=60)
+    assert time.monotonic() - started < 10, "Ctrl-C must stop the run within a few seconds"
+    assert first.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "run the same command again to resume" in stderr
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout
+    assert not left.strip(), "no kernel or sandbox of the run is left behind"
+    stored = len(list((out / "results").glob("*/*.json")))
+    resumed = grade(submitted, out, jobs=2, limits=LIMITS)
+    assert 1 <= stored < 6 and resumed.graded == 6 - stored
+    assert all(r.score == r.max_score for r in resumed.results)
