@@ -85,4 +85,5 @@ def make_class(dest, lessons=None):
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, path)
     broken = dest / "cy" / lessons[0] / notebook_name(lessons[0])
+    broken.parent.mkdir(parents=True, exist_ok=True)
     broken.write_text('{"cells": [ this is not json', encoding="utf-8")

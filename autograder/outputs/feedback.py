@@ -8,6 +8,7 @@ maths offline. OUT/feedback/<student>.zip holds a student's pages, ready to retu
 
 import html
 import multiprocessing
+import re
 import warnings
 import zipfile
 
@@ -16,6 +17,9 @@ from sqlalchemy.exc import SAWarning
 from autograder.course import check_success, nbgrader_api
 from autograder.outputs.mathjax import inline_mathjax
 
+_EXTERNAL_SCRIPT = re.compile(
+    r"""<script[^>]*\bsrc=["']https?://[^"']*["'][^>]*>\s*</script>""", re.I
+)
 # long diagnoses wrap instead of scrolling sideways, cut off mid-sentence
 WRAP = """<style>
 pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -49,8 +53,10 @@ def generate(course, items, jobs, db_url=None):
 
 
 def travel(page_html):
-    """A feedback page made whole: maths inline, long lines wrapped."""
-    return inline_mathjax(page_html).replace("</head>", f"{WRAP}\n</head>", 1)
+    """A feedback page made whole: maths inline, long lines wrapped, nothing fetched (the
+    template's require.js from a CDN only serves live widgets, whose pictures are inline)."""
+    page_html = _EXTERNAL_SCRIPT.sub("", inline_mathjax(page_html))
+    return page_html.replace("</head>", f"{WRAP}\n</head>", 1)
 
 
 def problem_page(result):
