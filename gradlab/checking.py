@@ -3,40 +3,49 @@
 How to write a check
 --------------------
 Every test cell calls a `check_<exercise>(fn, **case)` of gradlab/exercises/, in one shape:
+the case, the trusted expected values, the typical mistakes from a builder beside the check,
+and one `with Check(...)` block:
 
     @stdout_only
-    def check_affine_backward(affine_backward, N=4, D=5, M=3, seed=0):
-        x, W, b, dout = ...                                   # the case
-        dx, dW, db = ...                                      # trusted expected values
-        mistakes = affine_backward_mistakes(x, W, b, dout)    # a builder beside the check
-        with Check("affine_backward", affine_backward, f"x {(N, D)}, W {(D, M)}") as check:
+    def check_affine_backward(affine_backward_fn, N=4, D=5, M=3, seed=0):
+        x, W, b, dout, cache = ...                        # the case
+        dx, dW, db = ...                                  # trusted values (central differences)
+        mistakes = affine_backward_mistakes(...)          # {output: [Mistake, ...]}
+        with Check("affine_backward", affine_backward_fn, f"x {(N, D)}, W {(D, M)}") as check:
             got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
             check.compare("dx", got[0], dx, mistakes=mistakes["dx"])
             check.compare("dW", got[1], dW, hints={"transpose": "dW = x.T @ dout, like W"})
             check.compare("db", got[2], db, factors=[summed(N, "N", "the batch")],
                           sums=Sum([(None, row) for row in dout], "example"))
 
-- `Check(name, fn, case)` calls `fn` (always passed in, never read from globals), records its
-  inputs and warnings, and adds the function name and the case to any failure.
+- `Check(name, fn, case)` calls `fn` (always passed in, never read from globals) with
+  `check.call(*args)`, records its inputs and warnings, and adds the function name and the
+  case to any failure; `check.unpack(result, names)` splits a tuple result.
 - `check.compare(label, got, expected, **options)` accepts `got` or raises `CheckFailed`.
-  A wrong answer goes through DIAGNOSERS, in order; the first that recognises it names the
-  mistake. The general ones run on every output, so an exercise declares only what is its own:
+  A wrong answer goes through DIAGNOSERS, in their order; the first that recognises it names
+  the mistake. The general ones (transposes, permuted axes, reshapes, reductions, factors,
+  slices, shifts...) run on every output, so an exercise declares only what is its own:
   - `mistakes`: `Mistake(output, message, kind)`, the outputs of typical wrong versions,
-    simulated from the trusted reference (`simulated` runs a reference's `mistake=` switch);
-  - `factors`: `Factor(value, name, hint)` for constant factors (`batch_factors`, `summed`);
-  - `sums`: `Sum(terms, name)` when the output adds up contributions (over time steps,
-    windows, examples), so that `=` instead of `+=` and a dropped term are named;
-  - `axes`: names of the expected value's axes ("example", "time step") for messages;
+    simulated from the trusted reference: `simulated` runs a reference's `mistake=` switch,
+    `upstream_mistakes` a backward pass with its upstream gradient dropped or transposed;
+  - `factors`: `Factor(value, name, hint)` for constant factors: `batch_factors(N)` for a
+    mean loss, `summed(count, name, over)` for a gradient averaged where it must sum;
+  - `sums`: `Sum(terms, name, base)` when the output adds up contributions in a loop (over
+    examples, windows, time steps), so that `=` instead of `+=`, a term kept alone and a
+    term dropped are named;
+  - `axes`: names of the expected value's axes ("example", "time step"), for messages;
   - `hints`: {kind: advice} replacing a general diagnoser's advice by the exercise's own,
-    e.g. {"transpose": "dW = x.T @ dout has the shape (D, M) of W"};
-    a key "kind:tag" (e.g. "slices:last") is used for that case of the kind alone.
-- `check.compare_cache(cache, contract)` checks a cache against the course contract.
+    e.g. {"transpose": "dW = x.T @ dout has the shape (D, M) of W"}; a key "kind:tag"
+    (e.g. "slices:last", "factor:unnamed") is used for that case of the kind alone.
+- `check.compare_cache(cache, contract, mistakes)` checks a cache against the course
+  contract: [(name, value), ...] in order; one pair means the cache is that value itself.
 - A check may raise `CheckFailed(message, kind)` itself; `kind` is one of KINDS.
 
 The first line of a CheckFailed is the diagnosis a student reads (and exercises.csv keeps);
-`exc.kind` says what kind of mistake it is, `exc.hint` the exercise's advice, if any.
+`exc.kind` says what kind of mistake it is (one of KINDS; GENERIC, "values", when nothing
+recognised it), `exc.hint` the exercise's advice, if any.
 Adding a general diagnosis is one function `def name(c: Comparison) -> Diagnosis | None`
-and one line in DIAGNOSERS.
+and one line in DIAGNOSERS (see the comments there for the order and why).
 """
 
 import contextlib
@@ -205,6 +214,31 @@ def simulated(reference, variants, *args, names):
     return found
 
 
+def upstream_mistakes(backward, dout, *rest, names):
+    """The Mistakes of a backward pass that mishandles its upstream gradient, from the trusted
+    backward(dout, *rest): dout left out (as if it were ones) and, for images, the row and
+    column of dout swapped. Returns {name: [Mistake, ...]} for the outputs named `names`."""
+    variants = {
+        "ones": (
+            np.ones_like(dout),
+            "missing term",
+            "the upstream gradient dout is missing: the chain rule multiplies by it",
+        )
+    }
+    if dout.ndim == 4 and dout.shape[2] == dout.shape[3]:
+        variants["swapped"] = (
+            dout.swapaxes(2, 3),
+            "transpose",
+            "the rows and columns of dout are swapped: dout[n, :, i, j] belongs to the "
+            "window of output row i, output column j",
+        )
+    return simulated(
+        lambda mistake: backward(variants[mistake][0], *rest),
+        {m: variant[1:] for m, variant in variants.items()},
+        names=names,
+    )
+
+
 COMMON_FACTORS = (
     Factor(-1.0, "-1", "the sign is flipped: check the direction of each subtraction"),
     Factor(2.0, "2", "a factor 2 too many: the derivative of x**2 is 2x, of 0.5*x**2 is x"),
@@ -332,31 +366,6 @@ def _placed(shape, index, value):
     return out
 
 
-def upstream_mistakes(backward, dout, *rest, names):
-    """The Mistakes of a backward pass that mishandles its upstream gradient, from the trusted
-    backward(dout, *rest): dout left out (as if it were ones) and, for images, the row and
-    column of dout swapped. Returns {name: [Mistake, ...]} for the outputs named `names`."""
-    variants = {
-        "ones": (
-            np.ones_like(dout),
-            "missing term",
-            "the upstream gradient dout is missing: the chain rule multiplies by it",
-        )
-    }
-    if dout.ndim == 4 and dout.shape[2] == dout.shape[3]:
-        variants["swapped"] = (
-            dout.swapaxes(2, 3),
-            "transpose",
-            "the rows and columns of dout are swapped: dout[n, :, i, j] belongs to the "
-            "window of output row i, output column j",
-        )
-    return simulated(
-        lambda mistake: backward(variants[mistake][0], *rest),
-        {m: variant[1:] for m, variant in variants.items()},
-        names=names,
-    )
-
-
 def declared_sum(c):
     """An output declared as a sum: `=` where `+=` belongs, a term dropped or kept alone."""
     if c.sums is None or not c.same_shape() or len(c.sums.terms) < 2:
@@ -385,12 +394,12 @@ def declared_sum(c):
     for k in picks:
         without = c.expected - alone[k] + base
         if c.differs(without) and c.matches(without):
-            which = {0: "first", last: "last"}.get(k, str(k))
+            which = {0: f"the first {name}", last: f"the last {name}"}.get(k, f"{name} {k}")
             return Diagnosis(
                 "missing term",
-                f"{c.label} misses the contribution of the {which} {name}",
+                f"{c.label} misses the contribution of {which}",
                 "does a loop range stop one short or start one late?",
-                which,
+                which.split()[1] if k in (0, last) else "",
             )
     return None
 
@@ -792,8 +801,12 @@ def values(c):
     )
 
 
-# The order matters: the exercise's own mistakes are the most specific names; the shape
-# diagnosers before `shape`, which answers every other wrong shape; `values` answers all.
+# The order matters. The exercise's own mistakes and sums come first: they are the most
+# specific names. Then the diagnosers that explain a wrong shape, before `shape`, which
+# answers every other wrong shape; then, for the right shape, the simplest explanation first
+# (a whole-array factor before a flip, which an antisymmetric answer also fits; the named
+# slices before the entries left at 0, before per-row factors and the ends of unnamed axes,
+# each of which a partly right answer would also fit); `values` answers everything.
 DIAGNOSERS = [
     declared_mistake,  # a typical wrong version simulated by the exercise
     declared_sum,  # `=` instead of `+=`, a term dropped or alone, in a declared sum
