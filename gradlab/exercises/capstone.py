@@ -359,6 +359,9 @@ TRAIN_MISTAKES = {
     ),
 }
 
+# train calls the student's own cnn_loss: a wrong one shows up here first as a wrong loss
+LOSS_FIRST_HINT = {"values": "train calls your cnn_loss, so make sure its self-check passes first"}
+
 TRAIN_NAN_HINT = (
     "is t counted from 1? adam_step's bias correction divides by 1 - beta1**t, which is 0 at "
     "t = 0 (and train calls your cnn_loss: its self-check must pass first)"
@@ -426,6 +429,7 @@ def check_train(train_fn, n_train=40, n_val=20, F=2, M=8, epochs=3, batch_size=1
                 for name, (kind, message) in TRAIN_MISTAKES.items()
             ],
             axes=EPOCH_AXIS,
+            hints=LOSS_FIRST_HINT,
             stable_hint=TRAIN_NAN_HINT,
         )
         _check_params_dict(got_params)
