@@ -53,6 +53,8 @@ import copy
 import functools
 import inspect
 import itertools
+import linecache
+import re
 import sys
 import traceback
 import warnings
@@ -922,15 +924,82 @@ def _argument_names(fn, count):
     return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(count)]
 
 
-def _student_line(exc):
-    """The last line of the traceback in neither this package nor numpy: the student's own."""
+def _student_frame(exc):
+    """(frame, line) of the last traceback entry in neither this package nor numpy: where the
+    student's own code raised; (None, "") when there is none."""
     library_dirs = (__file__.rsplit("/", 1)[0], np.__file__.rsplit("/", 1)[0])
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith(library_dirs)
-    ]
-    return f" in `{frames[-1].line}`" if frames and frames[-1].line else ""
+    found = (None, "")
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if not filename.startswith(library_dirs):
+            found = (frame, linecache.getline(filename, lineno, frame.f_globals).strip())
+    return found
+
+
+def _operands(line, names):
+    """The arrays named in `line` (and their .T) with their shapes, as "x is (4, 5)" pairs."""
+    found = {}
+    for name, transposed in re.findall(r"\b([A-Za-z_]\w*)(\.T\b)?", line):
+        value = names.get(name)
+        if isinstance(value, np.ndarray) and value.ndim >= 1:
+            shape = value.shape[::-1] if transposed else value.shape
+            found.setdefault(name + transposed, shape)
+    return [f"{name} is {shape}" for name, shape in found.items()]
+
+
+def _joined(parts):
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def error_advice(exc, line, names):
+    """Advice for an error raised in the student's `line`, whose variables are `names`.
+
+    Shape errors get the shapes of the arrays in the line and, for an assignment to dX, the
+    shape of X it must have; index and type errors one concrete line each; "" when none fits.
+    """
+    message = str(exc)
+    operands = _operands(line, names)
+    lead = f"{_joined(operands)}: " if operands else ""
+    target = re.match(r"\s*(d([A-Za-z_]\w*))\s*[-+*/]?=[^=]", line)
+    if target and isinstance(names.get(target[2]), np.ndarray):
+        wanted = f"{target[1]} must have {target[2]}'s shape {names[target[2]].shape}"
+    else:
+        wanted = ""
+    if "matmul" in message or "not aligned" in message:
+        if operands and wanted:
+            factors = _joined([o.split(" is ")[0] for o in operands])
+            return f"{lead[:-2]}; {wanted}: which product of {factors} gives that?"
+        return f"{lead}the inner sizes of a matrix product must agree (a .T missing?)"
+    if "could not be broadcast together" in message:
+        said = re.search(r"with shapes (.*\S)", message)
+        return (
+            f"{lead}operands of shapes {said[1] if said else '...'} do not broadcast: numpy "
+            "lines up the last axes (keepdims=True or [:, None] keeps an axis)"
+            + (f"; {wanted}" if wanted else "")
+        )
+    if "could not broadcast input array" in message:
+        return f"{lead}the value assigned must have the shape of the slice it goes into"
+    if isinstance(exc, IndexError):
+        return f"{lead}an index runs past the end of its axis: check the loop's range and axis"
+    if isinstance(exc, TypeError) and "NoneType" in message:
+        return "a value in this line is None: does a function you call return its result?"
+    if isinstance(exc, TypeError):
+        kinds = sorted({type(names[n]).__name__ for n in re.findall(r"\w+", line) if n in names})
+        if kinds:
+            return f"the values in this line are of type {', '.join(kinds)}: use numpy arrays"
+    return ""
+
+
+def error_diagnosis(exc):
+    """The diagnosis of an error raised by the student's code: advice first when there is
+    some, then numpy's (or Python's) own words; the student's line is quoted."""
+    frame, line = _student_frame(exc)
+    where = f" in `{line}`" if line else ""
+    advice = error_advice(exc, line, frame.f_locals) if frame is not None else ""
+    said = f"{type(exc).__name__}: {exc}"
+    if advice:
+        return f"raised {type(exc).__name__}{where}: {advice}\n(Python said {said})"
+    return f"raised {said}{where}"
 
 
 class Check:
@@ -981,15 +1050,7 @@ class Check:
             except CheckFailed:
                 raise
             except Exception as exc:  # any error of the student's code becomes a diagnosis
-                hint = (
-                    " (if you reduced an axis with sum or max, keepdims=True keeps it so "
-                    "that the result broadcasts)"
-                    if "broadcast" in str(exc)
-                    else ""
-                )
-                raise CheckFailed(
-                    f"raised {type(exc).__name__}: {exc}{_student_line(exc)}{hint}", "error"
-                ) from None
+                raise CheckFailed(error_diagnosis(exc), "error") from None
         self.warned = [f"{w.category.__name__}: {w.message}" for w in caught]
         self.inputs = [p for name, a in zip(names, before) for p in _float_inputs(name, a)]
         for name, old, new in zip(names, before, args):

@@ -134,3 +134,39 @@ def test_kinds_are_a_closed_set_and_every_diagnoser_is_documented():
         CheckFailed("message", kind="no such kind")
     assert GENERIC in KINDS
     assert all(d.__doc__ for d in DIAGNOSERS)
+
+
+def affine_backward_with_x_times_dout(dout, cache):
+    x, W, _ = cache
+    dW = x @ dout
+    return dout @ W.T, dW, dout.sum(axis=0)
+
+
+def softmax_without_keepdims(z):
+    e = np.exp(z - z.max(axis=-1))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def rows_minus_one(p, y):
+    p = p.copy()
+    p[y] -= 1
+    return p
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "words"),
+    [
+        (
+            affine_backward_with_x_times_dout,
+            (np.ones((4, 3)), (np.ones((4, 5)), np.ones((5, 3)), np.ones(3))),
+            "raised ValueError in `dW = x @ dout`: x is (4, 5) and dout is (4, 3); dW must "
+            "have W's shape (5, 3): which product of x and dout gives that?",
+        ),
+        (softmax_without_keepdims, (np.ones((4, 5)),), "shapes (4,5) (4,) do not broadcast"),
+        (rows_minus_one, (np.ones((4, 5)), np.array([5, 1])), "index runs past the end"),
+    ],
+)
+def test_an_error_in_the_students_code_gets_the_shapes_of_its_line(fn, args, words):
+    with pytest.raises(CheckFailed) as caught, Check(fn.__name__, fn, "case") as check:
+        check.call(*args)
+    assert caught.value.kind == "error" and words in str(caught.value).splitlines()[0]
