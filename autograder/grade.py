@@ -86,7 +86,10 @@ def _only_run_on(out):
         except BlockingIOError:
             lock.seek(0)
             holder = lock.read().strip() or "another process"
-            print(f"another grading run ({holder}) is writing {out}: waiting for it to finish")
+            print(
+                f"another grading run ({holder}) is writing {out}: waiting for it to finish",
+                flush=True,
+            )
             fcntl.flock(lock, fcntl.LOCK_EX)
         lock.seek(0)
         lock.truncate()

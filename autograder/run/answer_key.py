@@ -38,6 +38,19 @@ def imported_modules(sources):
     return names
 
 
+def given_modules(setup_sources):
+    """The tools a lesson gives: those its setup cells import, and the tools they import."""
+    given = imported_modules(setup_sources)
+    tools = set(tool_modules())
+    todo = list(given & tools)
+    while todo:
+        for name in imported_modules([module_file(todo.pop()).read_text()]) & tools:
+            if name not in given:
+                given.add(name)
+                todo.append(name)
+    return given
+
+
 def tool_modules():
     """Every tool module: gradlab.numeric and the modules of gradlab.tools."""
     found = [f"{TOOLS}.{p.stem}" for p in sorted((GRADLAB / "tools").glob("*.py"))]

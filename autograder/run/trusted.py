@@ -36,7 +36,7 @@ class StudentProcess:
     def __init__(self, lesson, limits, runtime_root, font_cache=None):
         """Start the child, which imports the heavy modules while it waits for `load`."""
         self.limits = limits
-        self.given = answer_key.imported_modules(setup_sources(source_notebook(lesson)))
+        self.given = answer_key.given_modules(setup_sources(source_notebook(lesson)))
         view = answer_key.child_view(self.given, font_cache)
         self.sandbox = Sandbox(view, limits, runtime_root)
         self.sandbox.seal()  # the child talks over its pipes: no sockets to create
