@@ -1002,6 +1002,28 @@ def error_diagnosis(exc):
     return f"raised {said}{where}"
 
 
+# About what nbgrader's Validate dialog shows of a line (~100 characters), with room for the
+# name of the exercise and a short diagnosis with its advice
+WIDTH = 110
+
+
+def wrapped(text, width=WIDTH):
+    """`text` as lines of at most `width` characters (a word longer than that stays whole),
+    the first broken after a ":" or ";" when one falls in its second half; the following
+    lines are indented by two spaces, so that " ".join of the stripped lines gives `text`."""
+    lines = []
+    while len(text) > width:
+        spaces = [i for i, ch in enumerate(text[: width + 1]) if ch == " "]
+        if not spaces:
+            break
+        clauses = [i for i in spaces if i >= width // 2 and text[i - 1] in ":;"]
+        cut = (clauses or spaces)[-1] if not lines else spaces[-1]
+        lines.append(text[:cut])
+        text = text[cut + 1 :]
+        width = WIDTH - 2
+    return [lines[0], *(f"  {line}" for line in lines[1:]), f"  {text}"] if lines else [text]
+
+
 class Check:
     """One case of one exercise: calls the student's function and compares its answers.
 
@@ -1024,9 +1046,10 @@ class Check:
             print(f"\u2714 {self.name} passed: {self.case}")
             return False
         if issubclass(exc_type, CheckFailed):
-            first, _, rest = str(exc).partition("\n")
-            message = f"{self.name}: {first}\ncase: {self.case}" + (f"\n{rest}" if rest else "")
-            raise CheckFailed(message, exc.kind, exc.hint) from None
+            first, *rest = str(exc).splitlines() or [""]
+            lines = [*wrapped(f"{self.name}: {first}"), f"case: {self.case}"]
+            lines += [part for line in rest for part in wrapped(line)]
+            raise CheckFailed("\n".join(lines), exc.kind, exc.hint) from None
         return False
 
     def call(self, *args, warn_free=False):

@@ -10,6 +10,7 @@ wrong") is printed by `.venv/bin/python -m tests.test_catalogue`.
 import contextlib
 import functools
 import io
+import itertools
 import re
 
 import numpy as np
@@ -49,9 +50,14 @@ def failure(answer):
 
 
 def diagnosis(answer):
-    """The first line of the diagnosis of a wrong answer, or None when it passed."""
+    """The diagnosis of a wrong answer, its first line and the indented lines that continue
+    it joined into one, or None when it passed."""
     found = failure(answer)
-    return None if found is None else (str(found).splitlines() or [""])[0]
+    if found is None:
+        return None
+    first, *rest = str(found).splitlines() or [""]
+    more = itertools.takewhile(lambda line: line.startswith("  "), rest)
+    return " ".join([first, *(line[2:] for line in more)])
 
 
 @pytest.mark.parametrize("answer", WRONG, ids=lambda a: a.id)

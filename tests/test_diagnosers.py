@@ -5,7 +5,17 @@ import pickle
 import numpy as np
 import pytest
 
-from gradlab.checking import DIAGNOSERS, GENERIC, KINDS, Check, CheckFailed, Sum, compare
+from gradlab.checking import (
+    DIAGNOSERS,
+    GENERIC,
+    KINDS,
+    WIDTH,
+    Check,
+    CheckFailed,
+    Sum,
+    compare,
+    wrapped,
+)
 from gradlab.inputs import rng_for
 
 RNG = rng_for(7)
@@ -169,4 +179,15 @@ def rows_minus_one(p, y):
 def test_an_error_in_the_students_code_gets_the_shapes_of_its_line(fn, args, words):
     with pytest.raises(CheckFailed) as caught, Check(fn.__name__, fn, "case") as check:
         check.call(*args)
-    assert caught.value.kind == "error" and words in str(caught.value).splitlines()[0]
+    first, *rest = str(caught.value).splitlines()
+    assert len(first) <= WIDTH and all(len(line) <= WIDTH for line in rest)
+    continued = " ".join([first, *(line[2:] for line in rest if line.startswith("  "))])
+    assert caught.value.kind == "error" and words in continued
+
+
+def test_a_long_diagnosis_wraps_after_a_clause_and_joins_back():
+    text = "softmax_cross_entropy: dz is the transpose of the expected value: " + "word " * 40
+    lines = wrapped(text.strip())
+    assert lines[0] == "softmax_cross_entropy: dz is the transpose of the expected value:"
+    assert all(len(line) <= WIDTH for line in lines)
+    assert " ".join(line.strip() for line in lines) == text.strip()

@@ -4,8 +4,9 @@ One module per lesson, named after the lesson id with an `l` in front (l01_softm
 `LESSON = "<lesson id>"` and functions marked by the decorators below:
 
 - `@wrong(exercise, diagnosis, kind)`: a typical wrong answer; the lesson's test cell for
-  `exercise` must reject it, the first line of its message must contain `diagnosis`, and
-  the CheckFailed must have the kind `kind` (one of gradlab.checking.KINDS);
+  `exercise` must reject it, its diagnosis (the first line of its message and the indented
+  lines that continue it) must contain `diagnosis`, and the CheckFailed must have the kind
+  `kind` (one of gradlab.checking.KINDS);
 - `@right(exercise)`: a correct answer in another style (loops, einsum, another stable
   formula); the test cell must accept it.
 
