@@ -9,11 +9,14 @@ on the same OUT waits for the first, and Ctrl-C stops a run that the next one re
 import csv
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -200,12 +203,13 @@ def test_a_second_run_on_the_same_out_waits_for_the_first(run, tmp_path):
         assert second.poll() is None, "it must wait while another run holds OUT"
     stdout, _ = second.communicate(timeout=300)
     assert second.returncode == 0
-    assert "waiting for it to finish" in said and "graded 5 of 5" in stdout
+    assert "waiting for it to finish" in said
+    assert re.search(r"graded (\d+) of \1 submitted notebooks", stdout), stdout
 
 
 def test_ctrl_c_stops_at_once_and_the_next_run_resumes(tmp_path):
-    submitted, out, tmp = tmp_path / "submitted", tmp_path / "out", tmp_path / "tmp"
-    tmp.mkdir()
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    tmp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))  # short: the run's sockets live there
     for i in range(6):
         put(submitted, f"s{i}", A, solved(A))
     first = cli(submitted, out, tmp, "--jobs", "1")

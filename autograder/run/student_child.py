@@ -14,9 +14,9 @@ import importlib.abc
 import inspect
 import os
 import sys
-import traceback
 import warnings
 
+import gradlab.checking
 from autograder.run import wire
 
 
@@ -76,19 +76,15 @@ class Channel:
                 reply = {"result": wire.encode(result), "args": wire.encode(args)}
             except wire.WireError as exc:
                 reply = {"error": {"type": "TypeError", "message": f"returned a value that {exc}"}}
-            except BaseException as exc:  # the student's error, reported like the notebook would
+            except BaseException as exc:  # the student's error, diagnosed as in the notebook
                 reply = {"error": {"type": type(exc).__name__, "message": str(exc)}}
-                reply["error"]["line"] = _student_line(exc)
+                # here, where the student's frames and variables are
+                reply["error"]["diagnosis"] = gradlab.checking.error_diagnosis(exc)
         reply["warnings"] = [
             {"category": w.category.__name__, "message": str(w.message)} for w in caught
         ]
         reply["answer_key"] = self.guard.attempts
         return reply
-
-
-def _student_line(exc):
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
-    return frames[-1].line or "" if frames else ""
 
 
 def _signature(fn):
@@ -110,8 +106,6 @@ def main():
     import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell
-
-    import gradlab.checking  # noqa: F401
 
     setup = wire.receive(inbox)
     guard = AnswerKeyGuard(setup["refused"])

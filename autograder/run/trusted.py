@@ -25,6 +25,7 @@ from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_
 from autograder.run import answer_key, wire
 from autograder.run.sandbox import Sandbox
 from autograder.run.values import Verdict
+from gradlab.checking import CheckFailed
 
 ANSWER_KEY_KIND = "answer key"  # the student's code imported the answer key
 TAMPERING = "tampering"  # passed in the notebook, failed on the student's functions alone
@@ -139,10 +140,10 @@ def _write_back(original, returned):
 
 
 def _raise_student_error(error):
+    """Raise what the student's function raised in the child, diagnosed there."""
     if error["type"] == "NotImplementedError":
         raise NotImplementedError(error["message"])
-    line = f" in `{error['line']}`" if error.get("line") else ""
-    raise type(error["type"], (Exception,), {})(error["message"] + line)
+    raise CheckFailed(error.get("diagnosis") or f"{error['type']}: {error['message']}", "error")
 
 
 def proxy(process, name):
