@@ -12,6 +12,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets.config import Config
 
+from autograder.outputs import mathjax
 from autograder.record.preprocessors import ShowOnlyDiagnoses
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,6 +127,13 @@ def write_nbgrader_config(course_root, db_url=None):
     ]
     if db_url:
         lines.append(f"c.CourseDirectory.db_url = {db_url!r}")
+    # formgrader renders submissions with nbconvert: this template makes their maths offline
+    templates = Path(course_root) / ".templates"
+    mathjax.template(templates)
+    lines += [
+        "from nbgrader.server_extensions.formgrader import handlers  # its own templates",
+        f"c.HTMLExporter.extra_template_basedirs = [{str(templates)!r}, handlers.template_path]",
+    ]
     (Path(course_root) / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
 
 

@@ -29,13 +29,28 @@ _CDN_SCRIPT = re.compile(
 _V2_CONFIG = re.compile(r"""<script type=["']text/x-mathjax-config["']>.*?</script>""", re.I | re.S)
 
 
+def inline_scripts():
+    """The <script> elements that typeset a page's maths with nothing fetched."""
+    script = SINGLE_FILE.read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return f"{MARKER}\n<script>{CONFIG}</script>\n<script>{script}</script>"
+
+
+def template(basedir):
+    """Write basedir/base/mathjax.html.j2: nbconvert's `mathjax()` macro, made to inline
+    MathJax 3. With basedir first among HTMLExporter.extra_template_basedirs, every page
+    nbconvert renders (formgrader's, nbgrader's feedback) shows its maths offline."""
+    folder = Path(basedir) / "base"
+    folder.mkdir(parents=True, exist_ok=True)
+    macro = "{%- macro mathjax(url=None) -%}\n{% raw %}" + inline_scripts()
+    (folder / "mathjax.html.j2").write_text(macro + "{% endraw %}\n{%- endmacro %}\n")
+
+
 def inline_mathjax(html):
     """html with MathJax 3 inline instead of MathJax 2 from a CDN; unchanged if already done."""
     if MARKER in html:
         return html
     html = _V2_CONFIG.sub("", html)
-    script = SINGLE_FILE.read_text(encoding="utf-8").replace("</script", "<\\/script")
-    inline = f"{MARKER}\n<script>{CONFIG}</script>\n<script>{script}</script>"
+    inline = inline_scripts()
     html, count = _CDN_SCRIPT.subn(lambda _: inline, html, count=1)
     if not count:  # a template without MathJax: add it before </head>
         html = html.replace("</head>", f"{inline}\n</head>", 1)

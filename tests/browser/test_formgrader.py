@@ -1,5 +1,6 @@
-"""Formgrader on a graded class, in Chromium: it opens OUT/course, shows the submissions, and a
-manual grade entered there survives a rerun of the grading command."""
+"""Formgrader on a graded class, in Chromium with every request off this machine refused: it
+opens OUT/course, shows the submissions with their maths typeset, and a manual grade entered
+there survives a rerun of the grading command."""
 
 import pytest
 from nbgrader.api import Gradebook
@@ -8,6 +9,7 @@ from autograder.course import COURSE_ID
 from autograder.grade import grade
 from autograder.run.sandbox import Limits
 from tests.browser.lab import ARTIFACTS, KERNEL_TIMEOUT, UI_TIMEOUT, JupyterLab
+from tests.browser.test_offline_maths import MATHJAX_DONE
 from tests.test_grading import student_version
 from tests.test_workflow import WRONG_CE, put
 
@@ -34,8 +36,20 @@ def test_a_manual_grade_entered_in_formgrader_survives_a_rerun(chromium, graded)
     with Gradebook(db(out), COURSE_ID) as gb:
         notebook_id = gb.find_submission_notebook("softmax", LESSON, "bob").id
     page = chromium.new_page()
+    refused = []
+
+    def only_this_machine(route):
+        if route.request.url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_machine)
     try:
         with JupyterLab(out / "course", root / "lab-state") as lab:
+            # formgrader's own requests carry no token from the URL: every request does
+            page.set_extra_http_headers({"Authorization": f"token {lab.token}"})
             page.goto(lab.url(f"formgrader/manage_submissions/{LESSON}"))
             page.get_by_text("bob", exact=True).first.wait_for(timeout=KERNEL_TIMEOUT)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -44,6 +58,10 @@ def test_a_manual_grade_entered_in_formgrader_survives_a_rerun(chromium, graded)
             page.goto(lab.url(f"formgrader/submissions/{notebook_id}/"))
             score = page.locator("input.score#softmax_cross_entropy_test")
             score.wait_for(timeout=UI_TIMEOUT)
+            page.wait_for_function(MATHJAX_DONE, timeout=KERNEL_TIMEOUT, polling=100)
+            assert page.locator("mjx-container").count() > 0, "the lesson's maths is typeset"
+            assert page.locator("mjx-merror").count() == 0
+            assert not [url for url in refused if "mathjax" in url.lower()], refused
             with page.expect_response(lambda r: "/api/grade/" in r.url and r.ok):
                 score.fill("1.5")
                 score.press("Tab")  # formgrader saves on change
