@@ -1,0 +1,91 @@
+"""The grades as a learning management system imports them: one column per lesson.
+
+- OUT/canvas_grades.csv, Canvas's gradebook import: the columns Student, ID, SIS User ID,
+  SIS Login ID, Section, then one per lesson; a second row "Points Possible" gives each
+  lesson's points. ID (Canvas's own number) is left blank: Canvas then finds a student by
+  SIS User ID, else by SIS Login ID, else by name, so the student's LMS id goes in both SIS
+  columns and the folder name in Student. A lesson column whose title matches no assignment
+  becomes a new assignment on import.
+- OUT/moodle_grades.csv, Moodle's CSV grade import: a column "ID number" with the
+  student's LMS id (mapped at import to the user's ID number, username or email address,
+  whichever the ids are), then one column per lesson, mapped to a grade item or to a new
+  one; nothing but a header and one row per student.
+
+A student's LMS id is the folder name of SUBMISSIONS, or what OUT/lms_ids.csv (columns
+folder,lms_id, written by the instructor) gives for that folder.
+"""
+
+import csv
+
+LMS_IDS = "lms_ids.csv"
+CANVAS = "canvas_grades.csv"
+MOODLE = "moodle_grades.csv"
+CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+CANVAS_POINTS_ROW = "Points Possible"
+MOODLE_ID_COLUMN = "ID number"
+
+
+def read_ids(path):
+    """({folder: lms_id}, problems) of an lms_ids.csv; ({}, []) when there is none."""
+    if not path.is_file():
+        return {}, []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows or [cell.strip() for cell in rows[0][:2]] != ["folder", "lms_id"]:
+        return {}, [f"{path.name} ignored: its first line must be folder,lms_id"]
+    ids, problems = {}, []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            problems.append(f"{path.name} line {number} ignored: a folder and an lms_id are needed")
+        else:
+            ids[row[0].strip()] = row[1].strip()
+    return ids, problems
+
+
+def gradebook(results, folders=None, ids=None):
+    """(lessons, points possible per lesson, rows): a row is (folder, lms_id, {lesson: score})
+    per student, sorted by folder name."""
+    folders, ids = folders or {}, ids or {}
+    lessons = sorted({r.lesson for r in results})
+    possible = {r.lesson: r.max_score for r in results}
+    scores = {}
+    for r in results:
+        scores.setdefault(r.student, {})[r.lesson] = r.score
+    rows = []
+    for student, mine in scores.items():
+        folder = folders.get(student, student)
+        rows.append((folder, ids.get(folder, folder), mine))
+    return lessons, possible, sorted(rows, key=lambda row: row[0])
+
+
+def write(out, results, folders=None):
+    """Write canvas_grades.csv and moodle_grades.csv in out; return what the instructor should
+    know about the LMS ids (problems of lms_ids.csv, students it does not name)."""
+    ids, problems = read_ids(out / LMS_IDS)
+    lessons, possible, rows = gradebook(results, folders, ids)
+    with open(out / CANVAS, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow([*CANVAS_STUDENT_COLUMNS, *lessons])
+        writer.writerow([CANVAS_POINTS_ROW, "", "", "", "", *(f"{possible[x]:g}" for x in lessons)])
+        for folder, lms_id, mine in rows:
+            writer.writerow(
+                [folder, "", lms_id, lms_id, "", *(f"{mine.get(x, 0):g}" for x in lessons)]
+            )
+    with open(out / MOODLE, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow([MOODLE_ID_COLUMN, *lessons])
+        for _, lms_id, mine in rows:
+            writer.writerow([lms_id, *(f"{mine.get(x, 0):g}" for x in lessons)])
+    if ids:
+        named = set(ids)
+        unnamed = [folder for folder, _, _ in rows if folder not in named]
+        if unnamed:
+            problems.append(
+                f"{LMS_IDS} names no LMS id for {', '.join(unnamed)}: their folder names are used"
+            )
+        strangers = sorted(named - {folder for folder, _, _ in rows})
+        if strangers:
+            problems.append(
+                f"{LMS_IDS} names folders that are not in the class: {', '.join(strangers)}"
+            )
+    return problems
