@@ -44,10 +44,12 @@ def read_ids(path):
 
 def gradebook(results, folders=None, ids=None):
     """(lessons, points possible per lesson, rows): a row is (folder, lms_id, {lesson: score})
-    per student, sorted by folder name."""
+    per student, in the order of their folder names."""
     folders, ids = folders or {}, ids or {}
     lessons = sorted({r.lesson for r in results})
-    possible = {r.lesson: r.max_score for r in results}
+    possible = {}
+    for r in results:
+        possible[r.lesson] = max(possible.get(r.lesson, 0), r.max_score)
     scores = {}
     for r in results:
         scores.setdefault(r.student, {})[r.lesson] = r.score
@@ -55,7 +57,7 @@ def gradebook(results, folders=None, ids=None):
     for student, mine in scores.items():
         folder = folders.get(student, student)
         rows.append((folder, ids.get(folder, folder), mine))
-    return lessons, possible, sorted(rows, key=lambda row: row[0])
+    return lessons, possible, sorted(rows, key=lambda row: (row[0].casefold(), row[0]))
 
 
 def write(out, results, folders=None):

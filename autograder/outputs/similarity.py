@@ -112,7 +112,8 @@ class _Anonymise(ast.NodeTransformer):
 
 def _docstring(body):
     first = body[0] if body else None
-    return isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant)
+    value = getattr(first, "value", None) if isinstance(first, ast.Expr) else None
+    return isinstance(value, ast.Constant) and isinstance(value.value, str)
 
 
 def _bound(tree):
@@ -146,16 +147,18 @@ def _statements(body):
             if hasattr(header, name):
                 setattr(header, name, [])
         header.body = [ast.Pass()]
-        yield ast.unparse(header).splitlines()[0], node.lineno, node.lineno
+        # the line before `pass` (after any decorators)
+        yield ast.unparse(header).splitlines()[-2], node.lineno, node.lineno
         for inner in bodies:
             yield from _statements(inner)
 
 
-def _fallback_statements(source):
-    """Statements of a cell Python cannot parse: its lines, comments dropped, names masked."""
+def _fallback_statements(source, given):
+    """Statements of a cell Python cannot parse: its lines that are not among the starter's
+    (given: stripped lines), comments dropped, names masked."""
     for number, line in enumerate(source.splitlines(), start=1):
         code = line.split("#", 1)[0].strip()
-        if code:
+        if code and line.strip() not in given:
             tokens = [
                 "_" if t.isidentifier() and not keyword.iskeyword(t) else t
                 for t in _TOKEN.findall(code)
@@ -163,13 +166,14 @@ def _fallback_statements(source):
             yield " ".join(tokens), number, number
 
 
-def _units(source):
-    """{normalised statement: [(first, last) line]} of a cell's source."""
+def _units(source, given=frozenset()):
+    """{normalised statement: [(first, last) line]} of a cell's source; given: the starter's
+    stripped lines, left out when the source cannot be parsed."""
     try:
         tree = ast.parse(source)
         statements = list(_statements(_Anonymise(_bound(tree)).visit(tree).body))
     except (SyntaxError, ValueError, RecursionError):
-        statements = list(_fallback_statements(source))
+        statements = list(_fallback_statements(source, given))
     units = {}
     for text, first, last in statements:
         units.setdefault(text, []).append((first, last))
@@ -188,12 +192,13 @@ def _runs(units):
 
 def read_cell(source, starter=""):
     """The Cell of a solution cell's source, the starter code subtracted."""
-    units, given = _units(source), _units(starter)
+    lines = frozenset(line.strip() for line in starter.splitlines())
+    units, given = _units(source, lines), _units(starter)
     return Cell(
         source,
         _runs(units) - _runs(given),
         {text: places for text, places in units.items() if text not in given},
-        frozenset(line.strip() for line in starter.splitlines()),
+        lines,
     )
 
 
