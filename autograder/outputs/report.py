@@ -227,10 +227,11 @@ def _items_section(results, items):
     header.append("unattempted")
     return f"""<h2 id="exercises">Pass rate of every exercise</h2>
 <p class="note">Pass rate: the share of the class with full marks. Discrimination: the mean
-share of the points in the best {len(upper)} students (the top {analysis.GROUP_SHARE:.0%} by
-total) minus the same in the bottom {len(upper)}: near +1 the exercise separates strong
-from weak students, near 0 (below the dashed line at 0.2) it does not, below 0 the weaker
-students do better. Unattempted: left as the starter code, or the notebook not handed in.
+share of the points in the best {_plural(len(upper), "student")} (the top
+{analysis.GROUP_SHARE:.0%} by total) minus the same in the bottom {len(upper)}: near +1 the
+exercise separates strong from weak students, near 0 (below the dashed line at 0.2) it does
+not, below 0 the weaker students do better. Unattempted: left as the starter code, or the
+notebook not handed in.
 </p>
 {_sortable(header, rows, "items-table")}
 {_items_plot(items) if items else ""}"""
