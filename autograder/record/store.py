@@ -25,8 +25,12 @@ def _digest(*parts):
 
 
 def grader_version():
-    """A digest of the grader's and the checks' code: a new version grades everything again."""
-    files = sorted((CODE / "autograder").rglob("*.py")) + sorted((CODE / "gradlab").rglob("*.py"))
+    """A digest of the code that decides a notebook's result: how it is run and checked (the
+    run stage, the helper package with its checks and tools). A new version grades everything
+    again; a change to the report or the exports does not."""
+    run = [CODE / "autograder" / "course.py", CODE / "autograder" / "notebooks.py"]
+    run += sorted((CODE / "autograder" / "run").rglob("*.py"))
+    files = run + sorted((CODE / "gradlab").rglob("*.py"))
     return _digest(*(str(f.relative_to(CODE)).encode() + f.read_bytes() for f in files))
 
 
