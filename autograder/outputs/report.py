@@ -223,8 +223,15 @@ def _items_section(results, items):
         ]
         for i in items
     ]
-    header = ["lesson", "exercise", "students", "pass rate", "mean score", "discrimination"]
-    header.append("unattempted")
+    header = [
+        "lesson",
+        "exercise",
+        "students",
+        "pass rate",
+        "mean score",
+        "discrimination",
+        "unattempted",
+    ]
     return f"""<h2 id="exercises">Pass rate of every exercise</h2>
 <p class="note">Pass rate: the share of the class with full marks. Discrimination: the mean
 share of the points in the best {_plural(len(upper), "student")} (the top
