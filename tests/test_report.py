@@ -150,11 +150,13 @@ def test_class_pairs_reads_nbgraders_copies_and_skips_missing_notebooks(tmp_path
     submit(tmp_path, "max", right_answers(k=0))  # a copy of ann
     submit(tmp_path, "sam", right_answers(k=1))
     submit(tmp_path, "old", published)  # submitted once, missing now: not compared
+    submit(tmp_path, "bad", published)  # submitted once, a broken file now: not compared
     results = [full("ann"), full("max"), full("sam"), result("old", problem="missing notebook")]
+    results.append(result("bad", problem="unreadable: not a notebook file (JSONDecodeError)"))
     pairs = similarity.class_pairs(tmp_path, results)
     names = {(p.student_a, p.student_b) for p in pairs}
     assert ("ann", "max") in names and ("sam", similarity.PUBLISHED) in names
-    assert not any("old" in n for n in names)
+    assert not any("old" in n or "bad" in n for n in names)
     assert {(p.student_a, p.student_b) for p in pairs if p.flagged} == {("ann", "max")}
 
 

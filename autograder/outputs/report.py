@@ -118,14 +118,15 @@ def _score_plot(results, lessons):
 
 
 def _progress_plot(progress, order, lessons):
-    """A heat map: one row per student (best total first), one column per lesson."""
-    fig = Figure(figsize=(max(6, 0.7 * len(lessons) + 2), 0.3 * len(order) + 1.6))
-    fig.set_layout_engine("constrained")
+    """A heat map: one row per student (best total first), one column per lesson; a large
+    class keeps a readable height, its rows unnamed (the table above names them)."""
+    height = min(0.3 * len(order), 18) + 1.6
+    fig = Figure(figsize=(max(6, 0.7 * len(lessons) + 2), height), layout="constrained")
     ax = fig.subplots()
     grid = [[100 * progress[s].get(x, 0.0) for x in lessons] for s in order]
     image = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(lessons)), [x.split("_")[0] for x in lessons])
-    ax.set_yticks(range(len(order)), order)
+    ax.set_yticks(range(len(order)), order if len(order) <= 60 else [""] * len(order))
     if len(order) <= 40:
         for i, row in enumerate(grid):
             for j, value in enumerate(row):

@@ -35,6 +35,9 @@ PUBLISHED = "published solution"
 K = 4  # tokens per run: long enough to say more than one name, short enough to survive edits
 THRESHOLD = 0.7  # the similarity from which a pair is flagged
 MIN_RUNS = 40  # fewer runs compared than this (a line or two) is too little to flag
+# intake's reasons for a notebook it did not copy to OUT/course/submitted: a copy there is
+# from an earlier run, not what the student hands in now
+NOT_HANDED_IN = ("missing notebook", "not a regular file", "larger than", "unreadable")
 _TOKEN = re.compile(r"\w+|[^\s\w]")
 _BODIES = ("body", "orelse", "finalbody")
 
@@ -47,6 +50,7 @@ class Cell:
     runs: Counter  # the K-token runs of its statements, starter code subtracted
     units: dict  # normalised statement -> [(first, last) line (1-based) in source]
     starter: frozenset  # the starter code's lines, stripped: left out of the side-by-side view
+    size: int  # how many runs, counted as a multiset
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,8 @@ class Pair:
         views = []
         for grade_id, a in self.cells_a.items():
             b = self.cells_b[grade_id]
-            union = sum((a.runs | b.runs).values())
-            similarity = sum((a.runs & b.runs).values()) / union
+            shared = _shared(a, b)
+            similarity = shared / (a.size + b.size - shared)
             views.append((grade_id, similarity, _view(a, b), _view(b, a)))
         return sorted(views, key=lambda view: -view[1])
 
@@ -194,12 +198,9 @@ def read_cell(source, starter=""):
     """The Cell of a solution cell's source, the starter code subtracted."""
     lines = frozenset(line.strip() for line in starter.splitlines())
     units, given = _units(source, lines), _units(starter)
-    return Cell(
-        source,
-        _runs(units) - _runs(given),
-        {text: places for text, places in units.items() if text not in given},
-        lines,
-    )
+    runs = _runs(units) - _runs(given)
+    mine = {text: places for text, places in units.items() if text not in given}
+    return Cell(source, runs, mine, lines, runs.total())
 
 
 def _view(cell, other):
@@ -219,14 +220,20 @@ def _view(cell, other):
     ]
 
 
+def _shared(a, b):
+    """The runs two cells share, counted as a multiset (the size of runs_a & runs_b)."""
+    small, large = sorted((a.runs, b.runs), key=len)
+    return sum(min(n, large[run]) for run, n in small.items() if run in large)
+
+
 def compare(lesson, name_a, cells_a, name_b, cells_b):
     """The Pair of two submissions ({grade_id: Cell}), or None when they have no attempted
     exercise in common."""
     both = [g for g, cell in cells_a.items() if cell.runs and g in cells_b and cells_b[g].runs]
     if not both:
         return None
-    shared = sum(sum((cells_a[g].runs & cells_b[g].runs).values()) for g in both)
-    union = sum(sum((cells_a[g].runs | cells_b[g].runs).values()) for g in both)
+    shared = sum(_shared(cells_a[g], cells_b[g]) for g in both)
+    union = sum(cells_a[g].size + cells_b[g].size for g in both) - shared
     return Pair(
         lesson,
         name_a,
@@ -273,7 +280,7 @@ def class_pairs(out, results):
     by_lesson = {}
     for r in results:
         path = out / "course" / "submitted" / r.student / r.lesson / r.notebook
-        if r.problem == "missing notebook" or not path.is_file():
+        if r.problem.startswith(NOT_HANDED_IN) or not path.is_file():
             continue
         try:
             sources = solution_sources(path)
