@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-SYSTEM_PACKAGES := chromium chromium-driver bubblewrap
+SYSTEM_PACKAGES := chromium chromium-driver bubblewrap postgresql
 DEMO := demo
 
 .PHONY: demo test lab build lint format system-deps clean
@@ -14,7 +14,8 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Debian packages the browser tests and the grading sandbox need (root, as on CI)
+# Debian packages the browser tests, the grading sandbox and the tests' PostgreSQL server need
+# (root, as on CI)
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

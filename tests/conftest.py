@@ -1,4 +1,5 @@
-"""Shared fixtures: the solution functions of a lesson, taken from its source notebook."""
+"""Shared fixtures: the solution functions of a lesson, taken from its source notebook, and
+the real services of tests/services.py (PostgreSQL, a Dask cluster)."""
 
 import functools
 
@@ -6,6 +7,7 @@ import numpy as np
 from hypothesis import settings
 
 from autograder.notebooks import nbgrader_meta, source_notebook
+from tests.services import dask_scheduler, postgres, postgres_url  # noqa: F401 (fixtures)
 
 # The same examples on every run: a CI result is reproducible, and a rare example that
 # breaks a tolerance is found here, not by chance on someone else's machine.

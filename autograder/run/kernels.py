@@ -16,6 +16,7 @@ import functools
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -285,6 +286,18 @@ def build_font_cache(folder):
     return str(folder)
 
 
+def new_runtime_root(base=None):
+    """A new folder, in base or the temporary folder, for the sandboxes' runtime folders.
+
+    Kernels' sockets live in it and a Unix socket's path has at most 107 bytes: a long base
+    gives way to /tmp.
+    """
+    base = base or tempfile.gettempdir()
+    root = tempfile.mkdtemp(prefix="grading-", dir=base if len(base) <= 40 else "/tmp")
+    os.chmod(root, 0o755)  # sandboxes reach their own runtime folder in it
+    return root
+
+
 def _ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
@@ -295,10 +308,12 @@ def execute_all(tasks, jobs, limits=Limits(), font_cache=None):
     Workers are fresh processes (spawned, not forked) that never run student code.
     """
     context = multiprocessing.get_context("spawn")
-    with tempfile.TemporaryDirectory(prefix="grading-") as runtime_root:
-        os.chmod(runtime_root, 0o755)  # sandboxes reach their own runtime folder in it
-        run = functools.partial(
-            run_task, limits=limits, font_cache=font_cache, runtime_root=runtime_root
-        )
+    runtime_root = new_runtime_root()
+    run = functools.partial(
+        run_task, limits=limits, font_cache=font_cache, runtime_root=runtime_root
+    )
+    try:
         with context.Pool(jobs, _ignore_sigint) as pool:
             yield from pool.imap_unordered(run, tasks)
+    finally:
+        shutil.rmtree(runtime_root, ignore_errors=True)
