@@ -34,8 +34,11 @@ test: $(INSTALLED) system-deps
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadgroup
 
+# the student's lab: lab/ (first on the config path) turns off nbgrader's instructor tools
+# (Create Assignment, Formgrader, Course List) and keeps Validate and the Assignment List
 lab: $(INSTALLED)
-	$(VENV)/bin/jupyter lab --notebook-dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/lab$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+		$(VENV)/bin/jupyter lab --notebook-dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
 
 build: $(INSTALLED)
 	$(PY) -m autograder build $(LESSONS)

@@ -6,6 +6,7 @@ Student-facing (the grader's sandbox shows these to student code):
 - gradlab.inputs: random inputs that keep away from kinks
 - gradlab.data: the small data sets the lessons train on
 - gradlab.widgets: interactive figures that also render as pictures
+- gradlab.notebook: a lesson's gentle failures and its progress list
 
 Tools, visible to student code only in the lessons whose setup cell imports them:
 - gradlab.numeric: central differences and relative errors (Lesson 00's answers)

@@ -3,22 +3,41 @@
 `interactive_figure` publishes one output whose bundle holds both the widget and a PNG of
 its first frame. JupyterLab renders the widget (its renderer outranks images); nbconvert,
 nbgrader feedback, GitHub and a headless run show the PNG. One code path serves both.
+
+The figures are calm: a slider redraws once, when it is released, not once for every value
+it passes; while the kernel draws, the figure on screen is faded and marked "updating", so
+that it is never read as the result of the values the controls now show; labels are shown
+whole. An error raised while drawing shows the lesson's code, not this module's frames.
 """
 
 import base64
 import io
 
 import ipywidgets as widgets
+import matplotlib.image
 from IPython.display import Image, display
 from matplotlib.figure import Figure
+
+UPDATING = "updating\u2026"
+FADE = 0.3  # how much of the old figure is left while the new one is drawn
 
 
 def render_png(draw, values, figsize):
     """Draw a fresh figure with draw(fig, **values) and return it as PNG bytes."""
+    __tracebackhide__ = True
     fig = Figure(figsize=figsize, layout="constrained")
     draw(fig, **values)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def faded(png):
+    """The picture png, faded towards white."""
+    rgba = matplotlib.image.imread(io.BytesIO(png), format="png")
+    rgba[..., :3] = 1 - FADE * (1 - rgba[..., :3])
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, rgba, format="png")
     return buffer.getvalue()
 
 
@@ -32,21 +51,46 @@ def interactive_figure(draw, controls, figsize=(8, 3.2)):
 
     Nothing is returned, so that a call at the end of a cell is not displayed twice.
     """
+    __tracebackhide__ = True
     output = widgets.Output()
+    status = widgets.Label()  # says "updating…" while the kernel draws
+    status.add_class("gradlab-status")
+    shown = [render_png(draw, _values(controls), figsize)]  # the frame on screen
+
+    def put(png):
+        output.clear_output(wait=True)
+        with output:
+            display(Image(png))
 
     def redraw(_change=None):
-        png = render_png(draw, {name: c.value for name, c in controls.items()}, figsize)
-        with output:
-            output.clear_output(wait=True)
-            display(Image(png))
-        return png
+        __tracebackhide__ = True
+        status.value = UPDATING
+        put(faded(shown[0]))
+        try:
+            with output:  # what draw raises is shown in the figure's place
+                output.clear_output(wait=True)
+                shown[0] = render_png(draw, _values(controls), figsize)
+                display(Image(shown[0]))
+        finally:
+            status.value = ""
 
     for control in controls.values():
+        if control.has_trait("continuous_update"):
+            control.continuous_update = False  # one redraw on release
+        control.style.description_width = "initial"  # "learning rate", not "learning r..."
         control.observe(redraw, names="value")
-    box = widgets.VBox([widgets.HBox(list(controls.values())), output])
-    bundle = box._repr_mimebundle_()
-    bundle["image/png"] = base64.b64encode(redraw()).decode("ascii")
+    bar = widgets.HBox(
+        [*controls.values(), status],
+        layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+    )
+    put(shown[0])
+    bundle = widgets.VBox([bar, output])._repr_mimebundle_()
+    bundle["image/png"] = base64.b64encode(shown[0]).decode("ascii")
     display(bundle, raw=True)
+
+
+def _values(controls):
+    return {name: control.value for name, control in controls.items()}
 
 
 def show(draw, figsize=(8, 3.2), **values):

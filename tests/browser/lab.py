@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1200, "height": 800}
+# the student's lab configuration, which `make lab` puts first on JUPYTER_CONFIG_PATH
+STUDENT_LAB = REPO / "lab"
 # nbgrader's Validate button: a server extension and a JupyterLab plugin
 VALIDATE_SERVER_EXTENSION = "nbgrader.server_extensions.validate_assignment"
 VALIDATE_PLUGIN = "@jupyter/nbgrader:validate-assignment"
@@ -139,12 +141,14 @@ class JupyterLab:
 
     Use as a context manager: the server starts on entry and stops (kernels included) on
     exit. Its configuration, runtime and data folders live in state_dir, its log in
-    state_dir/"jupyterlab.log".
+    state_dir/"jupyterlab.log". config_path: more configuration folders, right after the
+    tests' own (e.g. [STUDENT_LAB], the lab a student gets from `make lab`).
     """
 
-    def __init__(self, root, state_dir):
+    def __init__(self, root, state_dir, config_path=()):
         self.root = Path(root)
         self.state_dir = Path(state_dir)
+        self.config_path = [str(folder) for folder in config_path]
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -164,7 +168,9 @@ class JupyterLab:
             # also first on the config path: in a virtual environment its sys-prefix config
             # outranks the user's, and ours must outrank both
             JUPYTER_CONFIG_PATH=os.pathsep.join(
-                filter(None, [str(state / "config"), env.get("JUPYTER_CONFIG_PATH")])
+                filter(
+                    None, [str(state / "config"), *self.config_path, env.get("JUPYTER_CONFIG_PATH")]
+                )
             ),
             JUPYTER_RUNTIME_DIR=str(state / "runtime"),
             JUPYTER_DATA_DIR=str(state / "data"),
@@ -370,6 +376,27 @@ class LabNotebook:
         bar.filter(has_text=_exactly(menu)).first.click()
         items = self.page.locator(".lm-Menu:not(.lm-MenuBar) .lm-Menu-itemLabel")
         items.filter(has_text=_exactly(item)).first.click()
+
+    def run_cell(self, index):
+        """Run one cell, as Shift+Enter does on it, and wait until the kernel is idle."""
+        before = self.page.evaluate(
+            f"i => ({_PANEL}).content.widgets[i].model.executionCount", index
+        )
+        self.page.evaluate(
+            f"""i => {{
+                const notebook = ({_PANEL}).content;
+                notebook.deselectAll();
+                notebook.activeCellIndex = i;
+                return window.jupyterapp.commands.execute("notebook:run-cell");
+            }}""",
+            index,
+        )
+        self.page.wait_for_function(
+            f"([i, before]) => ({_PANEL}).content.widgets[i].model.executionCount !== before",
+            arg=[index, before],
+            timeout=KERNEL_TIMEOUT,
+        )
+        self.wait_idle()
 
     def run_all(self):
         """Run > Run All Cells, then wait until every cell has run or the run stopped."""
