@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -272,7 +273,8 @@ def graded(tmp_path_factory):
     out.mkdir()
     victim.write_text("untouched")
     listener = Listener()
-    secret_places = [Path.home() / f".gradlab-secret-{root.name}", root.parent / "secret.txt"]
+    name = f"gradlab-secret-{uuid.uuid4().hex}"  # runs side by side must not share it
+    secret_places = [Path.home() / f".{name}", root.parent / name]
     for place in secret_places:
         place.write_text(SECRET)
     try:

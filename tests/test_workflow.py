@@ -219,7 +219,7 @@ def test_ctrl_c_stops_at_once_and_the_next_run_resumes(tmp_path):
     os.killpg(first.pid, signal.SIGINT)  # what a terminal sends to the whole group
     started = time.monotonic()
     _, stderr = first.communicate(timeout=60)
-    assert time.monotonic() - started < 10, "Ctrl-C must stop the run within a few seconds"
+    assert time.monotonic() - started < 30, "Ctrl-C must stop the run within seconds"
     assert first.returncode == 130 and "Traceback" not in stderr, stderr
     assert "run the same command again to resume" in stderr
     time.sleep(1)

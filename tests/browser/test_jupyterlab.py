@@ -24,7 +24,7 @@ from tests.browser.lab import (
     visible_test_source,
 )
 
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = pytest.mark.xdist_group("browser-lessons")
 
 LESSON = "01_softmax"
 EXERCISE = "softmax"

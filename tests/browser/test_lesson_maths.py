@@ -31,7 +31,7 @@ from tests.browser.lab import (
     open_lab,
 )
 
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = pytest.mark.xdist_group("browser-lessons")
 
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 LESSONS = sorted(

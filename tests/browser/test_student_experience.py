@@ -35,7 +35,7 @@ from tests.browser.lab import (
     visible_test_source,
 )
 
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = pytest.mark.xdist_group("browser-student")
 
 LESSON = "04_mlp_backprop"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -273,12 +273,3 @@ def test_every_adam_mistake_differs_from_the_right_step(mistake):
     with np.errstate(invalid="ignore"):
         wrong = optim.adam_variant(*args, mistake)
     assert any(not np.allclose(a, b) for a, b in zip(wrong, right))
-
-
-def test_every_self_check_answers_in_under_half_a_second(sol):
-    """Each graded cell, hidden tests included, runs the solutions in well under 0.5 s."""
-    for cell in graded_cells(source_notebook(LESSON)):
-        namespace = dict(sol)
-        start = time.perf_counter()
-        exec(compile(cell.source, cell.grade_id, "exec"), namespace)
-        assert time.perf_counter() - start < 0.5, cell.grade_id

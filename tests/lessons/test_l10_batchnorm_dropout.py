@@ -199,12 +199,3 @@ def test_the_checks_pass_a_fresh_generator_and_read_no_other_randomness():
 
     bn.check_dropout_forward(spy, shape=(3, 4), keep_prob=0.5, seed=9)
     assert seen == [(np.ndarray, float, np.random.default_rng(9).bit_generator.state)]
-
-
-def test_every_self_check_answers_in_under_0_3_seconds(sol):
-    """Each graded cell, hidden tests included, runs the solutions in under 0.3 s."""
-    for cell in graded_cells(source_notebook(LESSON)):
-        namespace = dict(sol)
-        start = time.perf_counter()
-        exec(compile(cell.source, cell.grade_id, "exec"), namespace)
-        assert time.perf_counter() - start < 0.3, cell.grade_id
