@@ -4,14 +4,11 @@ The solution functions come from the source notebook (tests/conftest.py), so the
 what students see in solutions/.
 """
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.notebooks import graded_cells, source_notebook
 from gradlab.data.sequences import running_parity, sine_continuation
 from gradlab.exercises import rnn
 from gradlab.numeric import numerical_vjp, rel_error

@@ -2,14 +2,12 @@
 gradient descent on a quadratic, momentum and Adam, the gradients the lesson uses against
 central differences, and the speed of the self-checks."""
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.notebooks import graded_cells, source_notebook
+from autograder.notebooks import source_notebook
 from gradlab.compare import rel_error
 from gradlab.exercises import optim
 from gradlab.numeric import numerical_gradient

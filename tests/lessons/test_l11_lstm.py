@@ -5,14 +5,11 @@ The solution functions come from the source notebook (tests/conftest.py), so the
 what students see in solutions/.
 """
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.notebooks import graded_cells, source_notebook
 from gradlab.compare import rel_error
 from gradlab.exercises import lstm
 from gradlab.numeric import numerical_gradient, numerical_vjp

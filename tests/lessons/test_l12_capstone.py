@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.notebooks import graded_cells, source_notebook
+from autograder.notebooks import source_notebook
 from gradlab.compare import rel_error
 from gradlab.data import digits as digits_module
 from gradlab.exercises import capstone
