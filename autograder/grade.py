@@ -190,13 +190,10 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force):
         for s in usable
     }
     fresh = {task.key for task in tasks}
-    to_record = {key for key in outcomes if key in fresh or not gradebook.recorded(db_url, *key)}
+    to_record = fresh | (set(outcomes) - gradebook.recorded(db_url, outcomes))
     # what an instructor entered for a submission that changed since: kept, to be reviewed
-    review = [
-        (*key, entered)
-        for key in sorted(to_record & changed)
-        if (entered := gradebook.manual_grades(db_url, *key))
-    ]
+    entered = gradebook.manual_grades(db_url, sorted(to_record & changed))
+    review = [(*key, what) for key, what in sorted(entered.items())]
     failed = gradebook.record(course, to_record, store.root, db_url)
     verdicts = {
         (*key, grade_id): verdict
@@ -252,7 +249,7 @@ def _write_feedback(course, out, found, results, to_record, jobs, db_url, store)
     usable = {(s.student, s.lesson) for s in found if s.path}
     # a page is made again when its notebook was recorded again, when it is missing, or when
     # what the gradebook holds for it changed (a manual grade or comment from formgrader)
-    entries = {key: gradebook.digest(db_url, *key) for key in usable}
+    entries = gradebook.digests(db_url, usable)
     marks = {key: store.path(*key).with_suffix(".feedback") for key in pages}
     stale = set(to_record) | {
         key

@@ -50,54 +50,61 @@ def record(course, items, results_dir, db_url=None):
     return failed
 
 
-def recorded(db_url, student, lesson):
-    """Whether the gradebook holds grades for (student, lesson)."""
+def _submission(gb, student, lesson):
+    try:
+        return gb.find_submission(lesson, student)
+    except MissingEntry:
+        return None
+
+
+def recorded(db_url, keys):
+    """The (student, lesson) keys the gradebook holds grades for (one gradebook opened)."""
     with Gradebook(db_url, COURSE_ID) as gb:
-        try:
-            return bool(gb.find_submission(lesson, student).notebooks)
-        except MissingEntry:
-            return False
+        return {key for key in keys if (s := _submission(gb, *key)) and s.notebooks}
 
 
-def digest(db_url, student, lesson):
-    """A digest of everything the gradebook holds for (student, lesson): scores, manual grades,
-    extra credit and comments. Feedback is made again when it changes."""
+def digests(db_url, keys):
+    """{key: a digest of everything the gradebook holds for it}: scores, manual grades, extra
+    credit and comments. Feedback is made again when it changes."""
+    found = {}
     with Gradebook(db_url, COURSE_ID) as gb:
-        try:
-            submission = gb.find_submission(lesson, student)
-        except MissingEntry:
-            return ""
-        entries = [
-            (g.name, g.auto_score, g.manual_score, g.extra_credit)
-            for nb in submission.notebooks
-            for g in nb.grades
-        ] + [
-            (c.name, c.auto_comment, c.manual_comment)
-            for nb in submission.notebooks
-            for c in nb.comments
-        ]
-    return hashlib.sha256(repr(sorted(entries, key=repr)).encode()).hexdigest()
+        for key in keys:
+            submission = _submission(gb, *key)
+            if submission is None:
+                found[key] = ""
+                continue
+            entries = [
+                (g.name, g.auto_score, g.manual_score, g.extra_credit)
+                for nb in submission.notebooks
+                for g in nb.grades
+            ] + [
+                (c.name, c.auto_comment, c.manual_comment)
+                for nb in submission.notebooks
+                for c in nb.comments
+            ]
+            found[key] = hashlib.sha256(repr(sorted(entries, key=repr)).encode()).hexdigest()
+    return found
 
 
-def manual_grades(db_url, student, lesson):
-    """What an instructor entered for (student, lesson): [(grade_id, what)], e.g.
-    ("softmax_test", "manual score 1.5"), ("softmax", "comment")."""
-    entered = []
+def manual_grades(db_url, keys):
+    """{key: [(grade_id, what)]} of what an instructor entered, e.g. ("softmax_test",
+    "manual score 1.5"), ("softmax", "comment"); keys with nothing entered are left out."""
+    found = {}
     with Gradebook(db_url, COURSE_ID) as gb:
-        try:
-            submission = gb.find_submission(lesson, student)
-        except MissingEntry:
-            return entered
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                if grade.manual_score is not None:
-                    entered.append((grade.name, f"manual score {grade.manual_score:g}"))
-                if grade.extra_credit:
-                    entered.append((grade.name, f"extra credit {grade.extra_credit:g}"))
-            for comment in notebook.comments:
-                if comment.manual_comment:
-                    entered.append((comment.name, "comment"))
-    return entered
+        for key in keys:
+            entered = []
+            for notebook in s.notebooks if (s := _submission(gb, *key)) else []:
+                for grade in notebook.grades:
+                    if grade.manual_score is not None:
+                        entered.append((grade.name, f"manual score {grade.manual_score:g}"))
+                    if grade.extra_credit:
+                        entered.append((grade.name, f"extra credit {grade.extra_credit:g}"))
+                for comment in notebook.comments:
+                    if comment.manual_comment:
+                        entered.append((comment.name, "comment"))
+            if entered:
+                found[key] = entered
+    return found
 
 
 def _first_line(text):
