@@ -19,7 +19,7 @@ interrupted run resumes, and grades and comments entered in formgrader are kept.
 GRADE_EXAMPLES = """examples:
   python -m autograder grade submitted --out graded
   python -m autograder grade submitted --out graded --lessons 01_softmax,05_batch_bias
-  python -m autograder grade submitted --out graded --db postgresql://grader@db/course
+  python -m autograder grade submitted --out graded --db postgresql+psycopg2://grader@db/course
   python -m autograder grade submitted --out graded --scheduler tcp://scheduler:8786
 
 SUBMISSIONS is laid out as nbgrader's submitted/: <student>/<lesson>/<notebook>.ipynb."""
