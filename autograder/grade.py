@@ -25,8 +25,6 @@ import dataclasses
 import fcntl
 import os
 import shutil
-import subprocess
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +41,7 @@ from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
 from autograder.record import gradebook
 from autograder.record.store import ResultStore, grader_version, result_key
-from autograder.run.kernels import execute_all
+from autograder.run.kernels import build_font_cache, execute_all
 from autograder.run.sandbox import Limits, require_bubblewrap
 from autograder.run.values import Task
 
@@ -109,16 +107,6 @@ def _sanitized(api, submission, dest):
         for preprocessor in app.sanitize_preprocessors:
             nb, resources = preprocessor(parent=app).preprocess(nb, resources)
     return nbformat.writes(nb)
-
-
-def _font_cache(course):
-    """Build matplotlib's font list once, for every kernel to copy instead of rebuilding it."""
-    cache = course / ".matplotlib"
-    env = {**os.environ, "MPLCONFIGDIR": str(cache)}
-    subprocess.run(
-        [sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, timeout=120
-    )
-    return str(cache)
 
 
 def grade(
@@ -225,7 +213,7 @@ def _run(tasks, store, keys, jobs, limits, course, scheduler):
 
         outcomes = execute_on_cluster(tasks, scheduler, limits)
     else:
-        outcomes = execute_all(tasks, jobs, limits, _font_cache(course))
+        outcomes = execute_all(tasks, jobs, limits, build_font_cache(course / ".matplotlib"))
     try:
         for outcome in outcomes:
             store.put(outcome, keys[outcome.key])
