@@ -34,6 +34,7 @@ from nbgrader.converters import Autograde
 from nbgrader.utils import temp_attrs
 from sqlalchemy.exc import SAWarning
 
+from autograder.costs import Costs
 from autograder.course import SOURCE, lesson_ids, notebook_name, release, write_nbgrader_config
 from autograder.intake import collect
 from autograder.outputs import feedback
@@ -132,23 +133,72 @@ def grade(
     if not scheduler:  # on a cluster each worker checks its own sandbox
         require_bubblewrap()
     out.mkdir(parents=True, exist_ok=True)
+    costs = Costs()
     with warnings.catch_warnings(), _only_run_on(out):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
-        return _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force)
+        return _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, costs)
 
 
-def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force):
-    intake = collect(submissions, lesson_ids(), notebook_name)
+def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, costs):
+    with costs.phase("intake"):
+        intake = collect(submissions, lesson_ids(), notebook_name)
     handed_out = lessons or intake.submitted or lesson_ids()
     found = [s for s in intake.found if s.lesson in handed_out]
     course = out / "course"
     course.mkdir(exist_ok=True)
-    write_nbgrader_config(course, db_url)
-    api = release(course, handed_out, db_url)
+    with costs.phase("release (generate_assignment)"):
+        write_nbgrader_config(course, db_url)
+        api = release(course, handed_out, db_url)
     db_url = api.coursedir.db_url
     store = ResultStore(out / "results")
-    version = grader_version()
+    with costs.phase("sanitize (nbgrader's preprocessors)"):
+        tasks, keys, kept, changed = _tasks(api, found, course, store, force)
 
+    # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects next
+    tasks.sort(key=lambda task: (task.key[1], task.key[0]))
+    with costs.phase("run (workers, kernels, trusted run)"):
+        fresh_outcomes = _run(
+            tasks, store, keys, jobs or os.cpu_count() or 1, limits, course, scheduler
+        )
+
+    usable = [s for s in found if s.path]
+    outcomes = {
+        (s.student, s.lesson): store.get(s.student, s.lesson, keys[(s.student, s.lesson)])
+        for s in usable
+    }
+    fresh = {task.key for task in tasks}
+    with costs.phase("record (nbgrader's autograde, replayed)"):
+        to_record = fresh | (set(outcomes) - gradebook.recorded(db_url, outcomes))
+        # what an instructor entered for a submission that changed since: kept, to be reviewed
+        entered = gradebook.manual_grades(db_url, sorted(to_record & changed))
+        review = [(*key, what) for key, what in sorted(entered.items())]
+        failed = gradebook.record(course, to_record, store.root, db_url)
+        verdicts = {
+            (*key, grade_id): verdict
+            for key, outcome in outcomes.items()
+            for grade_id, verdict in outcome.verdicts.items()
+        }
+        results = gradebook.results(db_url, course, found, verdicts, outcomes, failed)
+    with costs.phase("feedback (nbgrader's generate_feedback)"):
+        _write_feedback(course, out, found, results, to_record, jobs or 1, db_url, store)
+    with costs.phase("exports and report"):
+        write_outputs(out, results, intake.notes, intake.folders)
+    costs.write(out / "timings.json", fresh_outcomes)
+    return Graded(
+        results,
+        intake.notes,
+        review,
+        list(handed_out),
+        len(tasks),
+        len(kept),
+        len(usable),
+    )
+
+
+def _tasks(api, found, course, store, force):
+    """The notebooks to run (Tasks, their sanitized submissions), the result key of each
+    usable submission, those kept from the store and those that changed since stored."""
+    version = grader_version()
     tasks, keys, kept, changed = [], {}, [], set()
     for i, s in enumerate(found):
         if not s.path:
@@ -168,45 +218,15 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force):
         except Exception as exc:  # metadata nbgrader rejects: this notebook only scores 0
             found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
             shutil.rmtree(dest.parent)
-
-    # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects next
-    tasks.sort(key=lambda task: (task.key[1], task.key[0]))
-    _run(tasks, store, keys, jobs or os.cpu_count() or 1, limits, course, scheduler)
-
-    usable = [s for s in found if s.path]
-    outcomes = {
-        (s.student, s.lesson): store.get(s.student, s.lesson, keys[(s.student, s.lesson)])
-        for s in usable
-    }
-    fresh = {task.key for task in tasks}
-    to_record = fresh | (set(outcomes) - gradebook.recorded(db_url, outcomes))
-    # what an instructor entered for a submission that changed since: kept, to be reviewed
-    entered = gradebook.manual_grades(db_url, sorted(to_record & changed))
-    review = [(*key, what) for key, what in sorted(entered.items())]
-    failed = gradebook.record(course, to_record, store.root, db_url)
-    verdicts = {
-        (*key, grade_id): verdict
-        for key, outcome in outcomes.items()
-        for grade_id, verdict in outcome.verdicts.items()
-    }
-    results = gradebook.results(db_url, course, found, verdicts, outcomes, failed)
-    _write_feedback(course, out, found, results, to_record, jobs or 1, db_url, store)
-    write_outputs(out, results, intake.notes, intake.folders)
-    return Graded(
-        results,
-        intake.notes,
-        review,
-        list(handed_out),
-        len(tasks),
-        len(kept),
-        len(usable),
-    )
+    return tasks, keys, kept, changed
 
 
 def _run(tasks, store, keys, jobs, limits, course, scheduler):
-    """Grade the tasks, storing each result as it arrives; Ctrl-C keeps what was stored."""
+    """Grade the tasks, storing each result as it arrives; Ctrl-C keeps what was stored.
+    Returns the Outcomes."""
     if not tasks:
-        return
+        return []
+    arrived = []
     progress = Progress(len(tasks), "grading")
     if scheduler:
         from autograder.run.cluster import execute_on_cluster
@@ -217,12 +237,14 @@ def _run(tasks, store, keys, jobs, limits, course, scheduler):
     try:
         for outcome in outcomes:
             store.put(outcome, keys[outcome.key])
+            arrived.append(outcome)
             progress.advance()
     except KeyboardInterrupt:
         outcomes.close()  # ends the workers, and with them every kernel and sandbox
         progress.close()
         raise Interrupted(progress.done, len(tasks)) from None
     progress.close()
+    return arrived
 
 
 def _write_feedback(course, out, found, results, to_record, jobs, db_url, store):

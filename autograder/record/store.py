@@ -64,7 +64,9 @@ class ResultStore:
             return None
         o = stored["outcome"]
         verdicts = {g: Verdict(**v) for g, v in o["verdicts"].items()}
-        return Outcome(tuple(o["key"]), o["notebook_json"], o["problem"], verdicts, o["seconds"])
+        return Outcome(
+            tuple(o["key"]), o["notebook_json"], o["problem"], verdicts, o["seconds"], o["phases"]
+        )
 
     def notebook(self, student, lesson):
         """The executed notebook stored for (student, lesson), as nbformat JSON."""
@@ -83,6 +85,7 @@ class ResultStore:
                 "problem": outcome.problem,
                 "verdicts": {g: vars(v) for g, v in outcome.verdicts.items()},
                 "seconds": outcome.seconds,
+                "phases": outcome.phases,
             },
         }
         partial = path.with_suffix(".partial")

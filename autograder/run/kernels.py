@@ -30,6 +30,7 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from autograder.costs import tree_cpu
 from autograder.notebooks import nbgrader_meta
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox
@@ -102,11 +103,24 @@ class BoundedExecute(Execute):
     decides the grade), cut short.
     """
 
-    def __init__(self, limits, **kwargs):
+    def __init__(self, limits, kernel_pid, **kwargs):
         super().__init__(**kwargs)
         self.limits = limits
         self.kept = {}  # cell index -> bytes of output kept
         self.cut = set()  # cells whose output was cut
+        self.kernel_pid = kernel_pid
+        self.phases = {}  # "student cells" / "test cells" -> the kernel's core-seconds
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        before = tree_cpu(self.kernel_pid)
+        try:
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        finally:
+            meta = nbgrader_meta(cell)
+            phase = "test cells" if meta.get("grade") and not meta.get("solution") else None
+            phase = phase or "student cells"
+            spent = max(0.0, tree_cpu(self.kernel_pid) - before)
+            self.phases[phase] = self.phases.get(phase, 0.0) + spent
 
     def output(self, outs, msg, display_id, cell_index):
         out = super().output(outs, msg, display_id, cell_index)
@@ -185,6 +199,8 @@ class Worker:
         self.loop = asyncio.new_event_loop()
         self.spare = None
         self.spare_child = None  # (lesson, StudentProcess)
+        # the process's start and imports, counted with its first notebook
+        self.started_cpu = time.process_time()
 
     def _boot(self):
         kernel = WarmKernel(self.limits, self.font_cache, self.runtime_root)
@@ -207,7 +223,7 @@ class Worker:
         self.loop.close()
 
     async def _run(self, task):
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         lesson = task.key[1]
         spare, self.spare = self.spare or self._boot(), None
         if self.spare_child and self.spare_child[0] == lesson:
@@ -219,14 +235,20 @@ class Worker:
         nb = nbformat.reads(task.notebook_json, as_version=4)
         # the trusted run works on the notebook as submitted (sanitized), not as executed
         verifying = asyncio.to_thread(trusted.verify_notebook, child, lesson, nb.copy())
-        problem = await self._execute(nb, spare, started)
+        phases = {}
+        problem = await self._execute(nb, spare, started, phases)
         verdicts = await verifying
         record_verdicts(nb, verdicts)
         self.spare_child = (lesson, self._child(lesson))
         seconds = time.monotonic() - started
-        return Outcome(task.key, nbformat.writes(nb), problem, verdicts, seconds)
+        phases.update(child.phases)
+        # what is left of this process's CPU: nbclient, the kernel's messages, the store
+        own = time.process_time() - cpu - child.phases["trusted checks (grader side)"]
+        phases["worker (nbclient, messages)"] = max(0.0, own)
+        phases["worker start (imports)"], self.started_cpu = self.started_cpu, 0.0
+        return Outcome(task.key, nbformat.writes(nb), problem, verdicts, seconds, phases)
 
-    async def _execute(self, nb, spare, started):
+    async def _execute(self, nb, spare, started, phases):
         """Execute nb in place on the kernel `spare` will give; return the problem, if any."""
         problem = ""
         try:
@@ -235,13 +257,18 @@ class Worker:
             mark_not_run(nb, f"the kernel could not start: {exc}")
             return "kernel failed to start"
         self.spare = self._boot()  # the next notebook's kernel boots while this one runs
+        kernel_pid = kernel.km.provisioner.process.pid
+        # the sandbox, the interpreter and the warm-up imports, spent before this notebook
+        phases["kernel start"] = tree_cpu(kernel_pid)
         deadline = started + self.limits.notebook_seconds
 
         def cell_timeout(_cell):
             return max(1, min(self.limits.cell_seconds, int(deadline - time.monotonic())))
 
         # nbgrader's own Execute preprocessor, run through its asynchronous client API
-        executor = BoundedExecute(self.limits, timeout_func=cell_timeout, interrupt_on_timeout=True)
+        executor = BoundedExecute(
+            self.limits, kernel_pid, timeout_func=cell_timeout, interrupt_on_timeout=True
+        )
         NotebookClient.__init__(executor, nb, kernel.km)  # as Execute.preprocess does
         try:
             await asyncio.wait_for(
@@ -253,6 +280,7 @@ class Worker:
             problem = f"the kernel died ({type(exc).__name__}): memory or CPU limit, or a crash"
         if problem:
             mark_not_run(nb, problem)
+        phases.update(executor.phases)
         await kernel.close()
         return problem
 

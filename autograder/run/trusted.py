@@ -21,6 +21,7 @@ from concurrent.futures import TimeoutError as CallTimeout
 
 import numpy as np
 
+from autograder.costs import tree_cpu
 from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_notebook
 from autograder.run import answer_key, wire
 from autograder.run.sandbox import Sandbox
@@ -53,6 +54,7 @@ class StudentProcess:
         self.signatures = {}
         self.answer_key = []  # the answer-key modules the student's code tried to import
         self.deadline = float("inf")
+        self.phases = {}  # core-seconds: the child's start, then its calls
 
     def load(self, cells, functions):
         """Run the student's cells in the child; learn which of `functions` they define.
@@ -65,6 +67,7 @@ class StudentProcess:
         ready = self._receive(self.limits.notebook_seconds)
         self.signatures = ready.get("ready", {})
         self.answer_key = ready.get("answer_key", [])
+        self.phases["trusted child start"] = ready.get("started_cpu", 0.0)
 
     def _receive(self, timeout):
         timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
@@ -93,6 +96,8 @@ class StudentProcess:
 
     def close(self):
         if self.process.poll() is None:
+            spent = tree_cpu(self.process.pid) - self.phases.get("trusted child start", 0.0)
+            self.phases["trusted run (student's functions)"] = max(0.0, spent)
             self.process.kill()
         self.process.wait()
         self.reader.shutdown(wait=False, cancel_futures=True)
@@ -214,6 +219,7 @@ def verify_notebook(process, lesson, submitted):
     source = source_notebook(lesson)
     names = exercises(source)
     verdicts = {}
+    cpu = time.thread_time()
     try:
         process.load(student_cells(submitted, source), names)
         at_load = list(process.answer_key)
@@ -235,4 +241,5 @@ def verify_notebook(process, lesson, submitted):
             for cell in graded_cells(source)
         }
     finally:
+        process.phases["trusted checks (grader side)"] = time.thread_time() - cpu
         process.close()

@@ -1,6 +1,6 @@
 """The plain values that flow out of the run stage: one Task in, one Outcome out per notebook."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -27,3 +27,4 @@ class Outcome:
     problem: str  # "" when the notebook ran normally, else why it stopped
     verdicts: dict  # grade_id -> Verdict
     seconds: float
+    phases: dict = field(default_factory=dict)  # phase -> core-seconds (autograder.costs)
