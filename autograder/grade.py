@@ -26,6 +26,8 @@ import fcntl
 import os
 import shutil
 import warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +44,7 @@ from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
 from autograder.record import gradebook
 from autograder.record.store import ResultStore, grader_version, result_key
-from autograder.run.kernels import build_font_cache, execute_all
+from autograder.run.kernels import LocalWorkers, build_font_cache
 from autograder.run.sandbox import Limits, require_bubblewrap
 from autograder.run.values import Task
 
@@ -146,43 +148,55 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, co
     found = [s for s in intake.found if s.lesson in handed_out]
     course = out / "course"
     course.mkdir(exist_ok=True)
-    with costs.phase("release (generate_assignment)"):
-        write_nbgrader_config(course, db_url)
-        api = release(course, handed_out, db_url)
-    db_url = api.coursedir.db_url
     store = ResultStore(out / "results")
-    with costs.phase("sanitize (nbgrader's preprocessors)"):
-        tasks, keys, kept, changed = _tasks(api, found, course, store, force)
+    keys, to_run, changed = _keys(found, store, force)
+    # local workers start at once when there is something to grade here: they import, and
+    # start their templates, while the course is released and the submissions sanitized
+    warm = bool(to_run) and not scheduler
+    font_cache = build_font_cache(course / ".matplotlib") if warm else None
+    with LocalWorkers(jobs, limits, font_cache, warm) as workers:
+        with costs.phase("release (generate_assignment)"):
+            write_nbgrader_config(course, db_url)
+            api = release(course, handed_out, db_url)
+        db_url = api.coursedir.db_url
+        with costs.phase("sanitize (nbgrader's preprocessors)"):
+            tasks = _tasks(api, found, to_run, course)
 
-    # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects next
-    tasks.sort(key=lambda task: (task.key[1], task.key[0]))
-    with costs.phase("run (workers, kernels, trusted run)"):
-        fresh_outcomes = _run(
-            tasks, store, keys, jobs or os.cpu_count() or 1, limits, course, scheduler
-        )
+        usable = {(s.student, s.lesson) for s in found if s.path}
+        fresh = {task.key for task in tasks}
+        recording = "record (nbgrader's autograde, replayed)"
+        with costs.phase(recording):
+            to_record = fresh | (usable - gradebook.recorded(db_url, usable))
+            # what an instructor entered for a submission that changed since: kept, to review
+            entered = gradebook.manual_grades(db_url, sorted(to_record & changed))
+            review = [(*key, what) for key, what in sorted(entered.items())]
+            failed = gradebook.record(course, to_record - fresh, store.root, db_url)
 
-    usable = [s for s in found if s.path]
-    outcomes = {
-        (s.student, s.lesson): store.get(s.student, s.lesson, keys[(s.student, s.lesson)])
-        for s in usable
-    }
-    fresh = {task.key for task in tasks}
-    with costs.phase("record (nbgrader's autograde, replayed)"):
-        to_record = fresh | (set(outcomes) - gradebook.recorded(db_url, outcomes))
-        # what an instructor entered for a submission that changed since: kept, to be reviewed
-        entered = gradebook.manual_grades(db_url, sorted(to_record & changed))
-        review = [(*key, what) for key, what in sorted(entered.items())]
-        failed = gradebook.record(course, to_record, store.root, db_url)
+        def record(items):  # a lesson whose notebooks are all run, while the next ones run
+            with costs.phase(recording):
+                failed.update(gradebook.record(course, items, store.root, db_url))
+
+        # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects
+        # next, and each lesson is recorded as soon as it is complete
+        tasks.sort(key=lambda task: (task.key[1], task.key[0]))
+        with costs.phase("run (workers, kernels, trusted run)"):
+            fresh_outcomes = _run(tasks, store, keys, workers, limits, scheduler, record)
+
+        outcomes = {key: store.get(*key, keys[key]) for key in usable}
         verdicts = {
             (*key, grade_id): verdict
             for key, outcome in outcomes.items()
             for grade_id, verdict in outcome.verdicts.items()
         }
-        results = gradebook.results(db_url, course, found, verdicts, outcomes, failed)
-    with costs.phase("feedback (nbgrader's generate_feedback)"):
-        _write_feedback(course, out, found, results, to_record, jobs or 1, db_url, store)
-    with costs.phase("exports and report"):
-        write_outputs(out, results, intake.notes, intake.folders)
+        with costs.phase("results (the gradebook read back)"):
+            results = gradebook.results(db_url, course, found, verdicts, outcomes, failed)
+        # the report is drawn here while the workers render the feedback pages
+        phase = "feedback (nbgrader's generate_feedback), exports and report"
+        with costs.phase(phase), ThreadPoolExecutor(1) as drawing:
+            outputs = drawing.submit(write_outputs, out, results, intake.notes, intake.folders)
+            _write_feedback(course, out, found, results, to_record, workers, db_url, store)
+            outputs.result()
+        costs.core["run: the template (imports, then forks)"] = workers.template_cpu()
     costs.write(out / "timings.json", fresh_outcomes)
     return Graded(
         results,
@@ -190,64 +204,81 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, co
         review,
         list(handed_out),
         len(tasks),
-        len(kept),
+        len(usable) - len(tasks),
         len(usable),
     )
 
 
-def _tasks(api, found, course, store, force):
-    """The notebooks to run (Tasks, their sanitized submissions), the result key of each
-    usable submission, those kept from the store and those that changed since stored."""
+def _keys(found, store, force):
+    """The result key of each usable submission, those to run (their stored result is not
+    valid, or --force) and those that changed since their result was stored."""
     version = grader_version()
-    tasks, keys, kept, changed = [], {}, [], set()
+    keys, to_run, changed = {}, set(), set()
+    for s in found:
+        if not s.path:
+            continue
+        source = (SOURCE / s.lesson / s.notebook).read_bytes()
+        key = keys[(s.student, s.lesson)] = result_key(s.path.read_bytes(), source, version)
+        if store.key(s.student, s.lesson) not in (None, key):
+            changed.add((s.student, s.lesson))
+        if force or not store.get(s.student, s.lesson, key):
+            to_run.add((s.student, s.lesson))
+    return keys, to_run, changed
+
+
+def _tasks(api, found, to_run, course):
+    """Every usable submission copied into the course; Tasks (the sanitized submissions) of
+    those to run. A notebook nbgrader cannot read scores 0, saying why."""
+    tasks = []
     for i, s in enumerate(found):
         if not s.path:
             continue
         dest = course / "submitted" / s.student / s.lesson / s.notebook
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(s.path, dest)
-        source = (SOURCE / s.lesson / s.notebook).read_bytes()
-        key = keys[(s.student, s.lesson)] = result_key(s.path.read_bytes(), source, version)
-        if store.key(s.student, s.lesson) not in (None, key):
-            changed.add((s.student, s.lesson))
-        if not force and store.get(s.student, s.lesson, key):
-            kept.append((s.student, s.lesson))
+        if (s.student, s.lesson) not in to_run:
             continue
         try:
             tasks.append(Task((s.student, s.lesson), _sanitized(api, s, dest)))
         except Exception as exc:  # metadata nbgrader rejects: this notebook only scores 0
             found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
             shutil.rmtree(dest.parent)
-    return tasks, keys, kept, changed
+    return tasks
 
 
-def _run(tasks, store, keys, jobs, limits, course, scheduler):
-    """Grade the tasks, storing each result as it arrives; Ctrl-C keeps what was stored.
-    Returns the Outcomes."""
+def _run(tasks, store, keys, workers, limits, scheduler, lesson_done):
+    """Grade the tasks, storing each result as it arrives, and give lesson_done the keys of
+    each lesson once all of them are stored; Ctrl-C keeps what was stored. Returns the
+    Outcomes."""
     if not tasks:
         return []
     arrived = []
+    left = Counter(task.key[1] for task in tasks)
     progress = Progress(len(tasks), "grading")
     if scheduler:
         from autograder.run.cluster import execute_on_cluster
 
         outcomes = execute_on_cluster(tasks, scheduler, limits)
     else:
-        outcomes = execute_all(tasks, jobs, limits, build_font_cache(course / ".matplotlib"))
+        outcomes = workers.execute(tasks)
     try:
         for outcome in outcomes:
             store.put(outcome, keys[outcome.key])
             arrived.append(outcome)
             progress.advance()
+            lesson = outcome.key[1]
+            left[lesson] -= 1
+            if not left[lesson]:
+                lesson_done({o.key for o in arrived if o.key[1] == lesson})
     except KeyboardInterrupt:
-        outcomes.close()  # ends the workers, and with them every kernel and sandbox
+        outcomes.close()  # on a cluster, its tasks are cancelled; locally the workers end
         progress.close()
         raise Interrupted(progress.done, len(tasks)) from None
     progress.close()
     return arrived
 
 
-def _write_feedback(course, out, found, results, to_record, jobs, db_url, store):
+def _write_feedback(course, out, found, results, to_record, workers, db_url, store):
     """Every student's feedback pages, made again where something changed, and archives."""
     pages = {
         (s.student, s.lesson): out
@@ -268,7 +299,7 @@ def _write_feedback(course, out, found, results, to_record, jobs, db_url, store)
         if not page.exists()
         or (key in usable and (not marks[key].exists() or marks[key].read_text() != entries[key]))
     }
-    feedback.generate(course, sorted(stale & usable), jobs, db_url)
+    feedback.generate(course, sorted(stale & usable), workers, db_url)
     by_key = {(r.student, r.lesson): r for r in results}
     changed = set()
     for s in found:

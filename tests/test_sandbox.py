@@ -1,9 +1,14 @@
-"""The sandbox, the wire format and the trusted runner's proxies, each on its own."""
+"""The sandbox, the wire format and the trusted runner's proxies, each on its own.
+
+Every property of the sandbox is checked both ways a sandboxed process starts: from nothing
+(bubblewrap running a command) and forked from a warm template (autograder.run.template).
+"""
 
 import io
 import os
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -13,7 +18,9 @@ import pytest
 
 from autograder.course import REPO
 from autograder.run import answer_key, wire
+from autograder.run.kernels import build_font_cache
 from autograder.run.sandbox import Limits, Sandbox, require_bubblewrap
+from autograder.run.template import Template
 from autograder.run.trusted import StudentProcess, proxy, run_graded_cell
 from gradlab.exercises.chain_rule import wavy
 
@@ -72,21 +79,72 @@ def test_pickled_arrays_and_foreign_functions_are_refused():
         wire.decode({"callback": 0})  # only where the decoding side has stubs to give
 
 
-@pytest.fixture
-def runtime(tmp_path):
-    root = tmp_path / "runtime"
-    root.mkdir()
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runtime")
     root.chmod(0o755)
     return root
 
 
-def run_sandboxed(code, runtime, view=None, limits=FAST, timeout=60):
+@pytest.fixture(scope="module")
+def template(runtime, tmp_path_factory):
+    """A template as a grading worker has one; None where templates are not used."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    font_cache = build_font_cache(tmp_path_factory.mktemp("matplotlib"))
+    template = Template(Sandbox(answer_key.template_view(font_cache), FAST, runtime))
+    yield template
+    template.close()
+
+
+@pytest.fixture(params=["started from nothing", "forked from a template"])
+def way(request, template):
+    """How the sandboxed process starts: None (a command), or the template to fork it from."""
+    if request.param.startswith("forked"):
+        if template is None:
+            pytest.skip("a template is used when grading as root only")
+        return template
+    return None
+
+
+# code run in a forked child, whose only channel is its functions' results
+CAPTURED = """
+import contextlib, io, traceback
+_out, _err = io.StringIO(), io.StringIO()
+with contextlib.redirect_stdout(_out), contextlib.redirect_stderr(_err):
+    try:
+{code}
+    except BaseException:
+        traceback.print_exc()
+def captured():
+    return _out.getvalue(), _err.getvalue()
+"""
+
+
+def run_sandboxed(code, runtime, way, view=None, limits=FAST, timeout=60):
+    """(returncode, stdout, stderr) of Python code run in a sandbox started `way`."""
     box = Sandbox(view or answer_key.kernel_view(), limits, runtime)
     try:
-        command = box.command([sys.executable, "-c", code])
-        return subprocess.run(
-            command, capture_output=True, text=True, env=box.env(), timeout=timeout, check=False
-        )
+        if way is None:
+            command = box.command([sys.executable, "-c", code])
+            return subprocess.run(
+                command, capture_output=True, text=True, env=box.env(), timeout=timeout, check=False
+            )
+        box.seal()
+        process = way.fork("child", box, box.env())
+        try:
+            cell = CAPTURED.format(code=textwrap.indent(code, " " * 8))
+            wire.send(process.stdin, {"cells": [cell], "functions": ["captured"], "refused": []})
+            wire.receive(process.stdout)
+            wire.send(process.stdin, {"call": "captured", "args": wire.encode(())})
+            out, err = wire.decode(wire.receive(process.stdout)["result"])
+            return subprocess.CompletedProcess(code, 0, out, err)
+        except (EOFError, wire.WireError):  # the process was stopped by a limit
+            return subprocess.CompletedProcess(code, 1, "", "")
+        finally:
+            process.kill()
+            process.wait()
     finally:
         box.close()
 
@@ -107,7 +165,7 @@ def secrets():
         place.unlink()
 
 
-def test_student_code_sees_neither_the_machine_nor_the_course(runtime, secrets):
+def test_student_code_sees_neither_the_machine_nor_the_course(runtime, way, secrets):
     code = (
         "import os\n"
         "for path in " + repr([str(p) for p in secrets]) + ":\n"
@@ -116,7 +174,7 @@ def test_student_code_sees_neither_the_machine_nor_the_course(runtime, secrets):
         f"os.path.exists({str(REPO / 'tests')!r}))\n"
         "print(os.listdir('/tmp'), os.getuid())\n"
     )
-    result = run_sandboxed(code, runtime)
+    result = run_sandboxed(code, runtime, way)
     lines = result.stdout.splitlines()
     assert lines[:4] == ["False", "False", "False", "False False"], result.stderr
     listing, uid = lines[4].rsplit(" ", 1)
@@ -125,7 +183,7 @@ def test_student_code_sees_neither_the_machine_nor_the_course(runtime, secrets):
         assert int(uid) != 0, "student code must not run as root"
 
 
-def test_student_code_writes_only_its_bounded_scratch(runtime):
+def test_student_code_writes_only_its_bounded_scratch(runtime, way):
     outside = REPO / f"sandbox-probe-{uuid.uuid4().hex}.txt"
     code = (
         "import pathlib\n"
@@ -138,32 +196,32 @@ def test_student_code_writes_only_its_bounded_scratch(runtime):
         "    print('disk full:', exc.errno, i)\n"
         f"open({str(outside)!r}, 'w')\n"
     )
-    result = run_sandboxed(code, runtime, limits=Limits(disk_bytes=16 * 1024**2))
+    result = run_sandboxed(code, runtime, way, limits=Limits(disk_bytes=16 * 1024**2))
     ok, full = result.stdout.splitlines()[:2]
     assert ok == "ok" and full.startswith("disk full: 28 ") and int(full.split()[-1]) < 8
     assert "Read-only file system" in result.stderr or "Permission denied" in result.stderr
     assert not outside.exists()
 
 
-def test_student_code_has_no_network(runtime):
+def test_student_code_has_no_network(runtime, way):
     import socket
 
     server = socket.create_server(("127.0.0.1", 0))
     code = f"import socket; socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), 2)"
-    result = run_sandboxed(code, runtime)
+    result = run_sandboxed(code, runtime, way)
     server.close()
     assert "ConnectionRefusedError" in result.stderr or "Network is unreachable" in result.stderr
 
 
-def test_student_code_has_a_memory_and_a_cpu_limit(runtime):
-    result = run_sandboxed("x = bytearray(4 * 1024**3)", runtime)
+def test_student_code_has_a_memory_and_a_cpu_limit(runtime, way):
+    result = run_sandboxed("x = bytearray(4 * 1024**3)", runtime, way)
     assert "MemoryError" in result.stderr
-    result = run_sandboxed("while True: pass", runtime, limits=Limits(cpu_seconds=1))
+    result = run_sandboxed("while True: pass", runtime, way, limits=Limits(cpu_seconds=1))
     assert result.returncode != 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a process limit of its own needs a uid of its own")
-def test_student_code_has_a_process_limit_and_kill_minus_one_reaches_only_itself(runtime):
+def test_student_code_has_a_process_limit_and_kill_minus_one_reaches_only_itself(runtime, way):
     code = (
         "import os, subprocess\n"
         "children = []\n"
@@ -176,25 +234,25 @@ def test_student_code_has_a_process_limit_and_kill_minus_one_reaches_only_itself
     )
     neighbour = subprocess.Popen(["sleep", "30"])
     try:
-        result = run_sandboxed(code, runtime, limits=Limits(processes=20))
+        result = run_sandboxed(code, runtime, way, limits=Limits(processes=20))
         assert "stopped at" in result.stdout and int(result.stdout.split()[-1]) < 20
         assert neighbour.poll() is None, "kill -1 reached a process outside the sandbox"
     finally:
         neighbour.kill()
 
 
-def test_nothing_a_student_starts_outlives_the_sandbox(runtime):
+def test_nothing_a_student_starts_outlives_the_sandbox(runtime, way):
     marker = f"gradlab-orphan-{uuid.uuid4().hex}"
     code = (
         f"import subprocess; subprocess.Popen(['setsid', 'sh', '-c', 'exec -a {marker} sleep 60'])"
     )
-    run_sandboxed(code, runtime)
+    run_sandboxed(code, runtime, way)
     time.sleep(0.5)
     survivors = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
     assert not survivors.strip()
 
 
-def test_the_trusted_runs_child_sees_only_the_tools_its_lesson_gives(runtime):
+def test_the_trusted_runs_child_sees_only_the_tools_its_lesson_gives(runtime, way):
     view = answer_key.child_view({"gradlab.tools.softmax"})
     code = (
         "import importlib\n"
@@ -207,7 +265,7 @@ def test_the_trusted_runs_child_sees_only_the_tools_its_lesson_gives(runtime):
         "        print(name, 'hidden')\n"
         f"import os; print(os.listdir({str(answer_key.GRADLAB / 'exercises')!r}))\n"
     )
-    lines = run_sandboxed(code, runtime, view=view).stdout.splitlines()
+    lines = run_sandboxed(code, runtime, way, view=view).stdout.splitlines()
     assert lines == [
         "gradlab.tools.softmax visible",
         "gradlab.tools.conv hidden",
@@ -219,19 +277,20 @@ def test_the_trusted_runs_child_sees_only_the_tools_its_lesson_gives(runtime):
     ]
 
 
-def student(cells, runtime, names=("softmax",), lesson="01_softmax"):
-    process = StudentProcess(lesson, FAST, runtime)
+def student(cells, runtime, way, names=("softmax",), lesson="01_softmax"):
+    process = StudentProcess(lesson, FAST, runtime, template=way)
     process.load(cells, list(names))
     return process
 
 
-def test_proxies_return_plain_values_and_mirror_in_place_changes(runtime):
+def test_proxies_return_plain_values_and_mirror_in_place_changes(runtime, way):
     process = student(
         [
             "class Liar(np.ndarray):\n    pass",
             "import numpy as np\ndef softmax(z):\n    z *= 2\n    return np.ones(3).view(Liar)",
         ][::-1],
         runtime,
+        way,
     )
     try:
         z = np.ones(3)
@@ -242,7 +301,7 @@ def test_proxies_return_plain_values_and_mirror_in_place_changes(runtime):
         process.close()
 
 
-def test_functions_given_to_student_code_are_called_back(runtime):
+def test_functions_given_to_student_code_are_called_back(runtime, way):
     cells = [
         "import numpy as np\n"
         "def numerical_gradient(f, x, h=1e-5):\n"
@@ -253,7 +312,7 @@ def test_functions_given_to_student_code_are_called_back(runtime):
         "        grad[i] = (f(x + e) - f(x - e)) / (2 * h)\n"
         "    return grad"
     ]
-    process = student(cells, runtime, ("numerical_gradient",), "00_chain_rule")
+    process = student(cells, runtime, way, ("numerical_gradient",), "00_chain_rule")
     try:
         test = (
             "from gradlab.exercises.chain_rule import check_numerical_gradient\n"
@@ -265,8 +324,8 @@ def test_functions_given_to_student_code_are_called_back(runtime):
         process.close()
 
 
-def test_a_proxied_call_that_hangs_times_out(runtime):
-    process = student(["def softmax(z):\n    while True:\n        pass"], runtime)
+def test_a_proxied_call_that_hangs_times_out(runtime, way):
+    process = student(["def softmax(z):\n    while True:\n        pass"], runtime, way)
     try:
         with pytest.raises(TimeoutError):
             proxy(process, "softmax")(np.ones(2))
@@ -274,14 +333,14 @@ def test_a_proxied_call_that_hangs_times_out(runtime):
         process.close()
 
 
-def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(runtime):
+def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(runtime, way):
     cells = [
         "import numpy as np\n"
         "def softmax(z):\n"
         "    e = np.exp(z - z.max(axis=-1, keepdims=True))\n"
         "    return e / e.sum(axis=-1, keepdims=True)",
     ]
-    process = student(cells, runtime)
+    process = student(cells, runtime, way)
     try:
         test = "from gradlab.exercises.softmax import check_softmax\ncheck_softmax(softmax)"
         assert run_graded_cell(test, {"softmax": proxy(process, "softmax")}).passed
@@ -295,9 +354,9 @@ def test_graded_cells_run_on_proxies_pass_and_fail_like_in_the_notebook(runtime)
         process.close()
 
 
-def test_all_calls_of_one_submission_share_one_notebook_time_budget(runtime):
+def test_all_calls_of_one_submission_share_one_notebook_time_budget(runtime, way):
     limits = Limits(cell_seconds=5, notebook_seconds=8)
-    process = StudentProcess("01_softmax", limits, runtime)
+    process = StudentProcess("01_softmax", limits, runtime, template=way)
     started = time.monotonic()
     process.load(["import time\ndef softmax(z):\n    time.sleep(2.5)\n    return z"], ["softmax"])
     try:

@@ -104,3 +104,10 @@ def message(module):
         f"your code imports {module}, a tool this lesson does not give (it is the answer to "
         "an exercise), which earns no marks: write the function yourself"
     )
+
+
+def template_view(font_cache=None):
+    """What a template that forks kernels and children sees (autograder.run.template): all
+    their Views show. Each fork empties what its own View does not show."""
+    visible = (*python_folders(), str(GRADLAB), str(AUTOGRADER))
+    return View(visible=visible, font_cache=font_cache)

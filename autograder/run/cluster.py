@@ -81,7 +81,7 @@ def _killed(task, deaths):
 
 def execute_on_cluster(tasks, scheduler, limits=Limits(), font_cache=None):
     """Execute and verify every task on a Dask cluster; yield Outcomes as they finish, as
-    execute_all does.
+    LocalWorkers.execute does.
 
     scheduler: what distributed.Client takes: the scheduler's address (tcp://host:8786), or
     a cluster object (dask-gateway's GatewayCluster, dask-kubernetes' KubeCluster,

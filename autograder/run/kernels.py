@@ -19,21 +19,23 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
+import uuid
 
 import nbformat
 from jupyter_client import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from autograder.costs import tree_cpu
+from autograder.costs import ProcessCPU, tree_cpu
 from autograder.notebooks import nbgrader_meta
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox
+from autograder.run.template import Template
 from autograder.run.values import Outcome
 
 # run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
@@ -45,16 +47,36 @@ import gradlab.checking, gradlab.numeric, gradlab.widgets
 """
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel whose process runs in a sandbox and talks over Unix sockets in its runtime."""
+class ForkedKernelProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, with the kernel forked from the worker's template
+    (autograder.run.template) instead of started by a command."""
 
-    def __init__(self, sandbox, **kwargs):
+    template = sandbox = None
+
+    async def launch_kernel(self, cmd, **kwargs):
+        env = kwargs["env"]
+        self.process = self.template.fork("kernel", self.sandbox, env, self.parent.connection_file)
+        self.pid, self.pgid = self.process.pid, None  # its process group is the template's
+        return self.connection_info
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel whose process runs in a sandbox and talks over Unix sockets in its runtime;
+    forked from `template` when there is one, else started from nothing."""
+
+    def __init__(self, sandbox, template=None, **kwargs):
         super().__init__(transport="ipc", kernel_name="python3", **kwargs)
         self.sandbox = sandbox
         self.ip = os.path.join(sandbox.runtime, "kernel")
         self.connection_file = os.path.join(sandbox.runtime, "kernel.json")
         # a signal would stop at bwrap; ipykernel interrupts itself on a control message
         self.kernel_spec.interrupt_mode = "message"
+        if template:
+            self.kernel_id = str(uuid.uuid4())
+            self.provisioner = ForkedKernelProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+            self.provisioner.template, self.provisioner.sandbox = template, sandbox
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
@@ -69,9 +91,9 @@ class SandboxedKernelManager(AsyncKernelManager):
 class WarmKernel:
     """A sandboxed kernel, started and warmed up, in a sandbox of its own."""
 
-    def __init__(self, limits, font_cache, runtime_root):
+    def __init__(self, limits, font_cache, runtime_root, template=None):
         self.sandbox = Sandbox(answer_key.kernel_view(font_cache), limits, runtime_root)
-        self.km = SandboxedKernelManager(self.sandbox)
+        self.km = SandboxedKernelManager(self.sandbox, template)
 
     async def start(self):
         await self.km.start_kernel(
@@ -108,18 +130,18 @@ class BoundedExecute(Execute):
         self.limits = limits
         self.kept = {}  # cell index -> bytes of output kept
         self.cut = set()  # cells whose output was cut
-        self.kernel_pid = kernel_pid
+        self.kernel_cpu = ProcessCPU(kernel_pid)
         self.phases = {}  # "student cells" / "test cells" -> the kernel's core-seconds
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
-        before = tree_cpu(self.kernel_pid)
+        before = self.kernel_cpu()
         try:
             return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
         finally:
             meta = nbgrader_meta(cell)
             phase = "test cells" if meta.get("grade") and not meta.get("solution") else None
             phase = phase or "student cells"
-            spent = max(0.0, tree_cpu(self.kernel_pid) - before)
+            spent = max(0.0, self.kernel_cpu() - before)
             self.phases[phase] = self.phases.get(phase, 0.0) + spent
 
     def output(self, outs, msg, display_id, cell_index):
@@ -194,8 +216,13 @@ class Worker:
     or with close() when the process goes on without this Worker.
     """
 
-    def __init__(self, limits, font_cache, runtime_root):
+    def __init__(self, limits, font_cache, runtime_root, template=None):
         self.limits, self.font_cache, self.runtime_root = limits, font_cache, runtime_root
+        # as root, every kernel and child is forked from a template (autograder.run.template):
+        # the one given (shared by the workers of LocalWorkers), else one of this Worker's own
+        self.template, self.owns_template = template, False
+        if template is None and os.geteuid() == 0:
+            self.template, self.owns_template = new_template(limits, font_cache, runtime_root), True
         self.loop = asyncio.new_event_loop()
         self.spare = None
         self.spare_child = None  # (lesson, StudentProcess)
@@ -203,14 +230,22 @@ class Worker:
         self.started_cpu = time.process_time()
 
     def _boot(self):
-        kernel = WarmKernel(self.limits, self.font_cache, self.runtime_root)
+        kernel = WarmKernel(self.limits, self.font_cache, self.runtime_root, self.template)
         return self.loop.create_task(kernel.start())
 
     def _child(self, lesson):
-        return trusted.StudentProcess(lesson, self.limits, self.runtime_root, self.font_cache)
+        return trusted.StudentProcess(
+            lesson, self.limits, self.runtime_root, self.font_cache, self.template
+        )
 
     def run(self, task):
         return self.loop.run_until_complete(self._run(task))
+
+    def boot(self):
+        """Start the first notebook's kernel now, and wait until it is ready."""
+        self.spare = self._boot()
+        self.loop.run_until_complete(asyncio.wait([self.spare]))
+        self.started_cpu = time.process_time()
 
     def close(self):
         """End the reserve kernel and child."""
@@ -220,6 +255,8 @@ class Worker:
                 self.loop.run_until_complete(kernel.close())
         if self.spare_child:
             self.spare_child[1].close()
+        if self.owns_template:
+            self.template.close()
         self.loop.close()
 
     async def _run(self, task):
@@ -293,7 +330,7 @@ def run_task(task, limits, font_cache, runtime_root):
 
     The Worker is made at the thread's first task and kept for the next ones (replaced when
     the settings change), so that they start on warm kernels. Both backends run this:
-    execute_all in its worker processes, autograder.run.cluster in Dask workers.
+    LocalWorkers in its processes, autograder.run.cluster in Dask workers.
     """
     settings = (limits, font_cache, runtime_root)
     worker = getattr(_local, "worker", None)
@@ -305,12 +342,13 @@ def run_task(task, limits, font_cache, runtime_root):
 
 
 def build_font_cache(folder):
-    """Build matplotlib's font list in folder, for every kernel to copy instead of rebuilding
-    it; return the folder."""
-    env = {**os.environ, "MPLCONFIGDIR": str(folder)}
-    subprocess.run(
-        [sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, timeout=120
-    )
+    """Write matplotlib's font list (this process's, built once per machine) into folder, for
+    every sandbox to copy instead of rebuilding it; return the folder."""
+    from matplotlib import font_manager
+
+    os.makedirs(folder, exist_ok=True)
+    name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+    font_manager.json_dump(font_manager.fontManager, os.path.join(folder, name))
     return str(folder)
 
 
@@ -326,22 +364,71 @@ def new_runtime_root(base=None):
     return root
 
 
-def _ignore_sigint():
+def new_template(limits, font_cache, runtime_root):
+    """A template for kernels and children (autograder.run.template), starting now."""
+    return Template(Sandbox(answer_key.template_view(font_cache), limits, runtime_root))
+
+
+def _start_worker(limits, font_cache, runtime_root, template, warm):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    if warm:  # its first kernel starts now, while the command prepares the tasks
+        _local.worker = Worker(limits, font_cache, runtime_root, template)
+        _local.worker.boot()
 
 
-def execute_all(tasks, jobs, limits=Limits(), font_cache=None):
-    """Execute and verify every task in `jobs` worker processes; yield Outcomes as they finish.
+class LocalWorkers:
+    """`jobs` worker processes on this machine, which never run student code themselves.
 
-    Workers are fresh processes (spawned, not forked) that never run student code.
+    Warm, they are forked from the command at its start, before it has any other thread,
+    each with its Worker (and that Worker's template): they share the command's imports and
+    start their templates while the command prepares what they will grade. The same
+    processes then serve other work of the run (feedback) through map(). Started later, for
+    that other work only, they are spawned: by then the command may have threads.
     """
-    context = multiprocessing.get_context("spawn")
-    runtime_root = new_runtime_root()
-    run = functools.partial(
-        run_task, limits=limits, font_cache=font_cache, runtime_root=runtime_root
-    )
-    try:
-        with context.Pool(jobs, _ignore_sigint) as pool:
-            yield from pool.imap_unordered(run, tasks)
-    finally:
-        shutil.rmtree(runtime_root, ignore_errors=True)
+
+    def __init__(self, jobs, limits=Limits(), font_cache=None, warm=True):
+        self.jobs, self.limits, self.font_cache = jobs, limits, font_cache
+        self.runtime_root = new_runtime_root()
+        self.pool = self.template = None
+        if warm:
+            self._start(warm=True)
+
+    def _start(self, warm=False):
+        if warm and os.geteuid() == 0:  # one template for all: a fork takes 15 ms of it
+            self.template = new_template(self.limits, self.font_cache, self.runtime_root)
+        context = multiprocessing.get_context("fork" if warm else "spawn")
+        arguments = (self.limits, self.font_cache, self.runtime_root, self.template, warm)
+        self.pool = context.Pool(self.jobs, _start_worker, arguments)
+
+    def template_cpu(self):
+        """Core-seconds of the workers' template: its imports, then its forks."""
+        return self.template.cpu() if self.template else 0.0
+
+    def execute(self, tasks):
+        """Execute and verify every task; yield Outcomes as they finish."""
+        if self.pool is None:
+            self._start(warm=True)
+        run = functools.partial(
+            run_task, limits=self.limits, font_cache=self.font_cache, runtime_root=self.runtime_root
+        )
+        yield from self.pool.imap_unordered(run, tasks)
+
+    def map(self, fn, items):
+        if self.pool is None:
+            self._start()
+        return self.pool.map(fn, items)
+
+    def close(self):
+        """End the workers, and with them every kernel, child and template."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+        if self.template is not None:
+            self.template.close()
+        shutil.rmtree(self.runtime_root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

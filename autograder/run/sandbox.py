@@ -134,7 +134,7 @@ class Sandbox:
     """
 
     def __init__(self, view, limits, runtime_root):
-        self.view, self.limits = view, limits
+        self.view, self.limits, self.runtime_root = view, limits, runtime_root
         self.privileged = os.geteuid() == 0
         self.uid, self._lock = _lease_uid() if self.privileged else (os.getuid(), None)
         self.runtime = tempfile.mkdtemp(prefix="sandbox-", dir=runtime_root)
@@ -159,8 +159,12 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-    def command(self, argv):
-        """The command line that runs argv in this sandbox."""
+    def command(self, argv, template=False):
+        """The command line that runs argv in this sandbox.
+
+        template: argv is a template that forks sandboxes (autograder.run.template): it keeps
+        root's capabilities in here to set them up, and sees the whole runtime root.
+        """
         limits, view = self.limits, self.view
         command = ["bwrap", *_system_binds()]
         command += ["--dev", "/dev", "--proc", "/proc"]
@@ -181,11 +185,14 @@ class Sandbox:
             command += ["--ro-bind", view.font_cache, FONT_CACHE]
             script = f'mkdir -p "$MPLCONFIGDIR" && cp -r {FONT_CACHE}/. "$MPLCONFIGDIR"/; exec "$@"'
             argv = ["/bin/sh", "-c", script, "sh", *argv]
-        command += [*_parents(self.runtime), "--bind", self.runtime, self.runtime]
+        runtime = self.runtime_root if template else self.runtime
+        command += [*_parents(runtime), "--bind", runtime, runtime]
         command += ["--chdir", SCRATCH]
         # every namespace but the user one: as root, the uid must be a real one of the machine
         command += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         command += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        if template:
+            return [*command, "--", *argv]
         if self.privileged:
             command += ["--", "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}"]
             command += ["--clear-groups", "--no-new-privs", "--inh-caps=-all"]

@@ -35,21 +35,26 @@ TAMPERING = "tampering"  # passed in the notebook, failed on the student's funct
 class StudentProcess:
     """A sandboxed child that loads one student's cells and answers calls to their functions."""
 
-    def __init__(self, lesson, limits, runtime_root, font_cache=None):
-        """Start the child, which imports the heavy modules while it waits for `load`."""
+    def __init__(self, lesson, limits, runtime_root, font_cache=None, template=None):
+        """Start the child, forked from `template` if there is one, else from nothing (then
+        it imports the heavy modules while it waits for `load`)."""
         self.limits = limits
         self.given = answer_key.given_modules(setup_sources(source_notebook(lesson)))
         view = answer_key.child_view(self.given, font_cache)
         self.sandbox = Sandbox(view, limits, runtime_root)
         self.sandbox.seal()  # the child talks over its pipes: no sockets to create
-        command = [sys.executable, "-m", "autograder.run.student_child"]
-        self.process = subprocess.Popen(
-            self.sandbox.command(command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**self.sandbox.env(), "MPLBACKEND": "Agg"},
-        )
+        env = {**self.sandbox.env(), "MPLBACKEND": "Agg"}
+        if template:
+            self.process = template.fork("child", self.sandbox, env)
+        else:
+            command = [sys.executable, "-m", "autograder.run.student_child"]
+            self.process = subprocess.Popen(
+                self.sandbox.command(command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
         self.reader = ThreadPoolExecutor(1)
         self.signatures = {}
         self.answer_key = []  # the answer-key modules the student's code tried to import

@@ -1,0 +1,357 @@
+"""Sandboxed processes forked from a warm template, instead of each started from nothing.
+
+Started from nothing, a sandboxed kernel costs about 1.2 core-seconds and a trusted run's
+child 0.8 before the first line of a notebook runs: an interpreter, numpy, matplotlib,
+IPython, ipykernel (OUT/timings.json). A template is one sandboxed process per worker
+(bubblewrap, as autograder.run.sandbox builds it) that imports all of that once, then forks
+a process for each kernel and child. Before any student code runs, each fork makes itself
+what a sandbox started from nothing is:
+
+- namespaces of its own (mount, PID, network, IPC, UTS) and a /proc of its own: it sees no
+  other process, reaches no other sandbox, and whatever it starts ends with it;
+- fresh tmpfs for its bounded scratch folder, /tmp and /dev/shm, and of the runtime root
+  only its own folder;
+- the files its View hides emptied (the answer key, the tools its lesson does not give);
+- a uid of its own, no capabilities (bounding set included), no_new_privs, and the limits.
+
+The template keeps root's capabilities inside its own sandbox, for that setup only: it never
+runs student code, and a fork keeps none of its descriptors. It is used when grading as root,
+where each sandbox gets a uid of its own; as an instructor's own uid, every sandboxed process
+is started from nothing (autograder.run.sandbox).
+
+Each fork is three processes: one that enters the new namespaces (a PID namespace takes the
+next child of whoever entered it), the namespace's first process (it sets up the sandbox,
+reports to the worker and reaps), and the kernel or child itself.
+"""
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import psutil
+
+from autograder.run.sandbox import SCRATCH
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+ROLES = ("kernel", "child")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _call(name, *args):
+    if getattr(_libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}{args[:2]}: {os.strerror(errno)}")
+
+
+def _mount(source, target, fstype=None, flags=0, options=None):
+    encode = lambda s: None if s is None else s.encode()  # noqa: E731
+    _call("mount", encode(source), encode(target), encode(fstype), flags, encode(options))
+
+
+# ---- inside the template ------------------------------------------------------------------
+
+
+def _isolate(request):
+    """Run in the new namespaces' first process, as root: the sandbox's file system."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing from here reaches the template
+    os.chdir("/")
+    # taken before the tmpfs below cover them
+    own_runtime = os.open(request["runtime"], os.O_PATH)
+    shown = {path: os.open(path, os.O_PATH) for path in request["shown"]}
+    flags = MS_NOSUID | MS_NODEV
+    _mount("tmpfs", SCRATCH, "tmpfs", flags, f"size={request['disk_bytes']},mode=1777")
+    _mount("tmpfs", "/tmp", "tmpfs", flags, "mode=1777")
+    _mount("tmpfs", "/dev/shm", "tmpfs", flags, "size=16777216,mode=1777")
+    _mount("proc", "/proc", "proc", flags | MS_NOEXEC)
+    # of the runtime root, only this sandbox's own folder (a root in /tmp went with it)
+    root = os.path.dirname(request["runtime"])
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    _mount("tmpfs", root, "tmpfs", flags, "mode=755")
+    os.mkdir(request["runtime"])
+    _mount(f"/proc/self/fd/{own_runtime}", request["runtime"], None, MS_BIND)
+    emptied = [root]
+    for path in request["hidden"]:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", flags, "mode=755")
+            emptied.append(path)
+        else:
+            _mount("/dev/null", path, None, MS_BIND)
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    for path, fd in shown.items():  # files bound again inside an emptied folder
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "w").close()
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    for path in emptied:
+        _mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags)
+    for fd in (own_runtime, *shown.values()):
+        os.close(fd)
+
+
+def _drop_privileges(request):
+    """The sandbox's uid, no capabilities, no way to gain any, and the limits."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last_cap = int(f.read())
+    for cap in range(last_cap + 1):
+        _call("prctl", PR_CAPBSET_DROP, cap, 0, 0, 0)
+    uid = request["uid"]
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # from root to a uid of its own: every capability is gone
+    _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # its /proc/self is its own, as after exec
+    limits = {
+        resource.RLIMIT_AS: request["memory_bytes"],
+        resource.RLIMIT_CPU: request["cpu_seconds"],
+        resource.RLIMIT_FSIZE: request["disk_bytes"],
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_NPROC: request["processes"],
+    }
+    for limit, value in limits.items():
+        resource.setrlimit(limit, (value, value))
+    os.chdir(SCRATCH)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.makedirs(request["env"]["MPLCONFIGDIR"], exist_ok=True)
+
+
+def _run_role(request, fds):
+    """The kernel or the trusted run's child, in the fork that became a sandbox."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    if request["role"] == "child":
+        os.dup2(fds[0], 0)
+        os.dup2(fds[1], 1)
+    else:
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.closerange(3, 1 << 16)  # nothing of the template's, nothing of another sandbox's
+    if request["role"] == "child":
+        import matplotlib
+
+        from autograder.run import student_child
+
+        matplotlib.use("Agg")
+        student_child.main()
+    else:
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"])
+        app.start()
+
+
+def _first_process(request, fds):
+    """The new PID namespace's first process: set up, report, start the role, reap."""
+    _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    report = socket.socket(fileno=fds[0])
+    try:
+        _isolate(request)
+        _drop_privileges(request)
+        role = os.fork()
+    except Exception as exc:
+        report.send(f"{type(exc).__name__}: {exc}".encode())
+        os._exit(1)
+    if role == 0:
+        report.close()
+        _run_role(request, fds[1:])
+        os._exit(0)
+    report.send(b"ok")  # the worker learns this process's pid from the message's credentials
+    report.close()
+    for fd in fds[1:]:
+        os.close(fd)
+    while True:  # the namespace ends with its role: every process in it is killed then
+        done, status = os.wait()
+        if done == role:
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _fork(request, fds):
+    """In a process forked from the template: enter new namespaces and fork their first."""
+    try:
+        _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _call("unshare", CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+        first = os.fork()
+        if first == 0:
+            _first_process(request, fds)
+        for fd in fds:
+            os.close(fd)
+        os.waitpid(first, 0)
+    except Exception as exc:
+        socket.socket(fileno=fds[0]).send(f"{type(exc).__name__}: {exc}".encode())
+    finally:
+        os._exit(0)
+
+
+def serve(control):
+    """The template's life: import what kernels and children need, then fork on request."""
+    import ipykernel.kernelapp  # noqa: F401
+    import IPython.core.interactiveshell  # noqa: F401
+    import ipywidgets  # noqa: F401
+    import matplotlib.backends.backend_agg
+    import matplotlib.pyplot  # noqa: F401
+    import matplotlib_inline.backend_inline  # noqa: F401
+    import numpy  # noqa: F401
+
+    import autograder.run.student_child  # noqa: F401 (it imports gradlab.checking)
+    import gradlab.widgets  # noqa: F401
+
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 8)
+        except ConnectionError:
+            return
+        if not message:
+            return  # the worker is gone
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            _fork(json.loads(message), fds)
+        for fd in fds:
+            os.close(fd)
+        while True:  # reap the forks whose sandboxes ended
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+
+
+# ---- on the worker's side -----------------------------------------------------------------
+
+
+class Forked:
+    """A forked sandbox as the worker sees it: its first process (the one whose end ends
+    everything in it) through a pidfd, with a Popen's poll, wait and kill, and its pipes."""
+
+    def __init__(self, pid, stdin=None, stdout=None):
+        self.pid, self.stdin, self.stdout, self.stderr = pid, stdin, stdout, None
+        self.pidfd = os.pidfd_open(pid)
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+            self.returncode = -signal.SIGKILL  # not our child: its status is not ours to read
+            os.close(self.pidfd)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.returncode is None and not select.select([self.pidfd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired("sandbox", timeout)
+        return self.poll()
+
+    def send_signal(self, signum):
+        # from outside its PID namespace only SIGKILL reaches its first process: any signal
+        # ends the sandbox (kernels are interrupted by a message, not a signal)
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    terminate = kill
+
+
+class Template:
+    """A worker's template process; fork() gives a sandboxed kernel or trusted run's child."""
+
+    def __init__(self, sandbox):
+        """sandbox: the template's own (its View shows all a fork may be shown)."""
+        self.sandbox = sandbox
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-m", "autograder.run.template", str(theirs.fileno())]
+        self.process = subprocess.Popen(
+            sandbox.command(argv, template=True),
+            pass_fds=(theirs.fileno(),),
+            env={**sandbox.env(), "MPLBACKEND": "Agg"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.lock = threading.Lock()  # requests from a worker's threads, one at a time
+
+    def fork(self, role, sandbox, env, connection_file=None):
+        """A sandbox of `role` set up as `sandbox` (its uid, runtime folder, View and limits)
+        would be started from nothing, with `env`. A child comes with its pipes."""
+        assert role in ROLES
+        limits, view = sandbox.limits, sandbox.view
+        # what the template shows and the sandbox's View does not is emptied too
+        unseen = [p for p in self.sandbox.view.visible if p not in view.visible]
+        request = {
+            "role": role,
+            "uid": sandbox.uid,
+            "runtime": sandbox.runtime,
+            "hidden": [*unseen, *view.hidden],
+            "shown": list(view.shown),
+            "env": env,
+            "connection_file": connection_file,
+            "memory_bytes": limits.memory_bytes,
+            "cpu_seconds": limits.cpu_seconds,
+            "disk_bytes": limits.disk_bytes,
+            "processes": limits.processes,
+        }
+        report, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        report.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        fds, ours = [theirs.detach()], []  # closed below, once sent
+        if role == "child":
+            stdin_r, stdin_w = os.pipe()
+            stdout_r, stdout_w = os.pipe()
+            fds += [stdin_r, stdout_w]
+            ours = [os.fdopen(stdin_w, "wb"), os.fdopen(stdout_r, "rb")]
+        with self.lock:  # one message: workers sharing a template never interleave
+            socket.send_fds(self.control, [json.dumps(request).encode()], fds)
+        for fd in fds:
+            os.close(fd)
+        with report:
+            size = socket.CMSG_SPACE(12)  # struct ucred: pid, uid, gid
+            message, ancillary, _, _ = report.recvmsg(4096, size)
+        if message != b"ok":
+            for f in ours:
+                f.close()
+            reason = message.decode(errors="replace") or "the template is gone"
+            raise RuntimeError(f"the sandbox could not be set up: {reason}")
+        (_, _, credentials), *_ = ancillary
+        pid = int.from_bytes(credentials[:4], sys.byteorder)
+        return Forked(pid, *ours)
+
+    def cpu(self):
+        """Core-seconds the template process itself spent: its imports, then its forks."""
+        ours = {}  # its forks run the same command line; sandboxes may end while we look
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(self.process.pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    if process.cmdline()[1:3] == ["-m", __name__]:
+                        ours[process.pid] = process
+        for process in ours.values():
+            with contextlib.suppress(psutil.Error):
+                if process.ppid() not in ours:  # the template, not one of its forks
+                    times = process.cpu_times()
+                    return times.user + times.system
+        return 0.0
+
+    def close(self):
+        self.control.close()  # the template ends on its own when its worker goes away...
+        if self.process.poll() is None:
+            self.process.kill()  # ...or at once here
+        self.process.wait()
+        self.sandbox.close()
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])))
