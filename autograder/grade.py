@@ -9,15 +9,18 @@ The stages, each on nbgrader's own machinery, data flowing one way:
 3. sanitize: nbgrader's own sanitize preprocessors (OverwriteCells restores deleted or edited
    test cells from the source);
 4. run (autograder.run): nbgrader's Execute on sandboxed, pre-warmed kernels, in --jobs workers
-   or on a Dask cluster; the same workers verify every graded cell again on the student's
-   functions proxied into a sandbox, and record the verdict in the executed notebook. Each
-   result is stored as it arrives (autograder.record.store): a rerun grades only what changed,
-   an interrupted run resumes;
+   (started with the command, so that they warm up during 2 and 3) or on a Dask cluster; the
+   same workers verify every graded cell again on the student's functions proxied into a
+   sandbox, and record the verdict in the executed notebook. Each result is stored as it
+   arrives (autograder.record.store): a rerun grades only what changed, an interrupted run
+   resumes;
 5. record (autograder.record.gradebook): nbgrader's Autograde, its execution replayed from the
-   stored results, writes the gradebook from one process; manual grades entered in formgrader
-   are kept;
-6. outputs (autograder.outputs): nbgrader's generate_feedback made self-contained, grades.csv,
-   exercises.csv and the class report.
+   stored results, writes the gradebook from this process alone, each lesson as soon as its
+   notebooks are all stored; manual grades entered in formgrader are kept;
+6. outputs (autograder.outputs): nbgrader's generate_feedback made self-contained (on the
+   workers), grades.csv, exercises.csv and the class report.
+
+OUT/timings.json says where the run spent its CPU (autograder.costs).
 """
 
 import contextlib

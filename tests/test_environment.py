@@ -142,3 +142,15 @@ def test_the_lab_kernel_imports_the_course(tmp_path):
         manager.shutdown_kernel(now=True)
     assert reply["content"]["status"] == "ok", reply["content"]
     assert Path("".join(outputs).strip()).is_relative_to(REPO / "gradlab"), outputs
+
+
+def test_the_gradebook_revision_read_in_process_is_the_one_alembic_prints():
+    """nbgrader asks `alembic heads` for it; the course reads it from the same scripts."""
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.course import alembic_head
+
+    bin_dir = Path(sys.executable).parent
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        printed = subprocess.check_output([str(bin_dir / "alembic"), "-c", ini, "heads"], text=True)
+    assert printed.split()[0] == alembic_head()

@@ -2,9 +2,10 @@
 
 nbgrader runs one notebook at a time and pays a kernel start, the imports and a shutdown for
 each. Here each worker process grades many notebooks: while one notebook runs, the next
-kernel is already booting and importing numpy, matplotlib and the helper package, so that a
-notebook starts on a warm kernel. The notebook itself is executed by nbgrader's own Execute
-preprocessor; only the kernel it is given differs (sandboxed, see autograder.run.sandbox).
+kernel is already booting, forked from a template that imported numpy, matplotlib, IPython
+and the helper package once (autograder.run.template), so that a notebook starts on a warm
+kernel. The notebook itself is executed by nbgrader's own Execute preprocessor; only the
+kernel it is given differs (sandboxed, see autograder.run.sandbox).
 
 The worker then runs the trusted half of "one check, two runners" (autograder.run.trusted): it
 never executes student code itself, only talks to sandboxed processes that do.
@@ -208,6 +209,15 @@ def mark_not_run(nb, reason):
             ]
 
 
+class _WorkerLoop(asyncio.SelectorEventLoop):
+    """A worker's event loop, which takes no signal handlers: nbclient would answer SIGINT
+    and SIGTERM by shutting its kernel down and going on, where a worker told to end (Ctrl-C
+    is the parent's) must end at once, its sandboxes with it. nbclient goes on without."""
+
+    def add_signal_handler(self, sig, callback, *args):
+        raise RuntimeError("a grading worker leaves signals to their default")
+
+
 class Worker:
     """Executes notebooks one after another on warm kernels, keeping one kernel in reserve,
     and a trusted run's child for the lesson it expects next (tasks come lesson by lesson).
@@ -223,7 +233,7 @@ class Worker:
         self.template, self.owns_template = template, False
         if template is None and os.geteuid() == 0:
             self.template, self.owns_template = new_template(limits, font_cache, runtime_root), True
-        self.loop = asyncio.new_event_loop()
+        self.loop = _WorkerLoop()
         self.spare = None
         self.spare_child = None  # (lesson, StudentProcess)
         # the process's start and imports, counted with its first notebook
@@ -370,7 +380,8 @@ def new_template(limits, font_cache, runtime_root):
 
 
 def _start_worker(limits, font_cache, runtime_root, template, warm):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    # the parent handles Ctrl-C (and ends the workers): nbclient's handler never sees it
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     if warm:  # its first kernel starts now, while the command prepares the tasks
         _local.worker = Worker(limits, font_cache, runtime_root, template)
         _local.worker.boot()
