@@ -22,21 +22,6 @@ def process_cpu():
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def tree_cpu(pid):
-    """CPU seconds of process pid and its descendants, alive or waited for; 0 once it is gone."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0.0
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            t = process.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-    return total
-
-
 class ProcessCPU:
     """The CPU seconds of one process tree, read cheaply and often (once per cell): the tree
     is found once, then each reading is one /proc file per process."""
@@ -55,6 +40,11 @@ class ProcessCPU:
                 t = process.cpu_times()
                 total += t.user + t.system + t.children_user + t.children_system
         return total
+
+
+def tree_cpu(pid):
+    """CPU seconds of process pid and its descendants, alive or waited for; 0 once it is gone."""
+    return ProcessCPU(pid)()
 
 
 class Costs:
