@@ -19,7 +19,7 @@ import pytest
 from autograder.course import REPO
 from autograder.run import answer_key, wire
 from autograder.run.kernels import build_font_cache
-from autograder.run.sandbox import Limits, Sandbox, require_bubblewrap
+from autograder.run.sandbox import Limits, Sandbox, View, require_bubblewrap
 from autograder.run.template import Template
 from autograder.run.trusted import StudentProcess, proxy, run_graded_cell
 from gradlab.exercises.chain_rule import wavy
@@ -181,6 +181,30 @@ def test_student_code_sees_neither_the_machine_nor_the_course(runtime, way, secr
     assert "gradlab-secret" not in listing
     if os.geteuid() == 0:
         assert int(uid) != 0, "student code must not run as root"
+
+
+def test_a_course_kept_in_tmp_is_seen_and_the_rest_of_tmp_is_not(runtime, way, tmp_path):
+    """A clone in /tmp (as CI may make): its folders stay visible under the sandbox's own /tmp."""
+    course, beside = tmp_path / "course", tmp_path / "beside"
+    course.mkdir()
+    beside.mkdir()
+    (course / "lesson.txt").write_text("the lesson")
+    (beside / "secret.txt").write_text("the grader's secret")
+    kernel = answer_key.kernel_view()
+    view = View((*kernel.visible, str(course)))
+    if way is not None:  # a template shows all its forks' Views show
+        shows = answer_key.template_view()
+        way = Template(Sandbox(View((*shows.visible, str(course), str(beside))), FAST, runtime))
+    code = (
+        f"print(open({str(course / 'lesson.txt')!r}).read())\n"
+        f"import os; print(os.path.exists({str(beside)!r}))\n"
+    )
+    try:
+        result = run_sandboxed(code, runtime, way, view=view)
+    finally:
+        if way is not None:
+            way.close()
+    assert result.stdout.splitlines()[:2] == ["the lesson", "False"], result.stderr
 
 
 def test_student_code_writes_only_its_bounded_scratch(runtime, way):

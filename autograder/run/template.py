@@ -71,11 +71,19 @@ def _isolate(request):
     # taken before the tmpfs below cover them
     own_runtime = os.open(request["runtime"], os.O_PATH)
     shown = {path: os.open(path, os.O_PATH) for path in request["shown"]}
+    fresh = (SCRATCH, "/tmp", "/dev/shm")
+    # visible folders inside those (a course cloned into /tmp), each with what is bound in it
+    covered = [p for p in request["visible"] if any(_inside(p, f) for f in fresh)]
+    kept = {p: os.open(p, os.O_PATH) for p in covered if not any(_inside(p, q) for q in covered)}
     flags = MS_NOSUID | MS_NODEV
     _mount("tmpfs", SCRATCH, "tmpfs", flags, f"size={request['disk_bytes']},mode=1777")
     _mount("tmpfs", "/tmp", "tmpfs", flags, "mode=1777")
     _mount("tmpfs", "/dev/shm", "tmpfs", flags, "size=16777216,mode=1777")
     _mount("proc", "/proc", "proc", flags | MS_NOEXEC)
+    for path, fd in kept.items():
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     # of the runtime root, only this sandbox's own folder (a root in /tmp went with it)
     root = os.path.dirname(request["runtime"])
     os.makedirs(root, mode=0o755, exist_ok=True)
@@ -84,6 +92,8 @@ def _isolate(request):
     _mount(f"/proc/self/fd/{own_runtime}", request["runtime"], None, MS_BIND)
     emptied = [root]
     for path in request["hidden"]:
+        if not os.path.lexists(path):
+            continue  # under a fresh tmpfs and not kept: already gone
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", flags, "mode=755")
             emptied.append(path)
@@ -97,8 +107,13 @@ def _isolate(request):
         _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     for path in emptied:
         _mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags)
-    for fd in (own_runtime, *shown.values()):
+    for fd in (own_runtime, *shown.values(), *kept.values()):
         os.close(fd)
+
+
+def _inside(path, folder):
+    """path lies below folder (not merely beside it, with a longer name)."""
+    return path != folder and path.startswith(folder.rstrip("/") + "/")
 
 
 def _drop_privileges(request):
@@ -296,6 +311,7 @@ class Template:
             "role": role,
             "uid": sandbox.uid,
             "runtime": sandbox.runtime,
+            "visible": list(view.visible),
             "hidden": [*unseen, *view.hidden],
             "shown": list(view.shown),
             "env": env,
