@@ -1,12 +1,15 @@
 """python -m autograder {build, grade, demo}: see autograder/__init__.py."""
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
 
 from autograder.run.sandbox import Limits
+
+LIMITS = Limits()  # of every sandbox the command starts
 
 GRADE_HELP = """Grade a class with nbgrader: every notebook runs sandboxed, every graded cell is
 checked again by the trusted runner, and OUT gets grades.csv, exercises.csv, feedback/ (one
@@ -116,6 +119,18 @@ def main(argv=None):
         build(args.lessons or None)
         return 0
 
+    with contextlib.ExitStack() as stack:
+        template = None
+        if os.geteuid() == 0 and not getattr(args, "scheduler", None):
+            # the local workers' template imports numpy, matplotlib and IPython while this
+            # process imports nbgrader (autograder.run.template)
+            from autograder.run import template as templates
+
+            template = stack.enter_context(templates.started(LIMITS))
+        return _grade(args, template)
+
+
+def _grade(args, template):
     from autograder.demo import make_class
     from autograder.grade import Interrupted, grade
 
@@ -133,7 +148,9 @@ def main(argv=None):
         }
     started = time.monotonic()
     try:
-        graded = grade(args.submissions, args.out, jobs=args.jobs, limits=Limits(), **options)
+        graded = grade(
+            args.submissions, args.out, jobs=args.jobs, limits=LIMITS, template=template, **options
+        )
     except (Interrupted, KeyboardInterrupt) as exc:
         done = f"{exc}; " if isinstance(exc, Interrupted) else ""
         print(

@@ -47,7 +47,7 @@ from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
 from autograder.record import gradebook
 from autograder.record.store import ResultStore, grader_version, result_key
-from autograder.run.kernels import LocalWorkers, build_font_cache
+from autograder.run.kernels import LocalWorkers
 from autograder.run.sandbox import Limits, require_bubblewrap
 from autograder.run.values import Task
 
@@ -124,12 +124,15 @@ def grade(
     db_url=None,
     scheduler=None,
     force=False,
+    template=None,
 ):
     """Grade SUBMISSIONS into OUT; return what was done (Graded).
 
     lessons: the lessons handed out (default: those at least one student submitted);
     db_url: the gradebook (default: SQLite in OUT/course); scheduler: a Dask scheduler's
-    address to grade on (default: --jobs local workers); force: grade every notebook again.
+    address to grade on (default: --jobs local workers); force: grade every notebook again;
+    template: a template for the local workers already started (autograder.run.template), which
+    the run then owns.
     """
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     _refuse_overlap(submissions, out)
@@ -141,10 +144,11 @@ def grade(
     costs = Costs()
     with warnings.catch_warnings(), _only_run_on(out):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
-        return _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, costs)
+        options = (jobs, limits, lessons, db_url, scheduler, force, template, costs)
+        return _grade(submissions, out, *options)
 
 
-def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, costs):
+def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, template, costs):
     with costs.phase("intake"):
         intake = collect(submissions, lesson_ids(), notebook_name)
     handed_out = lessons or intake.submitted or lesson_ids()
@@ -156,8 +160,7 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, co
     # local workers start at once when there is something to grade here: they import, and
     # start their templates, while the course is released and the submissions sanitized
     warm = bool(to_run) and not scheduler
-    font_cache = build_font_cache(course / ".matplotlib") if warm else None
-    with LocalWorkers(jobs, limits, font_cache, warm) as workers:
+    with LocalWorkers(jobs, limits, warm, template) as workers:
         with costs.phase("release (generate_assignment)"):
             write_nbgrader_config(course, db_url)
             api = release(course, handed_out, db_url)

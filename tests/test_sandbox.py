@@ -18,8 +18,7 @@ import pytest
 
 from autograder.course import REPO
 from autograder.run import answer_key, wire
-from autograder.run.kernels import build_font_cache
-from autograder.run.sandbox import Limits, Sandbox, View, require_bubblewrap
+from autograder.run.sandbox import Limits, Sandbox, View, build_font_cache, require_bubblewrap
 from autograder.run.template import Template
 from autograder.run.trusted import StudentProcess, proxy, run_graded_cell
 from gradlab.exercises.chain_rule import wavy

@@ -27,8 +27,8 @@ import nbformat
 from distributed import Client, KilledWorker, as_completed, get_worker
 
 from autograder.course import REPO
-from autograder.run.kernels import build_font_cache, mark_not_run, new_runtime_root, run_task
-from autograder.run.sandbox import Limits, require_bubblewrap
+from autograder.run.kernels import mark_not_run, run_task
+from autograder.run.sandbox import Limits, build_font_cache, new_runtime_root, require_bubblewrap
 from autograder.run.values import Outcome
 
 _first_task = threading.Lock()

@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -35,8 +34,8 @@ from nbgrader.preprocessors import Execute
 from autograder.costs import ProcessCPU, tree_cpu
 from autograder.notebooks import nbgrader_meta
 from autograder.run import answer_key, trusted
-from autograder.run.sandbox import Limits, Sandbox
-from autograder.run.template import Template
+from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
+from autograder.run.template import new_template
 from autograder.run.values import Outcome
 
 # run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
@@ -351,34 +350,6 @@ def run_task(task, limits, font_cache, runtime_root):
     return worker.run(task)
 
 
-def build_font_cache(folder):
-    """Write matplotlib's font list (this process's, built once per machine) into folder, for
-    every sandbox to copy instead of rebuilding it; return the folder."""
-    from matplotlib import font_manager
-
-    os.makedirs(folder, exist_ok=True)
-    name = f"fontlist-v{font_manager.FontManager.__version__}.json"
-    font_manager.json_dump(font_manager.fontManager, os.path.join(folder, name))
-    return str(folder)
-
-
-def new_runtime_root(base=None):
-    """A new folder, in base or the temporary folder, for the sandboxes' runtime folders.
-
-    Kernels' sockets live in it and a Unix socket's path has at most 107 bytes: a long base
-    gives way to /tmp.
-    """
-    base = base or tempfile.gettempdir()
-    root = tempfile.mkdtemp(prefix="grading-", dir=base if len(base) <= 40 else "/tmp")
-    os.chmod(root, 0o755)  # sandboxes reach their own runtime folder in it
-    return root
-
-
-def new_template(limits, font_cache, runtime_root):
-    """A template for kernels and children (autograder.run.template), starting now."""
-    return Template(Sandbox(answer_key.template_view(font_cache), limits, runtime_root))
-
-
 def _start_worker(limits, font_cache, runtime_root, template, warm):
     # the parent handles Ctrl-C (and ends the workers): nbclient's handler never sees it
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -397,18 +368,27 @@ class LocalWorkers:
     that other work only, they are spawned: by then the command may have threads.
     """
 
-    def __init__(self, jobs, limits=Limits(), font_cache=None, warm=True):
-        self.jobs, self.limits, self.font_cache = jobs, limits, font_cache
-        self.runtime_root = new_runtime_root()
-        self.pool = self.template = None
+    def __init__(self, jobs, limits=Limits(), warm=True, template=None):
+        """template: one already started (autograder.run.template.start), with its runtime
+        root and font cache; the workers own it from here."""
+        self.jobs, self.limits, self.template, self.pool = jobs, limits, template, None
+        if template is not None:
+            self.runtime_root, self.font_cache = template.runtime_root, template.font_cache
+        else:
+            self.runtime_root = new_runtime_root()
+            self.font_cache = build_font_cache(os.path.join(self.runtime_root, "matplotlib"))
         if warm:
             self._start(warm=True)
+        elif template is not None:  # nothing to grade here: it is not needed
+            template.close()
+            self.template = None
 
     def _start(self, warm=False):
-        if warm and os.geteuid() == 0:  # one template for all: a fork takes 15 ms of it
+        if warm and os.geteuid() == 0 and self.template is None:  # one for all: a fork is 15 ms
             self.template = new_template(self.limits, self.font_cache, self.runtime_root)
         context = multiprocessing.get_context("fork" if warm else "spawn")
-        arguments = (self.limits, self.font_cache, self.runtime_root, self.template, warm)
+        template = self.template if warm else None  # spawned later, for feedback only
+        arguments = (self.limits, self.font_cache, self.runtime_root, template, warm)
         self.pool = context.Pool(self.jobs, _start_worker, arguments)
 
     def template_cpu(self):

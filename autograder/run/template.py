@@ -30,6 +30,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,7 +39,8 @@ import threading
 
 import psutil
 
-from autograder.run.sandbox import SCRATCH
+from autograder.run import answer_key
+from autograder.run.sandbox import SCRATCH, Sandbox, build_font_cache, new_runtime_root
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -287,6 +289,7 @@ class Template:
     def __init__(self, sandbox):
         """sandbox: the template's own (its View shows all a fork may be shown)."""
         self.sandbox = sandbox
+        self.runtime_root, self.font_cache = sandbox.runtime_root, sandbox.view.font_cache
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [sys.executable, "-m", "autograder.run.template", str(theirs.fileno())]
         self.process = subprocess.Popen(
@@ -367,6 +370,28 @@ class Template:
             self.process.kill()  # ...or at once here
         self.process.wait()
         self.sandbox.close()
+
+
+def new_template(limits, font_cache, runtime_root):
+    """A template for kernels and children, starting now."""
+    return Template(Sandbox(answer_key.template_view(font_cache), limits, runtime_root))
+
+
+@contextlib.contextmanager
+def started(limits):
+    """A template starting now, in a runtime root of its own with the font cache in it, and
+    gone with them at the end: the grading command starts it before its own imports, which
+    it then overlaps."""
+    runtime_root = new_runtime_root()
+    try:
+        font_cache = build_font_cache(f"{runtime_root}/matplotlib")
+        template = new_template(limits, font_cache, runtime_root)
+        try:
+            yield template
+        finally:
+            template.close()
+    finally:
+        shutil.rmtree(runtime_root, ignore_errors=True)
 
 
 if __name__ == "__main__":
