@@ -409,6 +409,16 @@ def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
             assert line not in html, (student, line)
 
 
+def test_grading_kernels_draw_no_figure_and_the_feedback_says_what_it_was(graded):
+    """Drawing costs 0.5 core-s per notebook that plots (autograder.run.template)."""
+    pages = [
+        next((graded["out"] / "feedback" / student / lesson).glob("*.html")).read_text()
+        for student, lesson in graded["results"]
+        if lesson == LESSON and graded["results"][(student, lesson)].score > 0
+    ]
+    assert pages and all("&lt;Figure size" in page for page in pages)
+
+
 @pytest.mark.parametrize("style", sorted(REFERENCE))
 def test_an_answer_taken_from_the_course_earns_nothing_and_says_why(graded, style):
     result = graded["results"][(f"reference_{style}", LESSON)]

@@ -35,7 +35,7 @@ from autograder.costs import ProcessCPU, tree_cpu
 from autograder.notebooks import nbgrader_meta
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
-from autograder.run.template import new_template
+from autograder.run.template import KERNEL_OPTIONS, new_template
 from autograder.run.values import Outcome
 
 # run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
@@ -98,7 +98,7 @@ class WarmKernel:
     async def start(self):
         await self.km.start_kernel(
             env=self.sandbox.env(),
-            extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            extra_arguments=list(KERNEL_OPTIONS),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
