@@ -32,7 +32,7 @@ test: export OPENBLAS_NUM_THREADS = 1
 test: $(INSTALLED) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=10
 
 # the student's lab: lab/ (first on the config path) turns off nbgrader's instructor tools
 # (Create Assignment, Formgrader, Course List) and keeps Validate and the Assignment List

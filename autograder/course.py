@@ -1,13 +1,17 @@
 """Where the course lives, and nbgrader set up for it."""
 
+import contextlib
 import logging
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import nbgrader.api
+import nbgrader.apps.api
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.dbutil import ALEMBIC_DIR
@@ -40,6 +44,33 @@ def alembic_head():
 
 
 nbgrader.api.get_alembic_version = alembic_head
+
+
+@contextlib.contextmanager
+def ctrl_c_after():
+    """Ctrl-C pressed in here interrupts once the block is done (in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are the main thread's
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def _capture_log(app, *args, **kwargs):
+    # nbgrader's API runs each command through capture_log, whose bare `except:` turns Ctrl-C
+    # into a failed command and goes on: here Ctrl-C waits until the command is done
+    with ctrl_c_after():
+        return _nbgrader_capture_log(app, *args, **kwargs)
+
+
+_nbgrader_capture_log = nbgrader.apps.api.capture_log
+nbgrader.apps.api.capture_log = _capture_log
 
 
 def lesson_ids():

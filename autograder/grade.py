@@ -28,6 +28,8 @@ import dataclasses
 import fcntl
 import os
 import shutil
+import signal
+import threading
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +106,26 @@ def _only_run_on(out):
         lock.close()
 
 
+@contextlib.contextmanager
+def _ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt through a handler of the run's own. With Python's
+    default handler, a Ctrl-C sent just after a result was stored was lost in every try (the
+    run went on to its end, benchmarks/rerun_speed.py); with this one it never was. What
+    swallowed it was not found."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _sanitized(api, submission, dest):
     """The submission as nbgrader's autograde would run it, after its sanitize preprocessors."""
     with temp_attrs(api.coursedir, assignment_id=submission.lesson, student_id=submission.student):
@@ -142,7 +164,7 @@ def grade(
         require_bubblewrap()
     out.mkdir(parents=True, exist_ok=True)
     costs = Costs()
-    with warnings.catch_warnings(), _only_run_on(out):
+    with warnings.catch_warnings(), _only_run_on(out), _ctrl_c_raises():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
         options = (jobs, limits, lessons, db_url, scheduler, force, template, costs)
         return _grade(submissions, out, *options)
@@ -200,8 +222,11 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
         phase = "feedback (nbgrader's generate_feedback), exports and report"
         with costs.phase(phase), ThreadPoolExecutor(1) as drawing:
             outputs = drawing.submit(write_outputs, out, results, intake.notes, intake.folders)
-            _write_feedback(course, out, found, results, to_record, workers, db_url, store)
+            on_workers = _write_feedback(
+                course, out, found, results, to_record, workers, db_url, store
+            )
             outputs.result()
+        costs.core["feedback on the workers (nbgrader's generate_feedback)"] = on_workers
         costs.core["run: the template (imports, then forks)"] = workers.template_cpu()
     costs.write(out / "timings.json", fresh_outcomes)
     return Graded(
@@ -285,7 +310,8 @@ def _run(tasks, store, keys, workers, limits, scheduler, lesson_done):
 
 
 def _write_feedback(course, out, found, results, to_record, workers, db_url, store):
-    """Every student's feedback pages, made again where something changed, and archives."""
+    """Every student's feedback pages, made again where something changed, and archives;
+    returns the core-seconds the workers spent on them."""
     pages = {
         (s.student, s.lesson): out
         / "feedback"
@@ -305,7 +331,7 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
         if not page.exists()
         or (key in usable and (not marks[key].exists() or marks[key].read_text() != entries[key]))
     }
-    feedback.generate(course, sorted(stale & usable), workers, db_url)
+    on_workers = feedback.generate(course, sorted(stale & usable), workers, db_url)
     by_key = {(r.student, r.lesson): r for r in results}
     changed = set()
     for s in found:
@@ -323,3 +349,4 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
             changed.add(s.student)
     for student in sorted(changed):
         feedback.archive(out, student)
+    return on_workers

@@ -9,6 +9,7 @@ student alone into the same OUT: its grades must be the same as inside the class
 
 import csv
 import hashlib
+import json
 import os
 import re
 import socket
@@ -407,6 +408,19 @@ def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
         assert "BEGIN HIDDEN TESTS" not in html
         for line in hidden_lines:
             assert line not in html, (student, line)
+
+
+def test_the_run_says_where_its_cpu_went(graded):
+    timings = json.loads((graded["out"] / "timings.json").read_text())
+    run = sum(1 for r in graded["results"].values() if r.problem != "missing notebook")
+    assert 0 < timings["notebooks_run"] <= run
+    command, notebooks = timings["command_core_seconds"], timings["notebook_core_seconds"]
+    for phase in ("release (generate_assignment)", "record (nbgrader's autograde, replayed)"):
+        assert command[phase] > 0, phase
+    assert command["feedback on the workers (nbgrader's generate_feedback)"] > 0
+    for phase in ("kernel start", "student cells", "test cells"):
+        assert notebooks[phase] > 0, phase
+    assert notebooks["trusted run (student's functions)"] > 0
 
 
 def test_grading_kernels_draw_no_figure_and_the_feedback_says_what_it_was(graded):
