@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 
+import nbformat
 import pytest
 from distributed import Client
 from nbgrader.api import Gradebook
@@ -94,7 +95,10 @@ def classes(tmp_path_factory):
     student, lesson = CRASHER
     (crashing / student / lesson).mkdir(parents=True)
     name = notebook_name(lesson)
-    shutil.copyfile(plain / "ada" / lesson / name, crashing / student / lesson / name)
+    # ada's answers, slow enough that the Killer sees them run for its second every time
+    nb = nbformat.read(plain / "ada" / lesson / name, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(4)"))
+    nbformat.write(nb, crashing / student / lesson / name)
     return plain, crashing, root
 
 
