@@ -47,17 +47,24 @@ nbgrader.api.get_alembic_version = alembic_head
 
 
 @contextlib.contextmanager
-def ctrl_c_after():
-    """Ctrl-C pressed in here interrupts once the block is done (in the main thread)."""
+def on_ctrl_c(handler):
+    """SIGINT handled by handler in here; in the main thread only, whose signals they are."""
     if threading.current_thread() is not threading.main_thread():
-        yield  # signals are the main thread's
+        yield
         return
-    pressed = []
-    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _ctrl_c_after():
+    """Ctrl-C pressed in here interrupts once the block is done."""
+    pressed = []
+    with on_ctrl_c(lambda *_: pressed.append(True)):
+        yield
     if pressed:
         raise KeyboardInterrupt
 
@@ -65,7 +72,7 @@ def ctrl_c_after():
 def _capture_log(app, *args, **kwargs):
     # nbgrader's API runs each command through capture_log, whose bare `except:` turns Ctrl-C
     # into a failed command and goes on: here Ctrl-C waits until the command is done
-    with ctrl_c_after():
+    with _ctrl_c_after():
         return _nbgrader_capture_log(app, *args, **kwargs)
 
 

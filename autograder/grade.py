@@ -28,8 +28,6 @@ import dataclasses
 import fcntl
 import os
 import shutil
-import signal
-import threading
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +40,14 @@ from nbgrader.utils import temp_attrs
 from sqlalchemy.exc import SAWarning
 
 from autograder.costs import Costs
-from autograder.course import SOURCE, lesson_ids, notebook_name, release, write_nbgrader_config
+from autograder.course import (
+    SOURCE,
+    lesson_ids,
+    notebook_name,
+    on_ctrl_c,
+    release,
+    write_nbgrader_config,
+)
 from autograder.intake import collect
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
@@ -106,24 +111,12 @@ def _only_run_on(out):
         lock.close()
 
 
-@contextlib.contextmanager
-def _ctrl_c_raises():
+def _interrupt(signum, frame):
     """Ctrl-C raises KeyboardInterrupt through a handler of the run's own. With Python's
     default handler, a Ctrl-C sent just after a result was stored was lost in every try (the
     run went on to its end, benchmarks/rerun_speed.py); with this one it never was. What
     swallowed it was not found."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    raise KeyboardInterrupt
 
 
 def _sanitized(api, submission, dest):
@@ -164,7 +157,7 @@ def grade(
         require_bubblewrap()
     out.mkdir(parents=True, exist_ok=True)
     costs = Costs()
-    with warnings.catch_warnings(), _only_run_on(out), _ctrl_c_raises():
+    with warnings.catch_warnings(), _only_run_on(out), on_ctrl_c(_interrupt):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
         options = (jobs, limits, lessons, db_url, scheduler, force, template, costs)
         return _grade(submissions, out, *options)

@@ -369,7 +369,7 @@ class LocalWorkers:
     """
 
     def __init__(self, jobs, limits=Limits(), warm=True, template=None):
-        """template: one already started (autograder.run.template.start), with its runtime
+        """template: one already started (autograder.run.template.started), with its runtime
         root and font cache; the workers own it from here."""
         self.jobs, self.limits, self.template, self.pool = jobs, limits, template, None
         if template is not None:
@@ -387,8 +387,7 @@ class LocalWorkers:
         if warm and os.geteuid() == 0 and self.template is None:  # one for all: a fork is 15 ms
             self.template = new_template(self.limits, self.font_cache, self.runtime_root)
         context = multiprocessing.get_context("fork" if warm else "spawn")
-        template = self.template if warm else None  # spawned later, for feedback only
-        arguments = (self.limits, self.font_cache, self.runtime_root, template, warm)
+        arguments = (self.limits, self.font_cache, self.runtime_root, self.template, warm)
         self.pool = context.Pool(self.jobs, _start_worker, arguments)
 
     def template_cpu(self):
