@@ -13,6 +13,8 @@ import base64
 import html
 import io
 
+from matplotlib.figure import Figure
+
 from autograder.notebooks import TEST_SUFFIX
 from autograder.outputs import analysis, lms, similarity
 
@@ -60,14 +62,6 @@ document.querySelectorAll("table.sortable th").forEach(th => th.addEventListener
 """
 
 
-def _figure(**kwargs):
-    """A matplotlib Figure; matplotlib is imported by the report alone, so only when one is
-    drawn (the grading command forks its workers before)."""
-    from matplotlib.figure import Figure
-
-    return Figure(**kwargs)
-
-
 def _png(fig, alt):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
@@ -107,7 +101,7 @@ def _percent(share):
 
 
 def _score_plot(results, lessons):
-    fig = _figure(figsize=(max(6, 1.1 * len(lessons)), 3.2), layout="constrained")
+    fig = Figure(figsize=(max(6, 1.1 * len(lessons)), 3.2), layout="constrained")
     ax = fig.subplots()
     data = [
         [100 * r.score / r.max_score for r in results if r.lesson == lesson and r.max_score]
@@ -127,7 +121,7 @@ def _progress_plot(progress, order, lessons):
     """A heat map: one row per student (best total first), one column per lesson; a large
     class keeps a readable height, its rows unnamed (the table above names them)."""
     height = min(0.3 * len(order), 18) + 1.6
-    fig = _figure(figsize=(max(6, 0.7 * len(lessons) + 2), height), layout="constrained")
+    fig = Figure(figsize=(max(6, 0.7 * len(lessons) + 2), height), layout="constrained")
     ax = fig.subplots()
     grid = [[100 * progress[s].get(x, 0.0) for x in lessons] for s in order]
     image = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
@@ -145,7 +139,7 @@ def _progress_plot(progress, order, lessons):
 def _items_plot(items):
     """Three panels sharing the exercises: pass rate, discrimination, unattempted."""
     labels = [f"{i.lesson[:2]}: {_exercise(i.grade_id)}" for i in items][::-1]
-    fig = _figure(figsize=(10, 0.24 * len(items) + 1.4), layout="constrained")
+    fig = Figure(figsize=(10, 0.24 * len(items) + 1.4), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
     panels = [
         ("pass rate (%)", [100 * i.pass_rate for i in items], "C2", (0, 100)),
@@ -166,7 +160,7 @@ def _kinds_plot(mistakes):
     for m in mistakes:
         counts[m.kind] = counts.get(m.kind, 0) + len(m.students)
     ranked = sorted(counts.items(), key=lambda kv: kv[1])
-    fig = _figure(figsize=(7, 0.3 * len(ranked) + 1.2), layout="constrained")
+    fig = Figure(figsize=(7, 0.3 * len(ranked) + 1.2), layout="constrained")
     ax = fig.subplots()
     ax.barh([k for k, _ in ranked], [n for _, n in ranked], color="C1")
     ax.set_xlabel("mistakes (one per student and exercise)")
@@ -175,7 +169,7 @@ def _kinds_plot(mistakes):
 
 
 def _similarity_plot(pairs):
-    fig = _figure(figsize=(7, 2.8), layout="constrained")
+    fig = Figure(figsize=(7, 2.8), layout="constrained")
     ax = fig.subplots()
     values = [p.similarity for p in pairs]
     ax.hist(values, bins=[i / 20 for i in range(21)], color="C0")
