@@ -1,6 +1,7 @@
 """python -m autograder {build, grade, demo}: see autograder/__init__.py."""
 
 import argparse
+import atexit
 import contextlib
 import os
 import sys
@@ -163,5 +164,15 @@ def _grade(args, template):
     return 0
 
 
+def _end(status):
+    """End the process once its exit handlers have run: its files are closed and its
+    children ended, and what is left, the interpreter freeing its objects one by one,
+    is 0.4 s at the end of every run that no one needs (atexit's own runner, then _exit)."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    _end(main())

@@ -219,7 +219,7 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
                 course, out, found, results, to_record, workers, db_url, store
             )
             outputs.result()
-        costs.core["feedback on the workers (nbgrader's generate_feedback)"] = on_workers
+        costs.core["feedback on the workers (generate_feedback, pages, archives)"] = on_workers
         costs.core["run: the template (imports, then forks)"] = workers.template_cpu()
     costs.write(out / "timings.json", fresh_outcomes)
     return Graded(
@@ -324,22 +324,18 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
         if not page.exists()
         or (key in usable and (not marks[key].exists() or marks[key].read_text() != entries[key]))
     }
-    on_workers = feedback.generate(course, sorted(stale & usable), workers, db_url)
+    on_workers = feedback.generate(course, out, sorted(stale & usable), workers, db_url)
     by_key = {(r.student, r.lesson): r for r in results}
     changed = set()
     for s in found:
         key, page = (s.student, s.lesson), pages[(s.student, s.lesson)]
-        made = course / "feedback" / s.student / s.lesson / page.name
         if key in stale or not page.exists():
-            page.parent.mkdir(parents=True, exist_ok=True)
-            if s.path and made.exists():
-                page.write_text(feedback.travel(made.read_text(encoding="utf-8")), "utf-8")
-            else:
+            made = course / "feedback" / s.student / s.lesson / page.name
+            if not (s.path and made.exists()):  # else the workers made its page whole
+                page.parent.mkdir(parents=True, exist_ok=True)
                 page.write_text(feedback.problem_page(by_key[key]), encoding="utf-8")
             if key in entries:
                 marks[key].parent.mkdir(parents=True, exist_ok=True)
                 marks[key].write_text(entries[key])
             changed.add(s.student)
-    for student in sorted(changed):
-        feedback.archive(out, student)
-    return on_workers
+    return on_workers + feedback.archives(out, sorted(changed), workers)

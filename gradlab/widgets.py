@@ -2,7 +2,9 @@
 
 `interactive_figure` publishes one output whose bundle holds both the widget and a PNG of
 its first frame. JupyterLab renders the widget (its renderer outranks images); nbconvert,
-nbgrader feedback, GitHub and a headless run show the PNG. One code path serves both.
+nbgrader feedback, GitHub and a headless run show the PNG. One code path serves both. A
+kernel told to draw no figures (`InlineBackend.figure_formats` empty, as the grading kernels
+are) still runs every drawing function but encodes no PNG, and says so in one line.
 
 The figures are calm: a slider redraws once, when it is released, not once for every value
 it passes; while the kernel draws, the figure on screen is faded and marked "updating", so
@@ -20,13 +22,27 @@ from matplotlib.figure import Figure
 
 UPDATING = "updating\u2026"
 FADE = 0.3  # how much of the old figure is left while the new one is drawn
+NOT_DRAWN = "<figure: not drawn, this kernel draws no figures>"
+
+
+def pictures_wanted():
+    """False in a kernel told to draw no figures (its InlineBackend.figure_formats empty):
+    encoding the PNG is most of a figure's cost, and no one would see it."""
+    try:
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:
+        return True
+    return not InlineBackend.initialized() or bool(InlineBackend.instance().figure_formats)
 
 
 def render_png(draw, values, figsize):
-    """Draw a fresh figure with draw(fig, **values) and return it as PNG bytes."""
+    """Draw a fresh figure with draw(fig, **values) and return it as PNG bytes (None when
+    pictures are not wanted: the figure is drawn, not encoded)."""
     __tracebackhide__ = True
     fig = Figure(figsize=figsize, layout="constrained")
     draw(fig, **values)
+    if not pictures_wanted():
+        return None
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
     return buffer.getvalue()
@@ -60,17 +76,17 @@ def interactive_figure(draw, controls, figsize=(8, 3.2)):
     def put(png):
         output.clear_output(wait=True)
         with output:
-            display(Image(png))
+            _display(png)
 
     def redraw(_change=None):
         __tracebackhide__ = True
         status.value = UPDATING
-        put(faded(shown[0]))
+        put(shown[0] and faded(shown[0]))
         try:
             with output:  # what draw raises is shown in the figure's place
                 output.clear_output(wait=True)
                 shown[0] = render_png(draw, _values(controls), figsize)
-                display(Image(shown[0]))
+                _display(shown[0])
         finally:
             status.value = ""
 
@@ -85,8 +101,15 @@ def interactive_figure(draw, controls, figsize=(8, 3.2)):
     )
     put(shown[0])
     bundle = widgets.VBox([bar, output])._repr_mimebundle_()
-    bundle["image/png"] = base64.b64encode(shown[0]).decode("ascii")
+    if shown[0] is None:
+        bundle["text/plain"] = NOT_DRAWN
+    else:
+        bundle["image/png"] = base64.b64encode(shown[0]).decode("ascii")
     display(bundle, raw=True)
+
+
+def _display(png):
+    display(Image(png) if png is not None else {"text/plain": NOT_DRAWN}, raw=png is None)
 
 
 def _values(controls):
@@ -95,4 +118,4 @@ def _values(controls):
 
 def show(draw, figsize=(8, 3.2), **values):
     """Show a static figure drawn by draw(fig, **values)."""
-    display(Image(render_png(draw, values, figsize)))
+    _display(render_png(draw, values, figsize))

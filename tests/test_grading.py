@@ -7,6 +7,7 @@ attempts to write outside the sandbox or reach the network. A second run grades 
 student alone into the same OUT: its grades must be the same as inside the class.
 """
 
+import base64
 import csv
 import hashlib
 import json
@@ -410,6 +411,29 @@ def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
             assert line not in html, (student, line)
 
 
+@pytest.mark.parametrize("picture", [False, True])
+def test_a_feedback_page_is_the_one_nbconvert_renders_with_its_accessibility_pass(picture):
+    """The pass is skipped where it would change nothing (autograder.outputs.feedback): the
+    page is then the same document, only not serialised by BeautifulSoup again."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from autograder.outputs.feedback import _soup_only_where_it_changes_something
+    from gradlab import widgets
+
+    nb = solved(LESSON)
+    if picture:  # an image without alt text: the pass must run and give it one
+        png = base64.b64encode(widgets.render_png(lambda fig: None, {}, (1, 1))).decode()
+        image = nbformat.v4.new_output("display_data", {"image/png": png})
+        next(c for c in nb.cells if c.cell_type == "code").outputs = [image]
+    exporter = HTMLExporter(template_name="classic")
+    page = exporter.from_notebook_node(nb)[0]
+    with _soup_only_where_it_changes_something():
+        fast = exporter.from_notebook_node(nb)[0]
+    assert str(BeautifulSoup(fast, features="html.parser")) == page
+    assert ("No description has been provided for this image" in fast) == picture
+
+
 def test_the_run_says_where_its_cpu_went(graded):
     timings = json.loads((graded["out"] / "timings.json").read_text())
     run = sum(1 for r in graded["results"].values() if r.problem != "missing notebook")
@@ -417,20 +441,22 @@ def test_the_run_says_where_its_cpu_went(graded):
     command, notebooks = timings["command_core_seconds"], timings["notebook_core_seconds"]
     for phase in ("release (generate_assignment)", "record (nbgrader's autograde, replayed)"):
         assert command[phase] > 0, phase
-    assert command["feedback on the workers (nbgrader's generate_feedback)"] > 0
+    assert command["feedback on the workers (generate_feedback, pages, archives)"] > 0
     for phase in ("kernel start", "student cells", "test cells"):
         assert notebooks[phase] > 0, phase
     assert notebooks["trusted run (student's functions)"] > 0
 
 
 def test_grading_kernels_draw_no_figure_and_the_feedback_says_what_it_was(graded):
-    """Drawing costs 0.5 core-s per notebook that plots (autograder.run.template)."""
+    """Drawing costs 0.5 core-s per notebook that plots (autograder.run.template), and the
+    course's interactive figures 0.25 more (gradlab.widgets)."""
     pages = [
         next((graded["out"] / "feedback" / student / lesson).glob("*.html")).read_text()
         for student, lesson in graded["results"]
         if lesson == LESSON and graded["results"][(student, lesson)].score > 0
     ]
     assert pages and all("&lt;Figure size" in page for page in pages)
+    assert all("&lt;figure: not drawn, this kernel draws no figures&gt;" in p for p in pages)
 
 
 @pytest.mark.parametrize("style", sorted(REFERENCE))

@@ -201,3 +201,27 @@ def test_check_unpack_names_the_expected_tuple():
         Check("f", None, "case") as check,
     ):
         check.unpack(1.0, ("loss", "dz"))
+
+
+def test_a_kernel_that_draws_no_figures_runs_the_drawing_but_encodes_no_png():
+    """The grading kernels are told InlineBackend.figure_formats = set() (autograder.run)."""
+    from matplotlib_inline.config import InlineBackend
+
+    from gradlab import widgets
+
+    drawn = []
+
+    def draw(fig, a):
+        drawn.append(a)
+        fig.subplots().plot([0, a])
+
+    InlineBackend.clear_instance()
+    try:
+        assert widgets.render_png(draw, {"a": 1}, (2, 2)).startswith(b"\x89PNG")  # no kernel
+        InlineBackend.instance(figure_formats={"png"})
+        assert widgets.render_png(draw, {"a": 2}, (2, 2)).startswith(b"\x89PNG")
+        InlineBackend.instance().figure_formats = set()
+        assert widgets.render_png(draw, {"a": 3}, (2, 2)) is None
+    finally:
+        InlineBackend.clear_instance()
+    assert drawn == [1, 2, 3]
