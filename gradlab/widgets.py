@@ -99,11 +99,11 @@ def interactive_figure(draw, controls, figsize=(8, 3.2)):
         [*controls.values(), status],
         layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
     )
-    put(shown[0])
     bundle = widgets.VBox([bar, output])._repr_mimebundle_()
-    if shown[0] is None:
+    if shown[0] is None:  # a kernel that draws no figures: said in one line, nothing shown
         bundle["text/plain"] = NOT_DRAWN
     else:
+        put(shown[0])
         bundle["image/png"] = base64.b64encode(shown[0]).decode("ascii")
     display(bundle, raw=True)
 

@@ -184,7 +184,12 @@ def write_class(root, listener, victim, secret_places):
         ("ada", LESSON): solved(LESSON),
         ("fair", LESSON): solved(
             LESSON,
-            extra_cells=["scratch = [1, 2, 3]\nprint(sum(scratch))", "import this"],
+            extra_cells=[
+                "scratch = [1, 2, 3]\nprint(sum(scratch))",
+                "import this",
+                "import ipywidgets\nbox = ipywidgets.Output()\ndisplay(box)\n"
+                "with box:\n    print('shown in an Output widget')",
+            ],
         ),
         ("bob", LESSON): student_version(
             LESSON, {ex: src for (lesson, ex), src in _mistakes().items() if lesson == LESSON}
@@ -316,6 +321,13 @@ def test_correct_answers_get_full_marks(graded):
 
 def test_printing_stderr_warnings_and_scratch_cells_cost_nothing(graded):
     assert score(graded, "fair") == full(graded)
+
+
+def test_what_an_output_widget_shows_is_kept_in_its_cell(graded):
+    """The grader mimics no Output widget (autograder.run.kernels.BoundedExecute)."""
+    path = graded["out"] / "course" / "autograded" / "fair" / LESSON / notebook_name(LESSON)
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "box =" in c.source)
+    assert any("shown in an Output widget" in o.get("text", "") for o in cell.outputs)
 
 
 def test_typical_mistakes_score_less_with_their_diagnosis(graded):
