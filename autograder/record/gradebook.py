@@ -11,7 +11,16 @@ reports.
 import hashlib
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import (
+    Assignment,
+    BaseCell,
+    Comment,
+    Grade,
+    Gradebook,
+    MissingEntry,
+    SubmittedAssignment,
+    SubmittedNotebook,
+)
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from traitlets.config import Config
@@ -65,25 +74,31 @@ def recorded(db_url, keys):
 
 def digests(db_url, keys):
     """{key: a digest of everything the gradebook holds for it}: scores, manual grades, extra
-    credit and comments. Feedback is made again when it changes."""
-    found = {}
+    credit and comments ("" for nothing). Feedback is made again when it changes."""
+    entries = {key: [] for key in keys}
     with Gradebook(db_url, COURSE_ID) as gb:
-        for key in keys:
-            submission = _submission(gb, *key)
-            if submission is None:
-                found[key] = ""
-                continue
-            entries = [
-                (g.name, g.auto_score, g.manual_score, g.extra_credit)
-                for nb in submission.notebooks
-                for g in nb.grades
-            ] + [
-                (c.name, c.auto_comment, c.manual_comment)
-                for nb in submission.notebooks
-                for c in nb.comments
-            ]
-            found[key] = hashlib.sha256(repr(sorted(entries, key=repr)).encode()).hexdigest()
-    return found
+        grades = _rows(gb, Grade, Grade.auto_score, Grade.manual_score, Grade.extra_credit)
+        comments = _rows(gb, Comment, Comment.auto_comment, Comment.manual_comment)
+        for student, lesson, *entry in grades + comments:
+            entries.get((student, lesson), []).append(tuple(entry))
+    return {
+        key: hashlib.sha256(repr(sorted(found, key=repr)).encode()).hexdigest() if found else ""
+        for key, found in entries.items()
+    }
+
+
+def _rows(gb, model, *columns):
+    """(student, lesson, cell name, *columns) of every Grade or Comment, in one query: the
+    ORM's way, a few queries for each, took 2 s for a class of 8 x 13."""
+    return (
+        gb.db.query(SubmittedAssignment.student_id, Assignment.name, BaseCell.name, *columns)
+        .select_from(model)
+        .join(BaseCell, model.cell_id == BaseCell.id)
+        .join(SubmittedNotebook, model.notebook_id == SubmittedNotebook.id)
+        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+        .all()
+    )
 
 
 def manual_grades(db_url, keys):

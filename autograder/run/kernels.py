@@ -14,6 +14,7 @@ never executes student code itself, only talks to sandboxed processes that do.
 import asyncio
 import contextlib
 import functools
+import gc
 import json
 import multiprocessing
 import os
@@ -38,12 +39,15 @@ from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtim
 from autograder.run.template import KERNEL_OPTIONS, new_template
 from autograder.run.values import Outcome
 
-# run in every kernel before it is handed a notebook: the heavy imports, then a clean slate
+# run in every kernel before it is handed a notebook: the heavy imports (done already in a
+# template's fork), leaving no name behind (a %reset's garbage collections cost 0.1 core-s)
 WARM_UP = """
-import numpy, matplotlib, matplotlib.pyplot, ipywidgets
-import gradlab.checking, gradlab.numeric, gradlab.widgets
+def _warm_up():
+    import numpy, matplotlib, matplotlib.pyplot, ipywidgets
+    import gradlab.checking, gradlab.numeric, gradlab.widgets
+_warm_up()
+del _warm_up
 %matplotlib inline
-%reset -f
 """
 
 
@@ -395,7 +399,11 @@ class LocalWorkers:
             self.template = new_template(self.limits, self.font_cache, self.runtime_root)
         context = multiprocessing.get_context("fork" if warm else "spawn")
         arguments = (self.limits, self.font_cache, self.runtime_root, self.template, warm)
-        self.pool = context.Pool(self.jobs, _start_worker, arguments)
+        gc.freeze()  # the forked workers' collections leave the command's objects alone
+        try:
+            self.pool = context.Pool(self.jobs, _start_worker, arguments)
+        finally:
+            gc.unfreeze()
 
     def template_cpu(self):
         """Core-seconds of the workers' template: its imports, then its forks."""

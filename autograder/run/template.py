@@ -26,6 +26,7 @@ reports to the worker and reaps), and the kernel or child itself.
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -218,7 +219,14 @@ def _fork(request, fds):
 
 
 def serve(control):
-    """The template's life: import what kernels and children need, then fork on request."""
+    """The template's life: import what kernels and children need, then fork on request.
+
+    What each kernel would otherwise do again is done here once: ipykernel's kernel imports
+    its debugger (debugpy, 0.12 core-s), `%matplotlib inline` reads every installed
+    package's entry points (0.14 core-s), and with everything imported frozen out of the
+    garbage collector, a kernel's collections scan only its own objects (and leave the
+    template's pages shared)."""
+    import ipykernel.ipkernel
     import ipykernel.kernelapp  # noqa: F401
     import IPython.core.interactiveshell  # noqa: F401
     import ipywidgets  # noqa: F401
@@ -226,9 +234,13 @@ def serve(control):
     import matplotlib.pyplot  # noqa: F401
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy  # noqa: F401
+    from matplotlib.backends.registry import backend_registry
 
     import autograder.run.student_child  # noqa: F401 (it imports gradlab.checking)
     import gradlab.widgets  # noqa: F401
+
+    backend_registry.resolve_gui_or_backend("inline")
+    gc.freeze()
 
     while True:
         try:
