@@ -263,6 +263,10 @@ def write_class(root, listener, victim, secret_places):
     fair = notebooks[("fair", LESSON)]
     cell = next(c for c in fair.cells if nbgrader_meta(c).get("grade_id") == "softmax")
     cell.source = NOISY_SOFTMAX
+    bad_metadata = notebooks[("bad_metadata", LESSON)] = solved(LESSON)
+    next(nbgrader_meta(c) for c in bad_metadata.cells if nbgrader_meta(c).get("grade"))["task"] = (
+        "no"  # not a boolean
+    )
     for (student, lesson), nb in notebooks.items():
         path = root / student / lesson / notebook_name(lesson)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -378,6 +382,9 @@ def test_broken_and_missing_notebooks_score_zero_and_say_why(graded):
     assert broken.score == 0 and broken.problem.startswith("unreadable")
     missing = graded["results"][("bob", OTHER)]
     assert missing.score == 0 and missing.problem == "missing notebook"
+    # metadata nbgrader's own check rejects (autograder.course checks each schema only once)
+    bad = graded["results"][("bad_metadata", LESSON)]
+    assert bad.score == 0 and "the nbgrader metadata may be corrupted" in bad.problem
 
 
 def test_student_code_cannot_write_outside_its_scratch_or_reach_the_network(graded):
