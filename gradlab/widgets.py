@@ -109,7 +109,10 @@ def interactive_figure(draw, controls, figsize=(8, 3.2)):
 
 
 def _display(png):
-    display(Image(png) if png is not None else {"text/plain": NOT_DRAWN}, raw=png is None)
+    if png is None:  # not drawn: said in one line
+        display({"text/plain": NOT_DRAWN}, raw=True)
+    else:
+        display(Image(png))
 
 
 def _values(controls):
