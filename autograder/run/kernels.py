@@ -335,10 +335,16 @@ class Worker:
             problem = f"stopped after {self.limits.notebook_seconds} s"
         except Exception as exc:  # DeadKernelError and friends: the student's kernel died
             problem = f"the kernel died ({type(exc).__name__}): memory or CPU limit, or a crash"
+        finally:
+            # nbclient leaves the client of a kernel manager it did not make running, and
+            # with it a zmq context (an I/O thread, its epoll and eventfds) per notebook:
+            # a worker ran out of descriptors after about 180 notebooks
+            if executor.kc is not None:
+                executor.kc.stop_channels()
+            await kernel.close()
         if problem:
             mark_not_run(nb, problem)
         phases.update(executor.phases)
-        await kernel.close()
         return problem
 
 

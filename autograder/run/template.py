@@ -275,14 +275,20 @@ class Forked:
         self.pidfd = os.pidfd_open(pid)
         self.returncode = None
 
+    def _ended(self, timeout):
+        # poll, not select: select takes no descriptor numbered 1024 or more
+        waiting = select.poll()
+        waiting.register(self.pidfd, select.POLLIN)
+        return bool(waiting.poll(None if timeout is None else max(0, timeout * 1000)))
+
     def poll(self):
-        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+        if self.returncode is None and self._ended(0):
             self.returncode = -signal.SIGKILL  # not our child: its status is not ours to read
             os.close(self.pidfd)
         return self.returncode
 
     def wait(self, timeout=None):
-        if self.returncode is None and not select.select([self.pidfd], [], [], timeout)[0]:
+        if self.returncode is None and not self._ended(timeout):
             raise subprocess.TimeoutExpired("sandbox", timeout)
         return self.poll()
 

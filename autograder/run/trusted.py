@@ -105,7 +105,11 @@ class StudentProcess:
             self.phases["trusted run (student's functions)"] = max(0.0, spent)
             self.process.kill()
         self.process.wait()
-        self.reader.shutdown(wait=False, cancel_futures=True)
+        # the sandbox is gone, so a read still waiting in the reader ends now, at its pipe's end
+        self.reader.shutdown(wait=True, cancel_futures=True)
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
         self.sandbox.close()
 
 
