@@ -13,8 +13,8 @@ from autograder.run.sandbox import Limits
 LIMITS = Limits()  # of every sandbox the command starts
 
 GRADE_HELP = """Grade a class with nbgrader: every notebook runs sandboxed, every graded cell is
-checked again by the trusted runner, and OUT gets grades.csv, exercises.csv, feedback/ (one
-page per notebook and one .zip per student), report.html and course/ (the nbgrader course
+checked by the trusted runner, and OUT gets grades.csv, exercises.csv, feedback/ (one page per
+notebook), feedback-archives/ (one .zip per student), report.html and course/ (the nbgrader course
 with its gradebook, which formgrader opens). SUBMISSIONS is never modified.
 
 Run it again on the same OUT at any time: only new or changed notebooks are graded, an
@@ -90,10 +90,11 @@ def summary(graded, out, seconds):
         f"({graded.graded} run now, {graded.kept} unchanged and kept) in {seconds:.1f} s; "
         f"lessons handed out: {', '.join(graded.lessons)}"
     )
-    flagged = sorted({f"{r.student}/{r.lesson}" for r in graded.results if r.tampered})
+    flagged = sorted({f"{r.student}/{r.lesson}" for r in graded.results if r.flagged})
     if flagged:
         listed = ", ".join(flagged[:4]) + (", ..." if len(flagged) > 4 else "")
-        lines.append(f"flagged (tampering or the answer key used): {len(flagged)} ({listed})")
+        why = "the answer key used, or the grader failed"
+        lines.append(f"flagged ({why}): {len(flagged)} ({listed})")
     for where, what in graded.notes:
         lines.append(f"intake: {where}: {what}")
     for student, lesson, entered in graded.review:
@@ -105,7 +106,8 @@ def summary(graded, out, seconds):
     lines += [
         f"grades:    {out / 'grades.csv'}",
         f"exercises: {out / 'exercises.csv'}",
-        f"feedback:  {out / 'feedback'}/<student>/<lesson>/<notebook>.html, <student>.zip",
+        f"feedback:  {out / 'feedback'}/<student>/<lesson>/<notebook>.html, "
+        f"{out / 'feedback-archives'}/<student>.zip",
         f"report:    {out / 'report.html'}",
         f"formgrader: cd {out / 'course'} && jupyter lab  (then Nbgrader > Formgrader)",
     ]

@@ -17,11 +17,24 @@ import nbgrader.nbgraderformat.common
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.dbutil import ALEMBIC_DIR
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
 from traitlets.config import Config
 
-from autograder.outputs import mathjax
-from autograder.record.preprocessors import ShowOnlyDiagnoses
+from autograder.outputs import mathjax, sanitize
+from autograder.record.preprocessors import (
+    InertMarkers,
+    SanitizeOutputs,
+    ShowOnlyDiagnoses,
+    UngradeStrayCells,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "source"
@@ -30,6 +43,26 @@ SOLUTIONS = REPO / "solutions"
 COURSE_ID = "nn-derivatives"
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 CELL_TIMEOUT = 60  # seconds one cell may run while grading or building
+# nbgrader's sanitize preprocessors (Autograde's default), with the course's around them: a
+# pasted copy of a graded cell, or a student's cell that quotes nbgrader's markers, costs
+# nothing (autograder.record.preprocessors)
+SANITIZE = [
+    ClearOutput,
+    UngradeStrayCells,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    InertMarkers,
+    CheckCellMetadata,
+]
+# feedback shows the diagnosis of a failed test, never the hidden test code
+FEEDBACK = [GetGrades, ClearHiddenTests, ShowOnlyDiagnoses, CSSHTMLHeaderPreprocessor]
+# every page rendered from a notebook (feedback, formgrader) shows what the student's
+# notebook holds inert (autograder.outputs.sanitize)
+PAGE_FILTERS = {
+    "clean_html": sanitize.clean_html,
+    "strip_files_prefix": sanitize.clean_rendered_markdown,
+}
 
 
 def alembic_head():
@@ -136,15 +169,23 @@ def nbgrader_config(course_root, db_url=None):
     c.Execute.interrupt_on_timeout = True
     # a student who deletes or retypes a test cell gets the original back
     c.OverwriteCells.add_missing_cells = True
-    # feedback shows the diagnosis of a failed test, never the hidden test code
-    c.GenerateFeedback.preprocessors = [
-        GetGrades,
-        ClearHiddenTests,
-        ShowOnlyDiagnoses,
-        CSSHTMLHeaderPreprocessor,
-    ]
+    c.Autograde.sanitize_preprocessors = SANITIZE
+    c.GenerateFeedback.preprocessors = FEEDBACK
     c.ClearHiddenTests.enforce_metadata = False
+    c.HTMLExporter.preprocessors = [SanitizeOutputs]
+    c.HTMLExporter.sanitize_html = True
+    c.HTMLExporter.filters = PAGE_FILTERS
     return c
+
+
+def _dotted(thing):
+    """The import name of a class or function, as nbgrader_config.py gives it."""
+    return f"{thing.__module__}.{thing.__qualname__}"
+
+
+def _listed(setting, things):
+    """The lines of nbgrader_config.py that set `setting` to a list of classes."""
+    return [f"{setting} = [", *(f"    {_dotted(thing)!r}," for thing in things), "]"]
 
 
 def nbgrader_api(course_root, config=None, db_url=None):
@@ -197,13 +238,14 @@ def write_nbgrader_config(course_root, db_url=None):
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.course_id = {COURSE_ID!r}",
         "c.OverwriteCells.add_missing_cells = True",
+        *_listed("c.Autograde.sanitize_preprocessors", SANITIZE),
+        *_listed("c.GenerateFeedback.preprocessors", FEEDBACK),
         "c.ClearHiddenTests.enforce_metadata = False",
-        "c.GenerateFeedback.preprocessors = [",
-        '    "nbgrader.preprocessors.GetGrades",',
-        '    "nbgrader.preprocessors.ClearHiddenTests",',
-        '    "autograder.record.preprocessors.ShowOnlyDiagnoses",',
-        '    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",',
-        "]",
+        *_listed("c.HTMLExporter.preprocessors", [SanitizeOutputs]),
+        "c.HTMLExporter.sanitize_html = True",
+        "c.HTMLExporter.filters = {",
+        *(f"    {name!r}: {_dotted(f)!r}," for name, f in PAGE_FILTERS.items()),
+        "}",
     ]
     if db_url:
         lines.append(f"c.CourseDirectory.db_url = {db_url!r}")

@@ -173,9 +173,10 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
     store = ResultStore(out / "results")
     keys, to_run, changed = _keys(found, store, force)
     # local workers start at once when there is something to grade here: they import, and
-    # start their templates, while the course is released and the submissions sanitized
-    warm = bool(to_run) and not scheduler
-    with LocalWorkers(jobs, limits, warm, template) as workers:
+    # start their templates and a kernel for the first lesson (tasks run lesson by lesson),
+    # while the course is released and the submissions sanitized
+    first_lesson = min((lesson for _, lesson in to_run), default=None) if not scheduler else None
+    with LocalWorkers(jobs, limits, first_lesson, template) as workers:
         with costs.phase("release (generate_assignment)"):
             write_nbgrader_config(course, db_url)
             api = release(course, handed_out, db_url)
@@ -238,11 +239,16 @@ def _keys(found, store, force):
     valid, or --force) and those that changed since their result was stored."""
     version = grader_version()
     keys, to_run, changed = {}, set(), set()
-    for s in found:
+    for i, s in enumerate(found):
         if not s.path:
             continue
         source = (SOURCE / s.lesson / s.notebook).read_bytes()
-        key = keys[(s.student, s.lesson)] = result_key(s.path.read_bytes(), source, version)
+        try:
+            submitted = s.path.read_bytes()
+        except OSError as exc:  # swapped for a link since intake looked: this one scores 0
+            found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
+            continue
+        key = keys[(s.student, s.lesson)] = result_key(submitted, source, version)
         if store.key(s.student, s.lesson) not in (None, key):
             changed.add((s.student, s.lesson))
         if force or not store.get(s.student, s.lesson, key):
@@ -252,19 +258,19 @@ def _keys(found, store, force):
 
 def _tasks(api, found, to_run, course):
     """Every usable submission copied into the course; Tasks (the sanitized submissions) of
-    those to run. A notebook nbgrader cannot read scores 0, saying why."""
+    those to run. A notebook nbgrader cannot read, or one swapped for a link since intake
+    looked (it is read without following links), scores 0, saying why."""
     tasks = []
     for i, s in enumerate(found):
         if not s.path:
             continue
         dest = course / "submitted" / s.student / s.lesson / s.notebook
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(s.path, dest)
-        if (s.student, s.lesson) not in to_run:
-            continue
         try:
-            tasks.append(Task((s.student, s.lesson), _sanitized(api, s, dest)))
-        except Exception as exc:  # metadata nbgrader rejects: this notebook only scores 0
+            dest.write_bytes(s.path.read_bytes())
+            if (s.student, s.lesson) in to_run:
+                tasks.append(Task((s.student, s.lesson), _sanitized(api, s, dest)))
+        except Exception as exc:  # this notebook only scores 0
             found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
             shutil.rmtree(dest.parent)
     return tasks
@@ -324,17 +330,16 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
         if not page.exists()
         or (key in usable and (not marks[key].exists() or marks[key].read_text() != entries[key]))
     }
-    on_workers = feedback.generate(course, out, sorted(stale & usable), workers, db_url)
+    on_workers, unmade = feedback.generate(course, out, sorted(stale & usable), workers, db_url)
     by_key = {(r.student, r.lesson): r for r in results}
     changed = set()
     for s in found:
         key, page = (s.student, s.lesson), pages[(s.student, s.lesson)]
         if key in stale or not page.exists():
-            made = course / "feedback" / s.student / s.lesson / page.name
-            if not (s.path and made.exists()):  # else the workers made its page whole
+            if not s.path or key in unmade:  # else the workers made its page whole
                 page.parent.mkdir(parents=True, exist_ok=True)
-                page.write_text(feedback.problem_page(by_key[key]), encoding="utf-8")
-            if key in entries:
+                page.write_text(feedback.problem_page(by_key[key], unmade.get(key, "")), "utf-8")
+            if key in entries and key not in unmade:  # an unmade page is tried again next run
                 marks[key].parent.mkdir(parents=True, exist_ok=True)
                 marks[key].write_text(entries[key])
             changed.add(s.student)

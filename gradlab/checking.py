@@ -41,6 +41,12 @@ and one `with Check(...)` block:
   contract: [(name, value), ...] in order; one pair means the cache is that value itself.
 - A check may raise `CheckFailed(message, kind)` itself; `kind` is one of KINDS.
 
+The checks run in the grader's process on values the student chose, so what they look at is
+bounded: `check.call` refuses a result nested over MAX_NESTING deep or holding over MAX_ITEMS
+items, `compare` an answer with RANK_ROOM axes more or SIZE_ROOM times the entries of the
+expected value, and a diagnosis that takes over DIAGNOSIS_SECONDS or fails ends in the general
+one (`general`).
+
 The first line of a CheckFailed is the diagnosis a student reads (and exercises.csv keeps);
 `exc.kind` says what kind of mistake it is (one of KINDS; GENERIC, "values", when nothing
 recognised it), `exc.hint` the exercise's advice, if any.
@@ -54,8 +60,10 @@ import functools
 import inspect
 import itertools
 import linecache
+import math
 import re
 import sys
+import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -249,6 +257,26 @@ COMMON_FACTORS = (
 
 _SMALL = 12  # arrays up to this size are printed in full in the details
 
+# A wrong answer may be larger than the right one: a sum over an axis left out (the batch, the
+# time steps) adds an axis, an (N,) and an (N, 1) array broadcast together make (N, N). Up to
+# RANK_ROOM axes more and SIZE_ROOM times the entries (an added axis of length SIZE_ROOM; for
+# an expected value of fewer entries, SIZE_ROOM**2) are diagnosed. A larger answer is no near
+# miss of any exercise (the catalogue's largest: 1 axis more, 6 times the entries), and the
+# diagnosers' work grows with its size and, trying sets of axes, exponentially with its rank:
+# it is refused.
+RANK_ROOM = 2
+SIZE_ROOM = 64
+
+# The CPU seconds the diagnosis of one wrong answer may take before it falls back to the
+# general message. The slowest diagnosis of the catalogue takes a few milliseconds; the checks
+# run in the grader's own process, outside the time limits of the student's sandbox, so a
+# value built to be slow to diagnose must not cost it more than this.
+DIAGNOSIS_SECONDS = 0.5
+
+# The most candidates (permutations, sets of axes) one diagnoser enumerates: every
+# permutation of 6 axes; beyond that the enumeration is cut, never exponential in a rank.
+MAX_CANDIDATES = 720
+
 
 def _close(got, expected, rtol, atol):
     return got.shape == expected.shape and bool(
@@ -260,23 +288,46 @@ def _fmt(x):
     return np.array2string(np.asarray(x), precision=5, suppress_small=True, max_line_width=88)
 
 
-def as_array(label, got):
-    """Convert an answer to a float64 array, or fail with a message saying why it cannot be."""
+def as_array(label, got, expected=None):
+    """Convert an answer to a float64 array, or fail with a message saying why it cannot be.
+
+    With `expected` (a float array), an answer with far more axes or entries than it is
+    refused before it is converted (see RANK_ROOM and SIZE_ROOM).
+    """
     if got is None:
         raise CheckFailed(f"{label} is None: did you forget to `return` it?", "no return")
     if isinstance(got, tuple):
         raise CheckFailed(
             f"{label} is a tuple of {len(got)} values where one array is expected", "type"
         )
+    not_numbers = CheckFailed(
+        f"{label} is a {type(got).__name__}, not a number or an array of numbers", "type"
+    )
+    if isinstance(got, (str, bytes, dict)):  # not numbers, however long: never converted
+        raise not_numbers
     try:
         array = np.asarray(got)
-        if array.dtype == object:
-            raise TypeError
-        return array.astype(np.float64, copy=False)
     except (TypeError, ValueError):
+        raise not_numbers from None
+    if expected is not None and array.ndim > expected.ndim + RANK_ROOM:
         raise CheckFailed(
-            f"{label} is a {type(got).__name__}, not a number or an array of numbers", "type"
+            f"{label} has {array.ndim} axes, expected shape {expected.shape}: far too many axes",
+            "shape",
+        )
+    if expected is not None and array.size > SIZE_ROOM * max(expected.size, SIZE_ROOM):
+        raise CheckFailed(
+            f"{label} has shape {array.shape}, {array.size} entries, expected shape "
+            f"{expected.shape}: far too many entries",
+            "shape",
+        )
+    try:
+        return array.astype(np.float64, copy=False)
+    except OverflowError:
+        raise CheckFailed(
+            f"{label} holds an integer too large for a float (beyond about 1.8e308)", "type"
         ) from None
+    except (TypeError, ValueError):
+        raise not_numbers from None
 
 
 def diagnose_shape(label, got_shape, expected_shape):
@@ -311,7 +362,8 @@ class Comparison:
     """Everything a diagnoser may look at: one output of one call of the student's function.
 
     got, expected: float64 arrays; inputs: (name, array) pairs of the call's float arrays
-    (items of tuples and dicts included); the rest are compare's options.
+    (items of tuples and dicts included); deadline: the thread_time() after which trying
+    another candidate raises TimeoutError; the rest are compare's options.
     """
 
     label: str
@@ -326,14 +378,25 @@ class Comparison:
     atol: float = 0.0
     warned: tuple = ()
     stable_hint: str = ""
+    deadline: float = math.inf
+
+    def _in_time(self):
+        """Every candidate a diagnoser tries passes here: past the deadline, it stops them."""
+        if time.thread_time() > self.deadline:
+            raise TimeoutError(f"diagnosing {self.label} took over {DIAGNOSIS_SECONDS} s")
+
+    def near(self, value, target, rtol=None):
+        """Whether value equals target (same shape, within the tolerances of expected)."""
+        self._in_time()
+        return _close(value, target, self.rtol if rtol is None else rtol, self.atol)
 
     def matches(self, candidate, rtol=None):
-        """Whether got equals `candidate` (same shape, within the tolerances of expected)."""
-        candidate = np.asarray(candidate, dtype=np.float64)
-        return _close(self.got, candidate, self.rtol if rtol is None else rtol, self.atol)
+        """Whether got equals `candidate`."""
+        return self.near(self.got, np.asarray(candidate, dtype=np.float64), rtol)
 
     def differs(self, candidate):
         """Whether `candidate` is another answer than expected: naming it means something."""
+        self._in_time()
         candidate = np.asarray(candidate, dtype=np.float64)
         return candidate.shape != self.expected.shape or not np.allclose(
             candidate, self.expected, rtol=self.rtol, atol=self.atol
@@ -406,13 +469,11 @@ def declared_sum(c):
     return None
 
 
-def _near(value, expected, c):
-    return _close(value, expected, c.rtol, c.atol)
-
-
 def _axis_sets(ndim, count=None):
+    """The sets of `count` axes (of any size when None) of `ndim`, MAX_CANDIDATES at most."""
     sizes = range(1, ndim + 1) if count is None else (count,)
-    return [a for k in sizes for a in itertools.combinations(range(ndim), k)]
+    sets = (a for k in sizes for a in itertools.combinations(range(ndim), k))
+    return list(itertools.islice(sets, MAX_CANDIDATES))
 
 
 def reduction(c):
@@ -425,7 +486,7 @@ def reduction(c):
             _axis_sets(got.ndim, got.ndim - expected.ndim),
             (("sum", np.sum), ("average", np.mean)),
         ):
-            if _near(reduce(got, axis=axes), expected, c):
+            if c.near(reduce(got, axis=axes), expected):
                 done = "summed" if verb == "sum" else "averaged"
                 return Diagnosis(
                     "axis",
@@ -446,7 +507,7 @@ def reduction(c):
     if np.allclose(expected, 0, atol=c.atol):
         return None
     for name, u in c.inputs:
-        right = [a for a in _axis_sets(u.ndim) if _near(u.sum(axis=a), expected, c)]
+        right = [a for a in _axis_sets(u.ndim) if c.near(u.sum(axis=a), expected)]
         if not right:
             continue
         if c.matches(u):
@@ -506,7 +567,7 @@ def broadcast(c):
     got = c.got
     if c.expected.ndim != 1 or got.shape != (c.expected.size,) * 2 or got.shape[0] < 2:
         return None
-    if not _near(np.diagonal(got).copy(), c.expected, c):
+    if not c.near(np.diagonal(got).copy(), c.expected):
         return None
     return Diagnosis(
         "shape",
@@ -517,7 +578,9 @@ def broadcast(c):
 
 
 def _permutations(ndim):
-    return [p for p in itertools.permutations(range(ndim)) if p != tuple(range(ndim))]
+    """The orders of `ndim` axes but their own, MAX_CANDIDATES at most."""
+    others = (p for p in itertools.permutations(range(ndim)) if p != tuple(range(ndim)))
+    return list(itertools.islice(others, MAX_CANDIDATES))
 
 
 def permutation(c):
@@ -594,7 +657,7 @@ def shape(c):
             f"{c.label} has the right entries in the shape {c.got.shape}",
             f"it must have the shape {c.expected.shape}",
         )
-    return Diagnosis("shape", diagnose_shape(c.label, c.got.shape, c.expected.shape))
+    return general(c)
 
 
 def not_finite(c):
@@ -750,7 +813,7 @@ def end_slices(c):
         inner[1:-1, 1:-1] = True
         inner = np.broadcast_to(inner, c.got.shape)
         for part, mask in (("interior", inner), ("border", ~inner)):
-            if _near(c.got[mask], c.expected[mask], c) and np.any(c.expected[mask]):
+            if c.near(c.got[mask], c.expected[mask]) and np.any(c.expected[mask]):
                 other = "border" if part == "interior" else "interior"
                 return Diagnosis(
                     "slices",
@@ -762,7 +825,7 @@ def end_slices(c):
 
 
 def _part_matches(c, index):
-    return _near(c.got[index], c.expected[index], c)
+    return c.near(c.got[index], c.expected[index])
 
 
 def shifted(c):
@@ -778,7 +841,7 @@ def shifted(c):
             n = c.got.shape[a]
             mine[a], theirs[a] = slice(max(s, 0), n + min(s, 0)), slice(max(-s, 0), n - max(s, 0))
         got, expected = c.got[tuple(mine)], c.expected[tuple(theirs)]
-        if 2 * got.size >= c.got.size and np.any(expected) and _near(got, expected, c):
+        if 2 * got.size >= c.got.size and np.any(expected) and c.near(got, expected):
             names = ", ".join(c.axis_name(a) for a in axes)
             return Diagnosis(
                 "slices",
@@ -801,6 +864,16 @@ def values(c):
         f"{c.label}: {int(wrong.sum())} of {wrong.size} entries are wrong, the first at index "
         f"{first} (got {c.got[first]:.6g}, expected {c.expected[first]:.6g})",
     )
+
+
+def general(c):
+    """The diagnosis that tries no candidate: the wrong shape, else where the values differ.
+
+    What compare says when the diagnosers run out of time or fail.
+    """
+    if c.same_shape():
+        return values(c)
+    return Diagnosis("shape", diagnose_shape(c.label, c.got.shape, c.expected.shape))
 
 
 # The order matters. The exercise's own mistakes and sums come first: they are the most
@@ -844,6 +917,16 @@ def _float_inputs(name, value):
     return []
 
 
+def _diagnose(c):
+    """The first finding of DIAGNOSERS, or the general one when they take over
+    DIAGNOSIS_SECONDS or fail: a wrong answer always gets a diagnosis, never a grader error."""
+    c.deadline = time.thread_time() + DIAGNOSIS_SECONDS
+    try:
+        return next(filter(None, (diagnose(c) for diagnose in DIAGNOSERS)))
+    except Exception:  # out of time, out of memory, or a value no diagnoser foresaw
+        return general(c)
+
+
 def compare(
     label,
     got,
@@ -878,7 +961,7 @@ def compare(
     - stable_hint: what to suggest when the answer has NaN or inf and the expected one has not
     """
     expected = np.asarray(expected, dtype=np.float64)
-    got = as_array(label, got)
+    got = as_array(label, got, expected)
     if atol is None:
         atol = 1e-8 * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     c = Comparison(
@@ -887,10 +970,7 @@ def compare(
     )  # fmt: skip
     if c.matches(expected):
         return
-    for diagnose in DIAGNOSERS:
-        found = diagnose(c)
-        if found is not None:
-            break
+    found = _diagnose(c)
     hints = hints or {}
     hint = hints.get(f"{found.kind}:{found.tag}", hints.get(found.kind, ""))
     advice = hint or found.advice
@@ -900,6 +980,33 @@ def compare(
 
 
 # ---------------------------------------------------------------- the runner
+
+
+# What the student's function may return, whatever the exercise: the answers of the course
+# are arrays, numbers and tuples or dicts of them (a cache a few dozen items, 3 deep), or at
+# most a few hundred numbers as nested lists. Anything nested deeper or holding more items is
+# refused after walking at most this much of it, before any check reads it.
+MAX_NESTING = 16
+MAX_ITEMS = 10_000
+
+
+def _excess(value):
+    """What makes `value` too large to be an answer ("" when nothing does): tuples, lists and
+    dicts nested over MAX_NESTING deep or holding over MAX_ITEMS items in all."""
+    pending, items = [(value, 0)], 0
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, (tuple, list)):
+            continue
+        if depth == MAX_NESTING:
+            return f"tuples, lists or dicts nested over {MAX_NESTING} deep"
+        items += len(node)
+        if items > MAX_ITEMS:
+            return f"over {MAX_ITEMS} items in tuples, lists or dicts"
+        pending.extend((item, depth + 1) for item in node)
+    return ""
 
 
 def _snapshot(value):
@@ -1090,6 +1197,11 @@ class Check:
                     f"numpy warned {runtime[0]!r}: use a numerically stable formula",
                     "instability",
                 )
+        if excess := _excess(result):
+            raise CheckFailed(
+                f"returned {excess}: return arrays (np.array) rather than nested or long lists",
+                "type",
+            )
         return result
 
     def unpack(self, result, names):

@@ -253,9 +253,9 @@ def test_misconceptions_grouped_by_kind_and_exercise_unattempted_apart():
     }
 
 
-def test_tampering_and_broken_files_are_not_misconceptions():
+def test_the_answer_key_the_graders_failures_and_broken_files_are_not_misconceptions():
     results = [
-        result("t", cells=[("a", 0, 2, "tampering", "tampering: passed in your notebook")]),
+        result("g", cells=[("a", 0, 2, "grader", "the grader failed on this notebook")]),
         result("k", cells=[("a", 0, 2, "answer key", "your code imports gradlab")]),
         result("u", cells=[("a", 0, 2, "not graded", "unreadable")], problem="unreadable"),
     ]

@@ -118,7 +118,7 @@ def test_feedback_is_self_contained_and_ready_to_return(run):
     page = run["out"] / "feedback" / "bob" / B / "softmax.html"
     html = page.read_text()
     assert MARKER in html and "cdnjs" not in html and "white-space: pre-wrap" in html
-    with zipfile.ZipFile(run["out"] / "feedback" / "bob.zip") as z:
+    with zipfile.ZipFile(run["out"] / "feedback-archives" / "bob.zip") as z:
         assert f"bob/{B}/softmax.html" in z.namelist()
 
 

@@ -11,13 +11,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from autograder.run.trusted import ANSWER_KEY_KIND, TAMPERING
+from autograder.run.trusted import ANSWER_KEY_KIND, GRADER_KIND
 
 NOT_IMPLEMENTED = "not implemented"
 MISSING = "missing notebook"
 UNATTEMPTED_KINDS = {NOT_IMPLEMENTED: NOT_IMPLEMENTED, "unattempted": MISSING}
-FLAGGED = (TAMPERING, ANSWER_KEY_KIND)  # kinds an instructor should look at
-# not a misconception: flagged apart (tampering, the answer key) or nothing ran (a broken file)
+FLAGGED = (ANSWER_KEY_KIND, GRADER_KIND)  # kinds an instructor should look at
+# not a misconception: flagged apart (the answer key, the grader's own failure) or nothing ran
+# (a broken file)
 NOT_MISTAKES = {*FLAGGED, "not graded"}
 GROUP_SHARE = 0.27  # the upper and lower groups of the discrimination index (Kelley's 27%)
 

@@ -2,10 +2,9 @@
 students.csv, similarity.csv, the LMS exports (autograder.outputs.lms) and the class report
 (autograder.outputs.report)."""
 
-import csv
 from dataclasses import dataclass
 
-from autograder.outputs import lms, similarity
+from autograder.outputs import csvfile, lms, similarity
 from autograder.outputs.analysis import FLAGGED
 from autograder.outputs.report import class_report
 
@@ -36,8 +35,8 @@ class LessonResult:
         return sum(c.max_score for c in self.cells)
 
     @property
-    def tampered(self):
-        """Whether a cell's points were taken for tampering or for using the answer key."""
+    def flagged(self):
+        """Whether a cell failed in a way an instructor should look at (analysis.FLAGGED)."""
         return any(c.kind in FLAGGED for c in self.cells)
 
 
@@ -46,32 +45,26 @@ def write_outputs(out, results, notes=(), folders=None):
     folder name is not a student id, students.csv (folder, student id) in out. notes: what
     intake passed over; folders: {student id: folder name}. Similarity reads the submitted
     notebooks from nbgrader's copy in out/course/submitted."""
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "lesson", "score", "max_score"])
-        for r in results:
-            writer.writerow([r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}"])
-    with open(out / "exercises.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "lesson", "grade_id", "score", "max_score", "message", "kind"])
-        for r in results:
-            for c in r.cells:
-                full = c.score >= c.max_score
-                row = [r.student, r.lesson, c.grade_id, f"{c.score:g}", f"{c.max_score:g}"]
-                writer.writerow([*row, "" if full else c.message, "" if full else c.kind])
+    grades = [["student", "lesson", "score", "max_score"]]
+    grades += [[r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}"] for r in results]
+    csvfile.write(out / "grades.csv", grades)
+    cells = [["student", "lesson", "grade_id", "score", "max_score", "message", "kind"]]
+    for r in results:
+        for c in r.cells:
+            full = c.score >= c.max_score
+            row = [r.student, r.lesson, c.grade_id, f"{c.score:g}", f"{c.max_score:g}"]
+            cells.append([*row, "" if full else c.message, "" if full else c.kind])
+    csvfile.write(out / "exercises.csv", cells)
     renamed = {student: folder for student, folder in (folders or {}).items() if student != folder}
     if renamed:
-        with open(out / "students.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["folder", "student"])
-            writer.writerows((folder, student) for student, folder in sorted(renamed.items()))
+        students = [(folder, student) for student, folder in sorted(renamed.items())]
+        csvfile.write(out / "students.csv", [["folder", "student"], *students])
     pairs = similarity.class_pairs(out, results)
-    with open(out / "similarity.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["lesson", "student_a", "student_b", "similarity", "flagged"])
-        for p in sorted(pairs, key=lambda p: (p.lesson, -p.similarity, p.student_a, p.student_b)):
-            flag = "yes" if p.flagged else "no"
-            writer.writerow([p.lesson, p.student_a, p.student_b, f"{p.similarity:.2f}", flag])
+    similar = [["lesson", "student_a", "student_b", "similarity", "flagged"]]
+    for p in sorted(pairs, key=lambda p: (p.lesson, -p.similarity, p.student_a, p.student_b)):
+        flag = "yes" if p.flagged else "no"
+        similar.append([p.lesson, p.student_a, p.student_b, f"{p.similarity:.2f}", flag])
+    csvfile.write(out / "similarity.csv", similar)
     lms_notes = lms.write(out, results, folders)
     report = class_report(results, notes, pairs, lms_notes)
     (out / "report.html").write_text(report, encoding="utf-8")

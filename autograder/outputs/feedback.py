@@ -1,13 +1,18 @@
 """Feedback that travels: one self-contained page per notebook, one archive per student.
 
 nbgrader's generate_feedback writes the pages (hidden tests cleared, diagnoses instead of
-tracebacks); each is then made whole: MathJax inline (autograder.outputs.mathjax), images
-already inline, long lines wrapped. A page can be mailed or uploaded alone and shows its
-maths offline. OUT/feedback/<student>.zip holds a student's pages, ready to return.
+tracebacks, what the student's notebook displays sanitized: autograder.outputs.sanitize);
+each is then made whole: MathJax inline (autograder.outputs.mathjax), images already inline,
+long lines wrapped. A page can be mailed or uploaded alone and shows its maths offline.
+OUT/feedback-archives/<student>.zip holds a student's pages, ready to return: beside
+OUT/feedback/<student>/, never in it, so that no student id (a folder named `alice.zip`)
+can name another student's archive. A page or an archive that cannot be made costs only
+itself: the page then says why.
 """
 
 import contextlib
 import html
+import os
 import re
 import time
 import warnings
@@ -16,12 +21,13 @@ import zipfile
 import nbconvert.exporters.html
 from sqlalchemy.exc import SAWarning
 
-from autograder.course import check_success, nbgrader_api
+from autograder.course import nbgrader_api
 from autograder.outputs.mathjax import inline_mathjax
 
 _EXTERNAL_SCRIPT = re.compile(
     r"""<script[^>]*\bsrc=["']https?://[^"']*["'][^>]*>\s*</script>""", re.I
 )
+ARCHIVES = "feedback-archives"  # OUT/feedback-archives/<student>.zip
 # long diagnoses wrap instead of scrolling sideways, cut off mid-sentence
 WRAP = """<style>
 pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -56,27 +62,58 @@ def _soup_only_where_it_changes_something():
 
 
 def _lesson_feedback(job):
-    """A lesson's pages, made whole into OUT/feedback; returns the core-seconds they took."""
+    """A lesson's pages, made whole into OUT/feedback. Returns the core-seconds they took and
+    {(student, lesson): why} for the pages that could not be made."""
     course, out, lesson, students, everyone, db_url = job
     cpu = time.process_time()
     warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings, not ours
     api = nbgrader_api(course, db_url=db_url)
+    made = {student: course / "feedback" / student / lesson for student in students}
+    unmade = {}
     with _soup_only_where_it_changes_something():
-        for student in ["*"] if everyone else students:
-            check_success(api.generate_feedback(lesson, student), f"generate_feedback {lesson}")
+        # one run for the lesson; should it fail, each student alone: one failure costs only
+        # that student's page, and nbgrader's log then says why
+        everyone = everyone and api.generate_feedback(lesson, "*")["success"]
+        for student in [] if everyone else students:
+            result = api.generate_feedback(lesson, student)
+            if not result["success"]:
+                unmade[(student, lesson)] = _failure(result)
     for student in students:
-        for made in (course / "feedback" / student / lesson).glob("*.html"):
-            page = out / "feedback" / student / lesson / made.name
-            page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(travel(made.read_text(encoding="utf-8")), encoding="utf-8")
-    return time.process_time() - cpu
+        pages = sorted(made[student].glob("*.html"))
+        if not pages:  # nbgrader passed over it: it holds no grades
+            unmade.setdefault((student, lesson), "nbgrader made no feedback page")
+        for page in pages:
+            whole = out / "feedback" / student / lesson / page.name
+            try:
+                whole.parent.mkdir(parents=True, exist_ok=True)
+                whole.write_text(travel(page.read_text(encoding="utf-8")), encoding="utf-8")
+            except Exception as exc:  # whatever it is, it costs this page only
+                unmade[(student, lesson)] = f"{type(exc).__name__}: {exc}"[:300]
+    return time.process_time() - cpu, unmade
+
+
+def _failure(result):
+    """What nbgrader's generate_feedback failed on, from its log: the exception that ends the
+    first traceback it logged (e.g. "RuntimeError: No end hidden tests statement found"),
+    the line indented as the traceback's header (its logger indents every line after the
+    first; each frame is 2 spaces further in)."""
+    lines = result.get("log", "").splitlines()
+    start = next((i for i, line in enumerate(lines) if "Traceback (most recent" in line), None)
+    if start is not None and start + 1 < len(lines):
+        frame = lines[start + 1]
+        indent = len(frame) - len(frame.lstrip()) - 2
+        for line in lines[start + 2 :]:
+            if line.strip() and len(line) - len(line.lstrip()) == indent:
+                return line.strip()[:300]
+    return "nbgrader's generate_feedback failed"
 
 
 def generate(course, out, items, workers, db_url=None):
     """nbgrader's generate_feedback for the (student, lesson) items, each page then made
     whole into OUT/feedback: lessons in parallel on the run's workers (it only reads the
     gradebook), one lesson here; "*" for a lesson whose every submission is among them.
-    Returns the core-seconds the workers spent on them."""
+    Returns the core-seconds the workers spent on them and {(student, lesson): why} for the
+    pages that could not be made."""
     by_lesson = {}
     for student, lesson in items:
         by_lesson.setdefault(lesson, []).append(student)
@@ -85,16 +122,18 @@ def generate(course, out, items, workers, db_url=None):
         submitted = [p for p in (course / "submitted").iterdir() if (p / lesson).is_dir()]
         everyone = len(students) == len(submitted)
         work.append((course, out, lesson, sorted(students), everyone, db_url))
-    return _on_workers(_lesson_feedback, work, workers)
+    done, cpu = _on_workers(_lesson_feedback, work, workers)
+    return cpu, {key: why for unmade in done for key, why in unmade.items()}
 
 
 def _on_workers(fn, items, workers):
-    """fn over items: on the workers when there are several (returning the sum of what they
-    return, the core-seconds the command does not see), else here (returning 0)."""
+    """fn over items, fn returning (core-seconds, value): on the workers when there are
+    several, else here. Returns the values, and the core-seconds the command does not see
+    (the workers')."""
     if len(items) > 1:
-        return sum(workers.map(fn, items))
-    list(map(fn, items))
-    return 0.0
+        done = workers.map(fn, items)
+        return [value for _, value in done], sum(cpu for cpu, _ in done)
+    return [value for _, value in map(fn, items)], 0.0
 
 
 def travel(page_html):
@@ -104,29 +143,42 @@ def travel(page_html):
     return page_html.replace("</head>", f"{WRAP}\n</head>", 1)
 
 
-def problem_page(result):
-    """The page of a notebook that could not be graded: what happened, in the same words."""
+def problem_page(result, why=""):
+    """The page of a notebook without a page of its own, in the same words: it could not be
+    graded (its result's problem), or its page could not be made (why)."""
+    if result.problem:
+        what = f"could not be graded: {result.problem}"
+    else:
+        what = f"was graded, but its feedback page could not be made: {why}"
     return travel(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head><body>"
-        f"<h1>{html.escape(result.lesson)}: 0 / {result.max_score:g}</h1>"
-        f"<p>Your notebook {html.escape(result.notebook)} could not be graded: "
-        f"{html.escape(result.problem)}.</p></body></html>"
+        f"<h1>{html.escape(result.lesson)}: {result.score:g} / {result.max_score:g}</h1>"
+        f"<p>Your notebook {html.escape(result.notebook)} {html.escape(what)}.</p></body></html>"
     )
 
 
 def archives(out, students, workers):
-    """OUT/feedback/<student>.zip of each student's pages, ready to return; returns the
-    core-seconds the workers spent on them."""
-    return _on_workers(_archive, [(out, student) for student in students], workers)
+    """OUT/feedback-archives/<student>.zip of each student's pages, ready to return; returns
+    the core-seconds the workers spent on them."""
+    return _on_workers(_archive, [(out, student) for student in students], workers)[1]
 
 
 def _archive(job):
+    """One student's archive, written whole or not at all: one that cannot be made leaves
+    none (an older one would not match the pages), and costs the others nothing."""
     out, student = job
     cpu = time.process_time()
     folder = out / "feedback" / student
-    # the fastest deflate: the pages are mostly MathJax, a fifth bigger for a fifth of the time
-    archive = out / "feedback" / f"{student}.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        for page in sorted(folder.rglob("*.html")):
-            z.write(page, page.relative_to(out / "feedback"))
-    return time.process_time() - cpu
+    archive = out / ARCHIVES / f"{student}.zip"
+    partial = archive.with_name(f"{student}.zip.partial")
+    try:
+        archive.parent.mkdir(exist_ok=True)
+        # the fastest deflate: the pages are mostly MathJax, a fifth bigger for a fifth of the time
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+            for page in sorted(folder.rglob("*.html")):
+                z.write(page, page.relative_to(out / "feedback"))
+        os.replace(partial, archive)
+    except Exception:
+        partial.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
+    return time.process_time() - cpu, None

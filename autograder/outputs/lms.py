@@ -17,6 +17,8 @@ folder,lms_id, written by the instructor) gives for that folder.
 
 import csv
 
+from autograder.outputs import csvfile
+
 LMS_IDS = "lms_ids.csv"
 CANVAS = "canvas_grades.csv"
 MOODLE = "moodle_grades.csv"
@@ -65,19 +67,16 @@ def write(out, results, folders=None):
     know about the LMS ids (problems of lms_ids.csv, students it does not name)."""
     ids, problems = read_ids(out / LMS_IDS)
     lessons, possible, rows = gradebook(results, folders, ids)
-    with open(out / CANVAS, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow([*CANVAS_STUDENT_COLUMNS, *lessons])
-        writer.writerow([CANVAS_POINTS_ROW, "", "", "", "", *(f"{possible[x]:g}" for x in lessons)])
-        for folder, lms_id, mine in rows:
-            writer.writerow(
-                [folder, "", lms_id, lms_id, "", *(f"{mine.get(x, 0):g}" for x in lessons)]
-            )
-    with open(out / MOODLE, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow([MOODLE_ID_COLUMN, *lessons])
-        for _, lms_id, mine in rows:
-            writer.writerow([lms_id, *(f"{mine.get(x, 0):g}" for x in lessons)])
+    canvas = [
+        [*CANVAS_STUDENT_COLUMNS, *lessons],
+        [CANVAS_POINTS_ROW, "", "", "", "", *(f"{possible[x]:g}" for x in lessons)],
+    ]
+    for folder, lms_id, mine in rows:
+        canvas.append([folder, "", lms_id, lms_id, "", *(f"{mine.get(x, 0):g}" for x in lessons)])
+    csvfile.write(out / CANVAS, canvas)
+    moodle = [[MOODLE_ID_COLUMN, *lessons]]
+    moodle += [[lms_id, *(f"{mine.get(x, 0):g}" for x in lessons)] for _, lms_id, mine in rows]
+    csvfile.write(out / MOODLE, moodle)
     if ids:
         named = set(ids)
         unnamed = [folder for folder, _, _ in rows if folder not in named]

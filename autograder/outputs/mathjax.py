@@ -12,14 +12,22 @@ from pathlib import Path
 
 import mathjax
 
-SINGLE_FILE = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js"
-# the same delimiters as Jupyter's: $...$ and $$...$$, \(...\) and \[...\]
+ES5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+SINGLE_FILE = ES5 / "tex-svg-full.js"
+# MathJax's own `safe` extension: a page's maths may be a student's, whose \href{javascript:}
+# or \style would otherwise become a link or a style; it is started, as MathJax's loader
+# would start it, before the page is typeset (SAFE in CONFIG)
+SAFE = ES5 / "ui" / "safe.js"
+# the same delimiters as Jupyter's: $...$ and $$...$$, \(...\) and \[...\]; no \require
+# (nor autoload, which needs it): it would fetch extensions, all of which the page holds
 CONFIG = """window.MathJax = {
   tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
         displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
-        processEscapes: true, processEnvironments: true},
+        processEscapes: true, processEnvironments: true,
+        packages: {"[-]": ["require", "autoload"]}},
   options: {ignoreHtmlClass: "tex2jax_ignore", processHtmlClass: "tex2jax_process"},
-  svg: {fontCache: "global"}
+  svg: {fontCache: "global"},
+  startup: {ready() { SAFE; MathJax.startup.defaultReady(); }}
 };"""
 MARKER = "<!-- MathJax 3, inline -->"
 # MathJax 2 as nbconvert's templates load it: the CDN <script src> and its configuration
@@ -31,8 +39,11 @@ _V2_CONFIG = re.compile(r"""<script type=["']text/x-mathjax-config["']>.*?</scri
 
 def inline_scripts():
     """The <script> elements that typeset a page's maths with nothing fetched."""
-    script = SINGLE_FILE.read_text(encoding="utf-8").replace("</script", "<\\/script")
-    return f"{MARKER}\n<script>{CONFIG}</script>\n<script>{script}</script>"
+    config = CONFIG.replace("SAFE;", SAFE.read_text(encoding="utf-8"))
+    scripts = [config, SINGLE_FILE.read_text(encoding="utf-8")]
+    return MARKER + "".join(
+        "\n<script>" + script.replace("</script", "<\\/script") + "</script>" for script in scripts
+    )
 
 
 def template(basedir):

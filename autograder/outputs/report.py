@@ -341,13 +341,13 @@ def _flagged_section(results):
             ", ".join(sorted({c.kind for c in r.cells if c.kind in analysis.FLAGGED})) or r.problem,
         )
         for r in results
-        if r.tampered or (r.problem and r.problem != analysis.MISSING)
+        if r.flagged or (r.problem and r.problem != analysis.MISSING)
     ]
     rows = [[_cell(s), _cell(lesson), _cell(why)] for s, lesson, why in flagged]
     return f"""<h2 id="flagged">Flagged submissions</h2>
-<p class="note">Tampering (a test passed in the notebook but failed when re-run by the trusted
-runner), the answer key used (the student's code imported the course's references),
-time-outs, crashed kernels and broken files.</p>
+<p class="note">The answer key used (the student's code imported the course's references),
+notebooks the grader itself failed on (regraded by the next run), time-outs, crashed kernels
+and broken files.</p>
 {_sortable(["student", "lesson", "why"], rows, "flagged-table")}"""
 
 

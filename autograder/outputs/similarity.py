@@ -37,7 +37,7 @@ THRESHOLD = 0.7  # the similarity from which a pair is flagged
 MIN_RUNS = 40  # fewer runs compared than this (a line or two) is too little to flag
 # intake's reasons for a notebook it did not copy to OUT/course/submitted: a copy there is
 # from an earlier run, not what the student hands in now
-NOT_HANDED_IN = ("missing notebook", "not a regular file", "larger than", "unreadable")
+NOT_HANDED_IN = ("missing notebook", "refused", "not a regular file", "larger than", "unreadable")
 _TOKEN = re.compile(r"\w+|[^\s\w]")
 _BODIES = ("body", "orelse", "finalbody")
 

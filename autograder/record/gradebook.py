@@ -29,7 +29,6 @@ from autograder.course import COURSE_ID, nbgrader_api
 from autograder.notebooks import nbgrader_meta
 from autograder.outputs.export import CellResult, LessonResult
 from autograder.record.preprocessors import ReplayExecution
-from autograder.run.trusted import ANSWER_KEY_KIND, TAMPERING
 
 
 def record(course, items, results_dir, db_url=None):
@@ -150,13 +149,12 @@ def _messages(course, submission):
     }
 
 
-def _kind(verdict, message, problem):
+def _kind(verdict, problem):
     """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
     if verdict is None:
         return "unattempted" if problem == "missing notebook" else "not graded"
-    if verdict.kind == ANSWER_KEY_KIND or message.startswith(TAMPERING):
-        return verdict.kind if verdict.kind == ANSWER_KEY_KIND else TAMPERING
-    return verdict.kind or "notebook only"
+    # the trusted run passed it: the points were taken by hand in formgrader
+    return "manual grade" if verdict.passed else verdict.kind or "error"
 
 
 def results(db_url, course, found, verdicts, outcomes, failed):
@@ -195,7 +193,7 @@ def results(db_url, course, found, verdicts, outcomes, failed):
                     message = problem or "no points"
                 kind = ""
                 if score < max_score:
-                    kind = _kind(verdicts.get((*key, grade_id)), message, problem)
+                    kind = _kind(verdicts.get((*key, grade_id)), problem)
                 cell_results.append(CellResult(grade_id, score, max_score, message, kind))
             results.append(LessonResult(s.student, s.lesson, s.notebook, problem, cell_results))
     return results

@@ -3,10 +3,14 @@
 import re
 
 import nbformat
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Unicode
 
+from autograder.outputs.sanitize import clean_html
 from autograder.record.store import ResultStore
 
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
@@ -25,6 +29,78 @@ class ShowOnlyDiagnoses(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class UngradeStrayCells(NbGraderPreprocessor):
+    """Make a plain cell of every cell whose nbgrader metadata is not the course's: a copy of
+    a graded cell (a test or solution cell pasted twice: the first of each grade_id stays), or
+    a grade_id this notebook does not have (a cell copied from another lesson).
+
+    Run before nbgrader's own sanitize preprocessors, which would reject the whole notebook
+    (DeduplicateIds empties the copies' metadata, then OverwriteCells fails on it): the
+    lesson is graded as if the copy were an ordinary cell, and its graded cells are restored
+    as usual.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            self.unseen = {cell.name for cell in notebook.source_cells}
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.metadata:
+            meta = cell.metadata.nbgrader
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+            if isinstance(grade_id, str) and grade_id in self.unseen:
+                self.unseen.remove(grade_id)
+            else:
+                del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+class InertMarkers(NbGraderPreprocessor):
+    """Make nbgrader's region markers (### BEGIN HIDDEN TESTS, ### END SOLUTION...) in a
+    student's cells inert, with a zero-width space after their first letter: the cell reads
+    the same. nbgrader's ClearHiddenTests goes through every cell when it makes the feedback,
+    and raises on a marker without its end (a markdown cell that quotes one); the course's
+    test cells, restored by OverwriteCells before this runs, keep theirs.
+    """
+
+    def preprocess(self, nb, resources):
+        hidden, solutions = ClearHiddenTests(parent=self), ClearSolutions(parent=self)
+        self.markers = [
+            hidden.begin_test_delimeter,
+            hidden.end_test_delimeter,
+            solutions.begin_solution_delimeter,
+            solutions.end_solution_delimeter,
+        ]
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if not (utils.is_grade(cell) and not utils.is_solution(cell)):
+            for marker in self.markers:
+                cell.source = cell.source.replace(marker, f"{marker[0]}\u200b{marker[1:]}")
+        return cell, resources
+
+
+class SanitizeOutputs(SanitizeHTML):
+    """nbconvert's SanitizeHTML on the outputs of code cells, with the course's allowlist
+    (autograder.outputs.sanitize): what a student's code displays shows inert. Markdown and
+    raw cells are cleaned by the templates once rendered instead: bleach on markdown source
+    would escape the & and < of its LaTeX. A picture's `filenames` metadata goes too: a
+    student's code could name a URL there, which the page would load."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.outputs = self.sanitize_code_outputs(cell.outputs)
+            for output in cell.outputs:
+                output.get("metadata", {}).pop("filenames", None)
+        return cell, resources
+
+    def sanitize_html_tags(self, html_str):
+        return clean_html(html_str)
 
 
 class StripSolutionMarkers(NbGraderPreprocessor):

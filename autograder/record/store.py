@@ -29,6 +29,8 @@ def grader_version():
     run stage, the helper package with its checks and tools). A new version grades everything
     again; a change to the report or the exports does not."""
     run = [CODE / "autograder" / "course.py", CODE / "autograder" / "notebooks.py"]
+    # the sanitizing preprocessors shape the notebook that is run
+    run += [CODE / "autograder" / "record" / "preprocessors.py"]
     run += sorted((CODE / "autograder" / "run").rglob("*.py"))
     files = run + sorted((CODE / "gradlab").rglob("*.py"))
     return _digest(*(str(f.relative_to(CODE)).encode() + f.read_bytes() for f in files))

@@ -73,23 +73,27 @@ def _caches(folder, skip):
     return sorted(str(p) for p in caches if not any(p.is_relative_to(s) for s in skip))
 
 
-def kernel_view(font_cache=None):
-    """A grading kernel sees the Python installation and the whole helper package: the
-    notebook's test cells import the checks. (Its verdicts count only if the trusted run's
-    agree.)"""
-    return View(visible=(*python_folders(), str(GRADLAB)), font_cache=font_cache)
+def kernel_view(given, font_cache=None):
+    """A grading kernel sees what a student's own cells may use: the Python installation, the
+    student-facing helper package and the tools its lesson gives. It runs no test cell (their
+    verdicts come from the trusted run), so it holds neither the checks nor a reference."""
+    return _lesson_view(given, font_cache, grader_files=())
 
 
 def child_view(given, font_cache=None):
-    """The trusted run's sandboxed child sees the student-facing helper package, the tools
-    its lesson gives, and the few files of the grader it runs."""
-    emptied = [GRADLAB / "exercises", GRADLAB / "tools", AUTOGRADER]
+    """The trusted run's sandboxed child sees what a kernel sees, and the few files of the
+    grader it runs."""
+    return _lesson_view(given, font_cache, grader_files=CHILD_FILES)
+
+
+def _lesson_view(given, font_cache, grader_files):
+    emptied = [GRADLAB / "exercises", GRADLAB / "tools"] + ([AUTOGRADER] if grader_files else [])
     hidden = [str(p) for p in emptied] + _caches(GRADLAB, emptied)
     hidden += [str(module_file(m)) for m in GIVEN_ONLY if m not in given]
     shown = [str(GRADLAB / "tools" / "__init__.py")]
     shown += [str(module_file(m)) for m in tool_modules() if m in given and m.startswith(TOOLS)]
-    shown += [str(AUTOGRADER / f) for f in CHILD_FILES]
-    visible = (*python_folders(), str(GRADLAB), str(AUTOGRADER))
+    shown += [str(AUTOGRADER / f) for f in grader_files]
+    visible = (*python_folders(), str(GRADLAB)) + ((str(AUTOGRADER),) if grader_files else ())
     return View(visible, tuple(hidden), tuple(shown), font_cache)
 
 

@@ -5,10 +5,11 @@ each. Here each worker process grades many notebooks: while one notebook runs, t
 kernel is already booting, forked from a template that imported numpy, matplotlib, IPython
 and the helper package once (autograder.run.template), so that a notebook starts on a warm
 kernel. The notebook itself is executed by nbgrader's own Execute preprocessor; only the
-kernel it is given differs (sandboxed, see autograder.run.sandbox).
-
-The worker then runs the trusted half of "one check, two runners" (autograder.run.trusted): it
-never executes student code itself, only talks to sandboxed processes that do.
+kernel it is given differs (sandboxed, see autograder.run.sandbox), and the graded test cells
+are not run there: a grading kernel holds neither the checks nor a reference, and runs no
+hidden test. Their verdicts come from the trusted run (autograder.run.trusted), which the
+worker runs beside the notebook: it never executes student code itself, only talks to
+sandboxed processes that do.
 """
 
 import asyncio
@@ -33,18 +34,18 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from autograder.costs import ProcessCPU, tree_cpu
-from autograder.notebooks import nbgrader_meta
+from autograder.notebooks import graded_cells, nbgrader_meta, source_notebook
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
 from autograder.run.template import KERNEL_OPTIONS, new_template
-from autograder.run.values import Outcome
+from autograder.run.values import Outcome, Verdict
 
 # run in every kernel before it is handed a notebook: the heavy imports (done already in a
 # template's fork), leaving no name behind (a %reset's garbage collections cost 0.1 core-s)
 WARM_UP = """
 def _warm_up():
     import numpy, matplotlib, matplotlib.pyplot, ipywidgets
-    import gradlab.checking, gradlab.numeric, gradlab.widgets
+    import gradlab.checking, gradlab.widgets
 _warm_up()
 del _warm_up
 %matplotlib inline
@@ -93,10 +94,12 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class WarmKernel:
-    """A sandboxed kernel, started and warmed up, in a sandbox of its own."""
+    """A sandboxed kernel for a notebook of `lesson`, started and warmed up, in a sandbox of
+    its own that shows the tools its lesson gives."""
 
-    def __init__(self, limits, font_cache, runtime_root, template=None):
-        self.sandbox = Sandbox(answer_key.kernel_view(font_cache), limits, runtime_root)
+    def __init__(self, lesson, limits, font_cache, runtime_root, template=None, cpus=None):
+        view = answer_key.kernel_view(trusted.lesson_given(lesson), font_cache)
+        self.lesson, self.sandbox = lesson, Sandbox(view, limits, runtime_root, cpus)
         self.km = SandboxedKernelManager(self.sandbox, template)
 
     async def start(self):
@@ -129,13 +132,14 @@ class BoundedExecute(Execute):
     decides the grade), cut short.
     """
 
-    def __init__(self, limits, kernel_pid, **kwargs):
+    def __init__(self, limits, kernel_pid, unrun, **kwargs):
+        """unrun: {cell index: the note its cell shows instead of running}."""
         super().__init__(**kwargs)
-        self.limits = limits
+        self.limits, self.unrun = limits, unrun
         self.kept = {}  # cell index -> bytes of output kept
         self.cut = set()  # cells whose output was cut
         self.kernel_cpu = ProcessCPU(kernel_pid)
-        self.phases = {}  # "student cells" / "test cells" -> the kernel's core-seconds
+        self.phases = {}  # "student cells" -> the kernel's core-seconds
 
     def on_comm_open_jupyter_widget(self, msg):
         """No Output widget mimicked: nbclient's sends its state back to the kernel on the
@@ -145,15 +149,15 @@ class BoundedExecute(Execute):
         return None
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        if cell_index in self.unrun:
+            cell.outputs = [_stream(self.unrun[cell_index])]
+            return cell
         before = self.kernel_cpu()
         try:
             return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
         finally:
-            meta = nbgrader_meta(cell)
-            phase = "test cells" if meta.get("grade") and not meta.get("solution") else None
-            phase = phase or "student cells"
             spent = max(0.0, self.kernel_cpu() - before)
-            self.phases[phase] = self.phases.get(phase, 0.0) + spent
+            self.phases["student cells"] = self.phases.get("student cells", 0.0) + spent
 
     def output(self, outs, msg, display_id, cell_index):
         out = super().output(outs, msg, display_id, cell_index)
@@ -181,23 +185,51 @@ class BoundedExecute(Execute):
         return None
 
 
+def unrun_cells(nb, lesson):
+    """{index: note} of the cells a grading kernel does not run: the graded test cells (the
+    trusted run gives their verdicts) and the course's own cells that use its checks."""
+    refused = answer_key.refused_modules(trusted.lesson_given(lesson))
+    source = source_notebook(lesson)
+    course = {c.source for c in source.cells if not nbgrader_meta(c).get("solution")}
+    unrun = {}
+    for index, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or meta.get("solution"):
+            continue
+        if meta.get("grade"):
+            unrun[index] = "[checked by the grader]\n"
+        elif cell.source in course and _uses(cell.source, refused):
+            unrun[index] = "[not run while grading: this cell uses the course's checks]\n"
+    return unrun
+
+
+def _uses(source, modules):
+    try:
+        imported = answer_key.imported_modules([source])
+    except SyntaxError:
+        return False
+    return any(name == m or name.startswith(m + ".") for name in imported for m in modules)
+
+
+def _stream(text):
+    return NotebookNode(output_type="stream", name="stdout", text=text)
+
+
 def record_verdicts(nb, verdicts):
-    """Make the notebook say what the trusted run found: a graded cell that passed in the
-    notebook but not in the trusted run gets the trusted run's diagnosis as its error, so
-    nbgrader scores it 0 and its feedback says why."""
+    """Make the graded test cells say what the trusted run found, for nbgrader to score: a
+    line when the cell passed, the diagnosis as the cell's error when it did not."""
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
-        verdict = verdicts.get(meta.get("grade_id"))
-        if not meta.get("grade") or meta.get("solution") or verdict is None or verdict.passed:
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             continue
-        if any(o.output_type == "error" for o in cell.get("outputs", [])):
-            continue  # the notebook itself already shows a failure
-        message = verdict.message
-        if verdict.kind != trusted.ANSWER_KEY_KIND:
-            message = (
-                f"{trusted.TAMPERING}: passed in your notebook but failed when the grader ran this "
-                f"cell on your functions alone: {verdict.message}"
-            )
+        verdict = verdicts.get(meta.get("grade_id"))
+        if verdict is None:  # nbgrader's sanitizing restores every test cell of the source
+            message = "the grader has no verdict for this cell"
+        elif verdict.passed:
+            cell.outputs = [_stream("✔ passed the grader's checks\n")]
+            continue
+        else:
+            message = verdict.detail or verdict.message
         cell.outputs = [
             NotebookNode(
                 output_type="error", ename="CheckFailed", evalue=message, traceback=[message]
@@ -205,10 +237,11 @@ def record_verdicts(nb, verdicts):
         ]
 
 
-def mark_not_run(nb, reason):
-    """Give every code cell that did not finish an error output saying why."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.get("execution_count") is None:
+def mark_not_run(nb, reason, unrun=()):
+    """Give every code cell that did not finish (and was meant to run) an error output
+    saying why."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.get("execution_count") is None and index not in unrun:
             cell.outputs = [
                 NotebookNode(
                     output_type="error",
@@ -230,49 +263,56 @@ class _WorkerLoop(asyncio.SelectorEventLoop):
 
 class Worker:
     """Executes notebooks one after another on warm kernels, keeping one kernel in reserve,
-    and a trusted run's child for the lesson it expects next (tasks come lesson by lesson).
+    and a trusted run's child, both for the lesson it expects next (tasks come lesson by
+    lesson, and a sandbox shows the tools of its lesson only).
 
     The reserve kernel and child end with the worker process (bwrap's --die-with-parent),
     or with close() when the process goes on without this Worker.
     """
 
-    def __init__(self, limits, font_cache, runtime_root, template=None):
+    def __init__(self, limits, font_cache, runtime_root, template=None, cpus=None):
+        """cpus: the CPUs this worker's sandboxes run on (None: any)."""
         self.limits, self.font_cache, self.runtime_root = limits, font_cache, runtime_root
+        self.cpus = cpus
         # as root, every kernel and child is forked from a template (autograder.run.template):
         # the one given (shared by the workers of LocalWorkers), else one of this Worker's own
         self.template, self.owns_template = template, False
         if template is None and os.geteuid() == 0:
             self.template, self.owns_template = new_template(limits, font_cache, runtime_root), True
         self.loop = _WorkerLoop()
-        self.spare = None
+        self.spare = None  # (lesson, the task that starts its kernel)
         self.spare_child = None  # (lesson, StudentProcess)
         # the process's start and imports, counted with its first notebook
         self.started_cpu = time.process_time()
 
-    def _boot(self):
-        kernel = WarmKernel(self.limits, self.font_cache, self.runtime_root, self.template)
-        return self.loop.create_task(kernel.start())
+    def _boot(self, lesson):
+        kernel = WarmKernel(
+            lesson, self.limits, self.font_cache, self.runtime_root, self.template, self.cpus
+        )
+        return (lesson, self.loop.create_task(kernel.start()))
 
     def _child(self, lesson):
         return trusted.StudentProcess(
-            lesson, self.limits, self.runtime_root, self.font_cache, self.template
+            lesson, self.limits, self.runtime_root, self.font_cache, self.template, self.cpus
         )
 
     def run(self, task):
         return self.loop.run_until_complete(self._run(task))
 
-    def boot(self):
-        """Start the first notebook's kernel now, and wait until it is ready."""
-        self.spare = self._boot()
-        self.loop.run_until_complete(asyncio.wait([self.spare]))
+    def boot(self, lesson):
+        """Start the first notebook's kernel, for `lesson`, now, and wait until it is ready."""
+        self.spare = self._boot(lesson)
+        self.loop.run_until_complete(asyncio.wait([self.spare[1]]))
         self.started_cpu = time.process_time()
+
+    async def _discard(self, spare):
+        with contextlib.suppress(Exception):  # a reserve that failed to start is gone
+            await (await spare[1]).close()
 
     def close(self):
         """End the reserve kernel and child."""
         if self.spare:
-            with contextlib.suppress(Exception):  # a reserve that failed to start is gone
-                kernel = self.loop.run_until_complete(self.spare)
-                self.loop.run_until_complete(kernel.close())
+            self.loop.run_until_complete(self._discard(self.spare))
         if self.spare_child:
             self.spare_child[1].close()
         if self.owns_template:
@@ -280,40 +320,56 @@ class Worker:
         self.loop.close()
 
     async def _run(self, task):
+        """The Outcome of one task. Whatever fails here costs this notebook only: it scores 0
+        with the reason, and the worker goes on with the next."""
         started, cpu = time.monotonic(), time.process_time()
         lesson = task.key[1]
-        spare, self.spare = self.spare or self._boot(), None
+        spare, self.spare = self.spare, None
+        if spare and spare[0] != lesson:
+            await self._discard(spare)
+            spare = None
+        spare = spare or self._boot(lesson)
         if self.spare_child and self.spare_child[0] == lesson:
-            child = self.spare_child[1]
+            child, self.spare_child = self.spare_child[1], None
         else:
             if self.spare_child:
                 self.spare_child[1].close()
             child = self._child(lesson)
-        nb = nbformat.reads(task.notebook_json, as_version=4)
-        # the trusted run works on the notebook as submitted (sanitized), not as executed
-        verifying = asyncio.to_thread(trusted.verify_notebook, child, lesson, nb.copy())
         phases = {}
-        problem = await self._execute(nb, spare, started, phases)
-        verdicts = await verifying
-        record_verdicts(nb, verdicts)
+        try:
+            nb = nbformat.reads(task.notebook_json, as_version=4)
+            # the trusted run works on the notebook as submitted (sanitized), not as executed
+            verifying = asyncio.to_thread(trusted.verify_notebook, child, lesson, nb.copy())
+            problem = await self._execute(nb, lesson, spare[1], started, phases)
+            verdicts = await verifying
+            record_verdicts(nb, verdicts)
+            notebook_json = nbformat.writes(nb)
+        except Exception as exc:
+            child.close()
+            reason = f"the grader failed on this notebook ({type(exc).__name__}: {exc})"[:300]
+            failed = Verdict(False, reason, trusted.GRADER_KIND, reason)
+            cells = graded_cells(source_notebook(lesson))
+            verdicts = {cell.grade_id: failed for cell in cells}
+            problem, notebook_json = reason, task.notebook_json
         self.spare_child = (lesson, self._child(lesson))
         seconds = time.monotonic() - started
         phases.update(child.phases)
         # what is left of this process's CPU: nbclient, the kernel's messages, the store
-        own = time.process_time() - cpu - child.phases["trusted checks (grader side)"]
-        phases["worker (nbclient, messages)"] = max(0.0, own)
+        grader_side = child.phases.get("trusted checks (grader side)", 0.0)
+        phases["worker (nbclient, messages)"] = max(0.0, time.process_time() - cpu - grader_side)
         phases["worker start (imports)"], self.started_cpu = self.started_cpu, 0.0
-        return Outcome(task.key, nbformat.writes(nb), problem, verdicts, seconds, phases)
+        return Outcome(task.key, notebook_json, problem, verdicts, seconds, phases)
 
-    async def _execute(self, nb, spare, started, phases):
+    async def _execute(self, nb, lesson, spare, started, phases):
         """Execute nb in place on the kernel `spare` will give; return the problem, if any."""
         problem = ""
+        unrun = unrun_cells(nb, lesson)
         try:
             kernel = await spare
         except Exception as exc:
-            mark_not_run(nb, f"the kernel could not start: {exc}")
+            mark_not_run(nb, f"the kernel could not start: {exc}", unrun)
             return "kernel failed to start"
-        self.spare = self._boot()  # the next notebook's kernel boots while this one runs
+        self.spare = self._boot(lesson)  # the next notebook's kernel boots while this one runs
         kernel_pid = kernel.km.provisioner.process.pid
         # the sandbox, the interpreter and the warm-up imports, spent before this notebook
         phases["kernel start"] = tree_cpu(kernel_pid)
@@ -324,7 +380,7 @@ class Worker:
 
         # nbgrader's own Execute preprocessor, run through its asynchronous client API
         executor = BoundedExecute(
-            self.limits, kernel_pid, timeout_func=cell_timeout, interrupt_on_timeout=True
+            self.limits, kernel_pid, unrun, timeout_func=cell_timeout, interrupt_on_timeout=True
         )
         NotebookClient.__init__(executor, nb, kernel.km)  # as Execute.preprocess does
         try:
@@ -343,7 +399,7 @@ class Worker:
                 executor.kc.stop_channels()
             await kernel.close()
         if problem:
-            mark_not_run(nb, problem)
+            mark_not_run(nb, problem, unrun)
         phases.update(executor.phases)
         return problem
 
@@ -363,16 +419,25 @@ def run_task(task, limits, font_cache, runtime_root):
     if worker is None or (worker.limits, worker.font_cache, worker.runtime_root) != settings:
         if worker is not None:
             worker.close()
-        worker = _local.worker = Worker(*settings)
+        worker = _local.worker = Worker(*settings, cpus=getattr(_local, "cpus", None))
     return worker.run(task)
 
 
-def _start_worker(limits, font_cache, runtime_root, template, warm):
+def _start_worker(limits, font_cache, runtime_root, template, first_lesson, workers, started):
     # the parent handles Ctrl-C (and ends the workers): nbclient's handler never sees it
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    if warm:  # its first kernel starts now, while the command prepares the tasks
-        _local.worker = Worker(limits, font_cache, runtime_root, template)
-        _local.worker.boot()
+    with started.get_lock():
+        number, started.value = started.value, started.value + 1
+    # workers no more than the CPUs each have their own, sandboxes included: no student's
+    # work slows or times another's (autograder.run.cgroups)
+    cpus = sorted(os.sched_getaffinity(0))
+    own = {cpus[number % len(cpus)]} if workers <= len(cpus) else None
+    if own:
+        os.sched_setaffinity(0, own)
+    _local.cpus = own
+    if first_lesson:  # its first kernel starts now, while the command prepares the tasks
+        _local.worker = Worker(limits, font_cache, runtime_root, template, own)
+        _local.worker.boot(first_lesson)
 
 
 class LocalWorkers:
@@ -385,26 +450,32 @@ class LocalWorkers:
     that other work only, they are spawned: by then the command may have threads.
     """
 
-    def __init__(self, jobs, limits=Limits(), warm=True, template=None):
-        """template: one already started (autograder.run.template.started), with its runtime
-        root and font cache; the workers own it from here."""
-        self.jobs, self.limits, self.template, self.pool = jobs, limits, template, None
+    def __init__(self, jobs, limits=Limits(), first_lesson=None, template=None):
+        """first_lesson: start warm, each worker with a kernel for that lesson booting (None:
+        nothing to grade here yet). template: one already started
+        (autograder.run.template.started), with its runtime root and font cache; the workers
+        own it from here."""
+        self.limits, self.template, self.pool = limits, template, None
+        self.jobs = jobs or os.cpu_count() or 1  # as multiprocessing's Pool counts them
         if template is not None:
             self.runtime_root, self.font_cache = template.runtime_root, template.font_cache
         else:
             self.runtime_root = new_runtime_root()
             self.font_cache = build_font_cache(os.path.join(self.runtime_root, "matplotlib"))
-        if warm:
-            self._start(warm=True)
+        if first_lesson:
+            self._start(first_lesson)
         elif template is not None:  # nothing to grade here: it is not needed
             template.close()
             self.template = None
 
-    def _start(self, warm=False):
+    def _start(self, first_lesson=None):
+        warm = first_lesson is not None
         if warm and os.geteuid() == 0 and self.template is None:  # one for all: a fork is 15 ms
             self.template = new_template(self.limits, self.font_cache, self.runtime_root)
         context = multiprocessing.get_context("fork" if warm else "spawn")
-        arguments = (self.limits, self.font_cache, self.runtime_root, self.template, warm)
+        started = context.Value("i", 0)  # each worker takes the next number
+        arguments = (self.limits, self.font_cache, self.runtime_root, self.template)
+        arguments += (first_lesson, self.jobs, started)
         gc.freeze()  # the forked workers' collections leave the command's objects alone
         try:
             self.pool = context.Pool(self.jobs, _start_worker, arguments)
@@ -416,9 +487,10 @@ class LocalWorkers:
         return self.template.cpu() if self.template else 0.0
 
     def execute(self, tasks):
-        """Execute and verify every task; yield Outcomes as they finish."""
+        """Execute and verify every task (a list, lesson by lesson); yield Outcomes as they
+        finish."""
         if self.pool is None:
-            self._start(warm=True)
+            self._start(first_lesson=tasks[0].key[1])
         run = functools.partial(
             run_task, limits=self.limits, font_cache=self.font_cache, runtime_root=self.runtime_root
         )

@@ -41,7 +41,8 @@ class Limits:
     cpu_seconds: int = 300  # CPU time of one student process (a whole notebook)
     cell_seconds: int = 30  # wall-clock time of one cell
     notebook_seconds: int = 240  # wall-clock time of one whole notebook
-    disk_bytes: int = 256 * 1024**2  # the scratch folder (a tmpfs), so also the largest file
+    disk_bytes: int = 256 * 1024**2  # the scratch folder and /tmp (each a tmpfs), the largest file
+    inodes: int = 16384  # files and folders in each writable mount
     processes: int = 64  # processes and threads of one sandbox (its own uid)
     cell_output_bytes: int = 1024**2  # output kept per cell
     notebook_output_bytes: int = 4 * 1024**2  # output kept per notebook
@@ -133,8 +134,10 @@ class Sandbox:
     creates its sockets; `seal()` takes away the right to create anything else there.
     """
 
-    def __init__(self, view, limits, runtime_root):
-        self.view, self.limits, self.runtime_root = view, limits, runtime_root
+    def __init__(self, view, limits, runtime_root, cpus=None):
+        """cpus: the CPUs it may run on (its cgroup's cpuset, autograder.run.cgroups), or
+        None for all."""
+        self.view, self.limits, self.runtime_root, self.cpus = view, limits, runtime_root, cpus
         self.privileged = os.geteuid() == 0
         self.uid, self._lock = _lease_uid() if self.privileged else (os.getuid(), None)
         self.runtime = tempfile.mkdtemp(prefix="sandbox-", dir=runtime_root)
@@ -170,7 +173,7 @@ class Sandbox:
         command += ["--dev", "/dev", "--proc", "/proc"]
         command += ["--size", "16777216", "--perms", "1777", "--tmpfs", "/dev/shm"]
         command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", SCRATCH]
-        command += ["--perms", "1777", "--tmpfs", "/tmp"]
+        command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
         for folder in view.visible:
             command += [*_parents(folder), "--ro-bind", folder, folder]
         for path in view.hidden:

@@ -40,7 +40,8 @@ import threading
 
 import psutil
 
-from autograder.run import answer_key
+from autograder.run import answer_key, seccomp
+from autograder.run.cgroups import Groups
 from autograder.run.sandbox import SCRATCH, Sandbox, build_font_cache, new_runtime_root
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -49,12 +50,16 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 ROLES = ("kernel", "child")
+SHM_BYTES = 16 * 1024**2
 # a grading kernel keeps no history file and draws no figure: a figure is shown by its
 # one-line description (in the feedback too), which saves 0.5 core-s per notebook that plots;
 # the course's interactive figures honour it too (gradlab.widgets), 0.25 core-s more
 KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:", "--InlineBackend.figure_formats=set()")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# read here, where /proc shows it: a sandbox's own /proc shows its processes only
+with open("/proc/sys/kernel/cap_last_cap") as _f:
+    LAST_CAPABILITY = int(_f.read())
 
 
 def _call(name, *args):
@@ -83,10 +88,15 @@ def _isolate(request):
     covered = [p for p in request["visible"] if any(_inside(p, f) for f in fresh)]
     kept = {p: os.open(p, os.O_PATH) for p in covered if not any(_inside(p, q) for q in covered)}
     flags = MS_NOSUID | MS_NODEV
-    _mount("tmpfs", SCRATCH, "tmpfs", flags, f"size={request['disk_bytes']},mode=1777")
-    _mount("tmpfs", "/tmp", "tmpfs", flags, "mode=1777")
-    _mount("tmpfs", "/dev/shm", "tmpfs", flags, "size=16777216,mode=1777")
-    _mount("proc", "/proc", "proc", flags | MS_NOEXEC)
+    # every writable mount is bounded in bytes and in files (a tmpfs is memory, and by default
+    # takes millions of inodes); the sandbox's memory cgroup bounds them together
+    bounds = f"nr_inodes={request['inodes']},mode=1777"
+    _mount("tmpfs", SCRATCH, "tmpfs", flags, f"size={request['disk_bytes']},{bounds}")
+    _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={request['disk_bytes']},{bounds}")
+    _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={SHM_BYTES},{bounds}")
+    # its own processes only: none of the host's figures (load, memory, CPU times, pressure)
+    # that a neighbour's work moves, and through which two sandboxes could signal
+    _mount("proc", "/proc", "proc", flags | MS_NOEXEC, "subset=pid")
     for path, fd in kept.items():
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
@@ -125,9 +135,7 @@ def _inside(path, folder):
 
 def _drop_privileges(request):
     """The sandbox's uid, no capabilities, no way to gain any, and the limits."""
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last_cap = int(f.read())
-    for cap in range(last_cap + 1):
+    for cap in range(request["last_capability"] + 1):
         _call("prctl", PR_CAPBSET_DROP, cap, 0, 0, 0)
     uid = request["uid"]
     os.setgroups([])
@@ -135,6 +143,7 @@ def _drop_privileges(request):
     os.setresuid(uid, uid, uid)  # from root to a uid of its own: every capability is gone
     _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # its /proc/self is its own, as after exec
+    seccomp.install()
     limits = {
         resource.RLIMIT_AS: request["memory_bytes"],
         resource.RLIMIT_CPU: request["cpu_seconds"],
@@ -182,16 +191,21 @@ def _first_process(request, fds):
     report = socket.socket(fileno=fds[0])
     try:
         _isolate(request)
+        # the worker puts this process in the sandbox's cgroups before anything is forked
+        report.send(b"attach")
+        if report.recv(16) != b"go":
+            raise RuntimeError("the worker did not attach the sandbox")
         _drop_privileges(request)
         role = os.fork()
     except Exception as exc:
-        report.send(f"{type(exc).__name__}: {exc}".encode())
+        with contextlib.suppress(OSError):
+            report.send(f"{type(exc).__name__}: {exc}".encode())
         os._exit(1)
     if role == 0:
         report.close()
         _run_role(request, fds[1:])
         os._exit(0)
-    report.send(b"ok")  # the worker learns this process's pid from the message's credentials
+    report.send(b"ok")
     report.close()
     for fd in fds[1:]:
         os.close(fd)
@@ -270,10 +284,11 @@ class Forked:
     """A forked sandbox as the worker sees it: its first process (the one whose end ends
     everything in it) through a pidfd, with a Popen's poll, wait and kill, and its pipes."""
 
-    def __init__(self, pid, stdin=None, stdout=None):
+    def __init__(self, pid, stdin=None, stdout=None, group=None):
         self.pid, self.stdin, self.stdout, self.stderr = pid, stdin, stdout, None
         self.pidfd = os.pidfd_open(pid)
         self.returncode = None
+        self.group = group  # its cgroups, removed once it has ended
 
     def _ended(self, timeout):
         # poll, not select: select takes no descriptor numbered 1024 or more
@@ -285,6 +300,8 @@ class Forked:
         if self.returncode is None and self._ended(0):
             self.returncode = -signal.SIGKILL  # not our child: its status is not ours to read
             os.close(self.pidfd)
+            if self.group:
+                Groups.leave(self.group)
         return self.returncode
 
     def wait(self, timeout=None):
@@ -311,6 +328,7 @@ class Template:
     def __init__(self, sandbox):
         """sandbox: the template's own (its View shows all a fork may be shown)."""
         self.sandbox = sandbox
+        self.groups = Groups()  # the forks' cgroups, where this machine lets root make them
         self.runtime_root, self.font_cache = sandbox.runtime_root, sandbox.view.font_cache
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [sys.executable, "-m", "autograder.run.template", str(theirs.fileno())]
@@ -344,6 +362,8 @@ class Template:
             "memory_bytes": limits.memory_bytes,
             "cpu_seconds": limits.cpu_seconds,
             "disk_bytes": limits.disk_bytes,
+            "inodes": limits.inodes,
+            "last_capability": LAST_CAPABILITY,
             "processes": limits.processes,
         }
         report, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -358,17 +378,30 @@ class Template:
             socket.send_fds(self.control, [json.dumps(request).encode()], fds)
         for fd in fds:
             os.close(fd)
+        group = None
         with report:
             size = socket.CMSG_SPACE(12)  # struct ucred: pid, uid, gid
             message, ancillary, _, _ = report.recvmsg(4096, size)
+            try:
+                if message == b"attach":
+                    (_, _, credentials), *_ = ancillary
+                    pid = int.from_bytes(credentials[:4], sys.byteorder)
+                    if self.groups.available:
+                        group = self.groups.join(
+                            pid, limits.memory_bytes, limits.processes, sandbox.cpus
+                        )
+                    report.send(b"go")
+                    message = report.recv(4096)
+            except OSError as exc:
+                message = f"{type(exc).__name__}: {exc}".encode()
         if message != b"ok":
             for f in ours:
                 f.close()
+            if group:
+                Groups.leave(group)
             reason = message.decode(errors="replace") or "the template is gone"
             raise RuntimeError(f"the sandbox could not be set up: {reason}")
-        (_, _, credentials), *_ = ancillary
-        pid = int.from_bytes(credentials[:4], sys.byteorder)
-        return Forked(pid, *ours)
+        return Forked(pid, *ours, group=group)
 
     def cpu(self):
         """Core-seconds the template process itself spent: its imports, then its forks."""
@@ -392,6 +425,7 @@ class Template:
             self.process.kill()  # ...or at once here
         self.process.wait()
         self.sandbox.close()
+        self.groups.close()
 
 
 def new_template(limits, font_cache, runtime_root):

@@ -1,15 +1,17 @@
-"""One check, two runners: every graded cell is run again where student code cannot reach it.
+"""The grade of every graded cell comes from a trusted process that never runs student code.
 
-In the notebook, a student's code shares the kernel with the test cells and can rewrite what
-runs after it (patch numpy or the checks, install input transformers, return arrays whose
-comparisons lie). So each graded cell of the *source* notebook is also executed in a trusted
-process that never ran student code. There the student's functions are proxies: each call
-is executed by a sandboxed child process that loaded only the student's cells
-(autograder.run.student_child), and only plain values come back (autograder.run.wire). A cell earns
-its points only if the notebook run and the trusted run both pass it.
+In the notebook, a student's code shares the kernel with whatever runs after it, and can
+rewrite it (patch numpy or the checks, install input transformers, return arrays whose
+comparisons lie, print the kernel's history). So the graded test cells of the *source*
+notebook, hidden tests included, never run in a student's kernel: they run here. The
+student's functions are proxies: each call is executed by a sandboxed child process that
+loaded only the student's cells (autograder.run.student_child), and only plain values come
+back, parsed as hostile input (autograder.run.wire). The verdicts are then written into the
+executed notebook (autograder.run.kernels), where nbgrader scores them.
 """
 
 import contextlib
+import functools
 import inspect
 import io
 import subprocess
@@ -29,19 +31,40 @@ from autograder.run.values import Verdict
 from gradlab.checking import CheckFailed
 
 ANSWER_KEY_KIND = "answer key"  # the student's code imported the answer key
-TAMPERING = "tampering"  # passed in the notebook, failed on the student's functions alone
+GRADER_KIND = "grader"  # the grader failed on this notebook: not the student's doing
+MAX_DETAIL = 4000  # characters of a diagnosis kept for the feedback
+# a student's code can make its child send this much in all, over every call of a notebook
+NOTEBOOK_BYTES = 256 * 1024**2
+
+
+class ChildLost(BaseException):
+    """The child died, hung or broke the protocol: none of its answers can be trusted from
+    here. Not an Exception: the checks, which turn a student function's errors into a
+    diagnosis of its own, let it through to the notebook's verdict."""
+
+
+@functools.cache
+def lesson_given(lesson):
+    """The tools `lesson` gives: those its setup cells import, and what they import."""
+    return frozenset(answer_key.given_modules(setup_sources(source_notebook(lesson))))
 
 
 class StudentProcess:
-    """A sandboxed child that loads one student's cells and answers calls to their functions."""
+    """A sandboxed child that loads one student's cells and answers calls to their functions.
 
-    def __init__(self, lesson, limits, runtime_root, font_cache=None, template=None):
+    What the child says is the student's to choose: it is parsed against wire's schema, and
+    nothing about the child is taken from it that a grade rests on (its CPU time is read
+    from outside, its answer-key attempts only name a failure that the checks found).
+    """
+
+    def __init__(self, lesson, limits, runtime_root, font_cache=None, template=None, cpus=None):
         """Start the child, forked from `template` if there is one, else from nothing (then
-        it imports the heavy modules while it waits for `load`)."""
+        it imports the heavy modules while it waits for `load`); cpus: as for a Sandbox."""
         self.limits = limits
-        self.given = answer_key.given_modules(setup_sources(source_notebook(lesson)))
+        self.given = lesson_given(lesson)
+        self.refused = answer_key.refused_modules(self.given)
         view = answer_key.child_view(self.given, font_cache)
-        self.sandbox = Sandbox(view, limits, runtime_root)
+        self.sandbox = Sandbox(view, limits, runtime_root, cpus)
         self.sandbox.seal()  # the child talks over its pipes: no sockets to create
         env = {**self.sandbox.env(), "MPLBACKEND": "Agg"}
         if template:
@@ -59,6 +82,7 @@ class StudentProcess:
         self.signatures = {}
         self.answer_key = []  # the answer-key modules the student's code tried to import
         self.deadline = float("inf")
+        self.bytes_left = NOTEBOOK_BYTES
         self.phases = {}  # core-seconds: the child's start, then its calls
 
     def load(self, cells, functions):
@@ -66,38 +90,49 @@ class StudentProcess:
 
         From here on, loading and every call together get the time of one notebook.
         """
+        self.phases["trusted child start"] = tree_cpu(self.process.pid)
         self.deadline = time.monotonic() + self.limits.notebook_seconds
-        refused = answer_key.refused_modules(self.given)
-        wire.send(self.process.stdin, {"cells": cells, "functions": functions, "refused": refused})
-        ready = self._receive(self.limits.notebook_seconds)
-        self.signatures = ready.get("ready", {})
-        self.answer_key = ready.get("answer_key", [])
-        self.phases["trusted child start"] = ready.get("started_cpu", 0.0)
+        setup = {"cells": cells, "functions": functions, "refused": self.refused}
+        wire.send(self.process.stdin, setup)
+        message = self._receive(self.limits.notebook_seconds)
+        try:
+            self.signatures, self.answer_key = wire.ready(message, functions, self.refused)
+        except wire.WireError as exc:
+            self.lost(f"it broke the protocol ({exc})")
 
     def _receive(self, timeout):
         timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
+        receive = functools.partial(wire.receive, self.process.stdout, self.bytes_left)
         try:
-            return self.reader.submit(wire.receive, self.process.stdout).result(timeout)
+            message, size = self.reader.submit(receive).result(timeout)
         except CallTimeout:
-            self.close()
-            raise TimeoutError(f"no answer within {timeout} s") from None
+            self.lost(f"no answer within {timeout:.1f} s")
         except (EOFError, wire.WireError) as exc:
-            self.close()
-            raise RuntimeError(f"the sandboxed process died or misbehaved: {exc}") from None
+            self.lost(f"it died or broke the protocol ({exc})")
+        self.bytes_left -= size
+        return message
+
+    def lost(self, why):
+        self.close()
+        raise ChildLost(why) from None
 
     def call(self, name, args):
-        """The child's reply to calling the student's `name` on args, and the functions among
-        args, which are called here when the child asks for them."""
+        """The child's parsed reply (wire.reply) to calling the student's `name` on args, and
+        the functions among args, which are called here when the child asks for them."""
         if self.process.poll() is not None:
-            raise RuntimeError("the sandboxed process is no longer running")
+            raise ChildLost("the sandboxed process is no longer running")
         callbacks = []
         wire.send(self.process.stdin, {"call": name, "args": wire.encode(args, callbacks)})
         while True:
-            reply = self._receive(self.limits.cell_seconds)
-            if "callback" not in reply:
-                self.answer_key = reply.get("answer_key", self.answer_key)
+            try:
+                message = self._receive(self.limits.cell_seconds)
+                reply = wire.reply(message, callbacks, self.refused)
+            except wire.WireError as exc:
+                self.lost(f"it broke the protocol ({exc})")
+            if reply[0] != "callback":
+                self.answer_key = reply[-1]
                 return reply, callbacks
-            wire.send(self.process.stdin, _run_callback(callbacks, reply))
+            wire.send(self.process.stdin, _run_callback(callbacks, *reply[1:]))
 
     def close(self):
         if self.process.poll() is None:
@@ -113,13 +148,11 @@ class StudentProcess:
         self.sandbox.close()
 
 
-def _run_callback(callbacks, request):
+def _run_callback(callbacks, index, args):
     """Call the trusted side's function the child asked for; its reply, as plain values."""
     try:
-        fn = callbacks[request["callback"]]
-        args = wire.decode(request["args"])
         # the child may hand the student's own functions back in: they stay proxies
-        return {"result": wire.encode(fn(*args), callbacks)}
+        return {"result": wire.encode(callbacks[index](*wire.decode(args)), callbacks)}
     except Exception as exc:  # a malformed request or a failing trusted function
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -157,7 +190,7 @@ def _raise_student_error(error):
     """Raise what the student's function raised in the child, diagnosed there."""
     if error["type"] == "NotImplementedError":
         raise NotImplementedError(error["message"])
-    raise CheckFailed(error.get("diagnosis") or f"{error['type']}: {error['message']}", "error")
+    raise CheckFailed(error["diagnosis"] or f"{error['type']}: {error['message']}", "error")
 
 
 def proxy(process, name):
@@ -165,19 +198,20 @@ def proxy(process, name):
 
     def call(*args):
         reply, callbacks = process.call(name, args)
-        for warning in reply.get("warnings", []):
-            category = RuntimeWarning if warning["category"] == "RuntimeWarning" else UserWarning
-            warnings.warn(warning["message"], category, stacklevel=2)
-        if "error" in reply:
-            _raise_student_error(reply["error"])
-        _write_back(args, wire.decode(reply["args"], callbacks.__getitem__))
-        return wire.decode(reply["result"])
+        for category, message in reply[-2]:
+            category = RuntimeWarning if category == "RuntimeWarning" else UserWarning
+            warnings.warn(message, category, stacklevel=2)
+        if reply[0] == "error":
+            _raise_student_error(reply[1])
+        _write_back(args, wire.decode(reply[2], callbacks.__getitem__))
+        return wire.decode(reply[1])
 
     call.__name__ = call.__qualname__ = name
-    params = process.signatures.get(name, [])
-    call.__signature__ = inspect.Signature(
-        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]
-    )
+    params = process.signatures.get(name)
+    if params is not None:  # else any arguments, as a function whose signature hides them
+        call.__signature__ = inspect.Signature(
+            [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]
+        )
     return call
 
 
@@ -212,10 +246,12 @@ def run_graded_cell(source, functions):
         try:
             exec(compile(source, "<graded cell>", "exec"), namespace)
         except Exception as exc:  # CheckFailed (an AssertionError) or an error of the cell
-            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            detail = str(exc).strip()
             if not isinstance(exc, AssertionError):
-                first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-            return Verdict(False, first or "assertion failed", getattr(exc, "kind", "") or "error")
+                detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+            detail = detail[:MAX_DETAIL] or "assertion failed"
+            first = detail.splitlines()[0][:300]
+            return Verdict(False, first, getattr(exc, "kind", "") or "error", detail)
     return Verdict(True, "")
 
 
@@ -224,6 +260,8 @@ def verify_notebook(process, lesson, submitted):
 
     process: a fresh StudentProcess, used for this submission only and closed afterwards.
     A cell that failed while the student's code tried to import the answer key is told so.
+    Whatever goes wrong costs this notebook only: every cell without a verdict fails, saying
+    why.
     """
     source = source_notebook(lesson)
     names = exercises(source)
@@ -240,15 +278,17 @@ def verify_notebook(process, lesson, submitted):
                 at_load if cell.exercise not in functions else []
             )
             if not verdict.passed and tried:
-                verdict = Verdict(False, answer_key.message(tried[0]), ANSWER_KEY_KIND)
+                message = answer_key.message(tried[0])
+                verdict = Verdict(False, message, ANSWER_KEY_KIND, message)
             verdicts[cell.grade_id] = verdict
         return verdicts
-    except (TimeoutError, RuntimeError, OSError) as exc:
-        reason = f"the student's code could not be loaded or stopped answering: {exc}"
-        return {
-            cell.grade_id: verdicts.get(cell.grade_id, Verdict(False, reason, "limit"))
-            for cell in graded_cells(source)
-        }
+    except (ChildLost, OSError) as exc:
+        reason = f"the student's code could not be loaded or stopped answering: {exc}"[:300]
+        failed = Verdict(False, reason, "limit", reason)
+    except Exception as exc:  # the grader's own failure on this notebook, not the student's
+        reason = f"the grader failed on this notebook ({type(exc).__name__}: {exc})"[:300]
+        failed = Verdict(False, reason, GRADER_KIND, reason)
     finally:
         process.phases["trusted checks (grader side)"] = time.thread_time() - cpu
         process.close()
+    return {cell.grade_id: verdicts.get(cell.grade_id, failed) for cell in graded_cells(source)}

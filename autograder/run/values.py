@@ -18,6 +18,7 @@ class Verdict:
     passed: bool
     message: str  # the first line of the trusted run's failure, "" when it passed
     kind: str = ""  # what kind of mistake the check found (CheckFailed.kind), "" when passed
+    detail: str = ""  # the whole diagnosis, for the feedback ("" when passed)
 
 
 @dataclass(frozen=True)

