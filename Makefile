@@ -27,12 +27,14 @@ system-deps:
 demo: $(INSTALLED) system-deps
 	$(PY) -m autograder demo --out $(DEMO)
 
-# one BLAS thread per process: the tests run on two workers, each with its own kernels
+# one BLAS thread per process: the tests run on two workers, each with its own kernels; a
+# test file stays on one worker, so that its module fixture (a whole class graded) runs once
+# (xdist's loadgroup, with pytest 9, split a group's tests over both workers: 2 min more)
 test: export OPENBLAS_NUM_THREADS = 1
 test: $(INSTALLED) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=10
+	$(PY) -m pytest -n 2 --dist loadfile --durations=10
 
 # the student's lab: lab/ (first on the config path) turns off nbgrader's instructor tools
 # (Create Assignment, Formgrader, Course List) and keeps Validate and the Assignment List

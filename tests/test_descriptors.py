@@ -13,7 +13,6 @@ import os
 import threading
 
 import nbformat
-import pytest
 
 from autograder.course import LESSONS, notebook_name
 from autograder.grade import grade
@@ -21,7 +20,6 @@ from autograder.run.sandbox import Limits
 
 LESSON = "00_chain_rule"
 STUDENTS = 40
-pytestmark = pytest.mark.xdist_group("descriptors")
 
 
 class DescriptorWatch(threading.Thread):

@@ -33,7 +33,6 @@ from autograder.run.sandbox import Limits
 LESSON = "01_softmax"
 OTHER = "00_chain_rule"
 LIMITS = Limits(cell_seconds=5, notebook_seconds=25)
-pytestmark = pytest.mark.xdist_group("grading")
 
 
 def student_version(lesson, answers=None, extra_cells=(), edit=None):

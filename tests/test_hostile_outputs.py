@@ -28,8 +28,6 @@ from autograder.outputs.csvfile import FORMULA_START, NUMBER
 from autograder.record.preprocessors import ShowOnlyDiagnoses
 from tests.test_grading import LESSON, LIMITS, solved, student_version, tree_digest
 
-pytestmark = pytest.mark.xdist_group("hostile")
-
 NOTEBOOK = notebook_name(LESSON)
 ESCAPE = "\x1b[2J"  # a terminal's "clear the screen", in a folder name
 HONEST = ["ada", "bea", "ada.zip", "1+1", "2Jeve", "shows_html", "quotes_markers", "pastes_twice"]

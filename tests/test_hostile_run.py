@@ -19,8 +19,6 @@ from autograder.grade import grade
 from autograder.notebooks import graded_cells, source_notebook
 from tests.test_grading import LESSON, LIMITS, OTHER, solved, student_version
 
-pytestmark = pytest.mark.xdist_group("hostile")
-
 # in the trusted run's child: write `payload` on the pipe to the grader, then carry on
 FORGE = """import os, stat, sys, fcntl
 if "autograder.run.student_child" in sys.modules:

@@ -33,7 +33,6 @@ STUDENTS = ("ada", "bob", "cy")  # solved, typical mistakes, half done (and one 
 MID_RUN = ("bob", "01_softmax")  # its worker is killed once, in the middle of the notebook
 CRASHER = ("zed", "01_softmax")  # its worker is killed every time it runs it
 DEATHS = int(DASK_CONFIG["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"]) + 1
-pytestmark = pytest.mark.xdist_group("scale")
 
 
 class Killer(threading.Thread):

@@ -30,7 +30,6 @@ from tests.test_grading import solved, student_version
 
 LIMITS = Limits(cell_seconds=10, notebook_seconds=60)
 A, B = "00_chain_rule", "01_softmax"
-pytestmark = pytest.mark.xdist_group("workflow")
 
 WRONG_CE = (
     "def softmax_cross_entropy(z, y):\n"

@@ -13,7 +13,6 @@ from tests.browser.test_offline_maths import MATHJAX_DONE
 from tests.test_grading import student_version
 from tests.test_workflow import WRONG_CE, put
 
-pytestmark = pytest.mark.xdist_group("browser")
 LESSON = "01_softmax"
 LIMITS = Limits(cell_seconds=10, notebook_seconds=60)
 

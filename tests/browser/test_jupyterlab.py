@@ -24,8 +24,6 @@ from tests.browser.lab import (
     visible_test_source,
 )
 
-pytestmark = pytest.mark.xdist_group("browser-lessons")
-
 LESSON = "01_softmax"
 EXERCISE = "softmax"
 EXERCISES = ("softmax", "softmax_jacobian", "softmax_cross_entropy")

@@ -31,8 +31,6 @@ from tests.browser.lab import (
     open_lab,
 )
 
-pytestmark = pytest.mark.xdist_group("browser-lessons")
-
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 LESSONS = sorted(
     p.name for p in (REPO / "lessons").iterdir() if p.is_dir() and LESSON_ID.match(p.name)

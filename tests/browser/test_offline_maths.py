@@ -13,8 +13,6 @@ from nbconvert import HTMLExporter
 from autograder.outputs.mathjax import MARKER, inline_mathjax
 from tests.browser.lab import ARTIFACTS, KERNEL_TIMEOUT, REPO
 
-pytestmark = pytest.mark.xdist_group("browser")
-
 LESSON = "01_softmax"
 FORMULAS = [
     r"$p_k = \frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}$",

@@ -13,8 +13,6 @@ from autograder.outputs.export import write_outputs
 from tests.browser.lab import ARTIFACTS
 from tests.test_report import LESSON, full, result, right_answers, sources, submit
 
-pytestmark = pytest.mark.xdist_group("browser")
-
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):

@@ -35,8 +35,6 @@ from tests.browser.lab import (
     visible_test_source,
 )
 
-pytestmark = pytest.mark.xdist_group("browser-student")
-
 LESSON = "04_mlp_backprop"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # the classic slip of the dense layer's backward pass: x @ dout has no shape (5, 3)
