@@ -74,6 +74,7 @@ import numpy as np
 KINDS = {
     "not implemented": "the function still raises NotImplementedError",
     "error": "the student's code raised an exception",
+    "syntax": "the exercise's cell is not valid Python: its function was never defined",
     "no return": "a value is None: a `return` is missing",
     "type": "not a number or an array, a tuple of the wrong length, a dict with the wrong keys",
     "modified input": "an input was changed in place",

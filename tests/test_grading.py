@@ -215,6 +215,9 @@ def write_class(root, listener, victim, secret_places):
         ),
     }
     notebooks[("garbage", LESSON)] = student_version(LESSON, GARBAGE)
+    notebooks[("syntax_error", LESSON)] = student_version(
+        LESSON, {**_solutions(LESSON), "softmax": "def softmax(z):\n    return np.exp(z) /"}
+    )
     for name, attack in ATTACKS.items():
         notebooks[(name, LESSON)] = student_version(LESSON, GARBAGE, extra_cells=[attack])
     solutions = str(REPO / "solutions" / LESSON / notebook_name(LESSON))
@@ -358,6 +361,17 @@ def test_attacks_on_the_kernel_change_nothing_since_no_test_cell_runs_there(grad
     }
 
 
+def test_a_syntax_error_is_reported_as_one_where_it_is(graded):
+    softmax = graded["results"][("syntax_error", LESSON)].cells[0]
+    assert softmax.kind == "syntax", softmax
+    assert softmax.message.startswith("softmax: SyntaxError on line 2, `return np.exp(z) /`")
+    with open(graded["out"] / "exercises.csv", newline="") as f:
+        rows = [
+            r for r in csv.DictReader(f) if (r["student"], r["lesson"]) == ("syntax_error", LESSON)
+        ]
+    assert rows[0]["kind"] == "syntax" and "SyntaxError" in rows[0]["message"]
+
+
 @pytest.mark.parametrize("student", ["deletes_tests", "empties_tests"])
 def test_deleted_or_emptied_test_cells_are_restored(graded, student):
     # deletes_tests solved everything and is graded in full; empties_tests solved nothing
@@ -474,7 +488,7 @@ def test_grading_kernels_draw_no_figure_and_the_feedback_says_what_it_was(graded
     pages = [
         next((graded["out"] / "feedback" / student / lesson).glob("*.html")).read_text()
         for student, lesson in graded["results"]
-        if lesson == LESSON and graded["results"][(student, lesson)].score > 0
+        if lesson == LESSON and full(graded) == graded["results"][(student, lesson)].score
     ]
     assert pages and all("&lt;Figure size" in page for page in pages)
     assert all("&lt;figure: not drawn, this kernel draws no figures&gt;" in p for p in pages)

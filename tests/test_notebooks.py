@@ -75,6 +75,19 @@ def test_lessons_are_up_to_date_with_source(tmp_path):
     assert sorted(p.name for p in LESSONS.iterdir()) == LESSON_IDS
 
 
+def test_a_build_keeps_a_copy_of_the_work_it_replaces(tmp_path):
+    lesson, dest, backups = LESSON_IDS[0], tmp_path / "lessons", tmp_path / "backups"
+    assert build_lessons(dest=dest, lessons=[lesson], backups=backups) == []
+    path = dest / lesson / notebook_name(lesson)
+    built = path.read_text()
+    mine = built.replace("raise NotImplementedError", "return 42  # a student's answer", 1)
+    path.write_text(mine)
+    (kept,) = build_lessons(dest=dest, lessons=[lesson], backups=backups)
+    assert kept.read_text() == mine and kept.is_relative_to(backups)
+    assert path.read_text() == built
+    assert build_lessons(dest=dest, lessons=[lesson], backups=backups) == []
+
+
 def test_solutions_are_up_to_date_with_source(tmp_path):
     build_solutions(dest=tmp_path, execute=False)
     for lesson in LESSON_IDS:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as CallTimeout
 
 import numpy as np
+from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.costs import tree_cpu
 from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_notebook
@@ -239,6 +240,30 @@ def student_cells(submitted, source):
     return cells
 
 
+def solution_cells(nb):
+    """{exercise: the source of its solution cell} of a notebook."""
+    return {
+        meta["grade_id"]: cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and (meta := nbgrader_meta(cell)).get("solution")
+    }
+
+
+def _syntax_error(source):
+    """What makes a cell's source not Python (as IPython runs it), or "" when it is: read
+    here, not reported by the child, and never run: compiling runs nothing."""
+    try:
+        compile(TransformerManager().transform_cell(source), "<cell>", "exec")
+    except SyntaxError as exc:  # IndentationError and TabError are SyntaxErrors too
+        line = (exc.text or "").strip()[:80]
+        where = f" on line {exc.lineno}" + (f", `{line}`" if line else "") if exc.lineno else ""
+        what = f"{type(exc).__name__}{where} ({exc.msg})"
+        return f"{what}: your cell is not Python, so it defines nothing"
+    except (ValueError, RecursionError, MemoryError) as exc:  # a cell too deep to compile
+        return f"your cell cannot be compiled ({type(exc).__name__}), so it defines nothing"
+    return ""
+
+
 def run_graded_cell(source, functions):
     """Run one graded cell's source with `functions` bound to their names: a Verdict."""
     namespace = {"np": np, **functions}
@@ -271,8 +296,13 @@ def verify_notebook(process, lesson, submitted):
         process.load(student_cells(submitted, source), names)
         at_load = list(process.answer_key)
         functions = {name: proxy(process, name) for name in names if name in process.signatures}
+        unparsed = {name: _syntax_error(src) for name, src in solution_cells(submitted).items()}
         for cell in graded_cells(source):
             before = len(process.answer_key)
+            if cell.exercise not in functions and unparsed.get(cell.exercise):
+                message = f"{cell.exercise}: {unparsed[cell.exercise]}"
+                verdicts[cell.grade_id] = Verdict(False, message.splitlines()[0], "syntax", message)
+                continue
             verdict = run_graded_cell(cell.source, functions)
             tried = process.answer_key[before:] or (
                 at_load if cell.exercise not in functions else []
