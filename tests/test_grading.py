@@ -430,13 +430,18 @@ def test_outputs_follow_the_contract(graded):
     assert "reference_direct" in report and "answer key" in report
 
 
-def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
-    hidden_lines = [
+def hidden_test_lines(lesson):
+    """The lines of a lesson's hidden tests, which no page may show."""
+    return [
         line.strip()
-        for cell in graded_cells(source_notebook(LESSON))
+        for cell in graded_cells(source_notebook(lesson))
         for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].splitlines()
         if line.strip() and "END HIDDEN" not in line
     ]
+
+
+def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
+    hidden_lines = hidden_test_lines(LESSON)
     assert hidden_lines
     for student, lesson in graded["results"]:
         page = graded["out"] / "feedback" / student / lesson

@@ -16,8 +16,14 @@ import pytest
 from autograder.course import notebook_name
 from autograder.demo import _solutions
 from autograder.grade import grade
-from autograder.notebooks import graded_cells, source_notebook
-from tests.test_grading import LESSON, LIMITS, OTHER, solved, student_version
+from tests.test_grading import (
+    LESSON,
+    LIMITS,
+    OTHER,
+    hidden_test_lines,
+    solved,
+    student_version,
+)
 
 # in the trusted run's child: write `payload` on the pipe to the grader, then carry on
 FORGE = """import os, stat, sys, fcntl
@@ -198,12 +204,7 @@ def test_bounds_bind_and_cost_only_the_student_who_hits_them(graded):
 
 
 def test_no_hidden_test_reaches_a_kernel_or_the_feedback(graded):
-    hidden = [
-        line.strip()
-        for cell in graded_cells(source_notebook(LESSON))
-        for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].splitlines()
-        if line.strip() and "END HIDDEN" not in line
-    ]
+    hidden = hidden_test_lines(LESSON)
     html = page(graded, "looks_for_hidden_tests")
     assert "CELL:" in html  # its hook ran, and saw only the cells a student has
     assert not any(line in html for line in hidden)
