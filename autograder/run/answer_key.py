@@ -57,6 +57,11 @@ def tool_modules():
     return (*GIVEN_ONLY, *(m for m in found if not m.endswith(".__init__")))
 
 
+def within(name, modules):
+    """Whether module `name` is one of `modules` or inside one of them."""
+    return any(name == m or name.startswith(m + ".") for m in modules)
+
+
 def refused_modules(given):
     """The module names student code may not import, given the modules the lesson gives."""
     return [ANSWER_KEY, *(m for m in tool_modules() if m not in given)]
@@ -99,7 +104,7 @@ def _lesson_view(given, font_cache, grader_files):
 
 def message(module):
     """What a student is told when their function's answer would have come from `module`."""
-    if module == ANSWER_KEY or module.startswith(ANSWER_KEY + "."):
+    if within(module, [ANSWER_KEY]):
         return (
             f"your code imports {module}, the course's reference implementation, "
             "which earns no marks: write the function yourself"

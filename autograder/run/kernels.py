@@ -34,11 +34,11 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from autograder.costs import ProcessCPU, tree_cpu
-from autograder.notebooks import graded_cells, nbgrader_meta, source_notebook
+from autograder.notebooks import nbgrader_meta, source_notebook
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
 from autograder.run.template import KERNEL_OPTIONS, new_template
-from autograder.run.values import Outcome, Verdict
+from autograder.run.values import Outcome
 
 # run in every kernel before it is handed a notebook: the heavy imports (done already in a
 # template's fork), leaving no name behind (a %reset's garbage collections cost 0.1 core-s)
@@ -99,7 +99,7 @@ class WarmKernel:
 
     def __init__(self, lesson, limits, font_cache, runtime_root, template=None, cpus=None):
         view = answer_key.kernel_view(trusted.lesson_given(lesson), font_cache)
-        self.lesson, self.sandbox = lesson, Sandbox(view, limits, runtime_root, cpus)
+        self.sandbox = Sandbox(view, limits, runtime_root, cpus)
         self.km = SandboxedKernelManager(self.sandbox, template)
 
     async def start(self):
@@ -188,9 +188,7 @@ class BoundedExecute(Execute):
 def unrun_cells(nb, lesson):
     """{index: note} of the cells a grading kernel does not run: the graded test cells (the
     trusted run gives their verdicts) and the course's own cells that use its checks."""
-    refused = answer_key.refused_modules(trusted.lesson_given(lesson))
-    source = source_notebook(lesson)
-    course = {c.source for c in source.cells if not nbgrader_meta(c).get("solution")}
+    checking = _checking_cells(lesson)
     unrun = {}
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
@@ -198,17 +196,24 @@ def unrun_cells(nb, lesson):
             continue
         if meta.get("grade"):
             unrun[index] = "[checked by the grader]\n"
-        elif cell.source in course and _uses(cell.source, refused):
+        elif cell.source in checking:
             unrun[index] = "[not run while grading: this cell uses the course's checks]\n"
     return unrun
 
 
-def _uses(source, modules):
-    try:
-        imported = answer_key.imported_modules([source])
-    except SyntaxError:
-        return False
-    return any(name == m or name.startswith(m + ".") for name in imported for m in modules)
+@functools.cache
+def _checking_cells(lesson):
+    """The sources of the lesson's own code cells that import what the lesson refuses."""
+    refused = answer_key.refused_modules(trusted.lesson_given(lesson))
+    return frozenset(
+        cell.source
+        for cell in source_notebook(lesson).cells
+        if cell.cell_type == "code"
+        and not nbgrader_meta(cell).get("solution")
+        and any(
+            answer_key.within(name, refused) for name in answer_key.imported_modules([cell.source])
+        )
+    )
 
 
 def _stream(text):
@@ -346,11 +351,9 @@ class Worker:
             notebook_json = nbformat.writes(nb)
         except Exception as exc:
             child.close()
-            reason = f"the grader failed on this notebook ({type(exc).__name__}: {exc})"[:300]
-            failed = Verdict(False, reason, trusted.GRADER_KIND, reason)
-            cells = graded_cells(source_notebook(lesson))
-            verdicts = {cell.grade_id: failed for cell in cells}
-            problem, notebook_json = reason, task.notebook_json
+            failed = trusted.grader_failure(exc)
+            verdicts = trusted.every_cell(lesson, {}, failed)
+            problem, notebook_json = failed.message, task.notebook_json
         self.spare_child = (lesson, self._child(lesson))
         seconds = time.monotonic() - started
         phases.update(child.phases)

@@ -28,6 +28,7 @@ UID_LOCKS = Path(tempfile.gettempdir()) / "gradlab-sandbox-uids"
 # the few files of /etc that Python, numpy and matplotlib read
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "nsswitch.conf", "localtime", "hosts", "mime.types")
 ETC_FOLDERS = ("fonts",)
+SHM_BYTES = 16 * 1024**2  # /dev/shm, a tmpfs of its own
 FONT_CACHE = "/run/grader/matplotlib"  # where a sandbox finds the font cache, read-only
 
 
@@ -171,7 +172,7 @@ class Sandbox:
         limits, view = self.limits, self.view
         command = ["bwrap", *_system_binds()]
         command += ["--dev", "/dev", "--proc", "/proc"]
-        command += ["--size", "16777216", "--perms", "1777", "--tmpfs", "/dev/shm"]
+        command += ["--size", str(SHM_BYTES), "--perms", "1777", "--tmpfs", "/dev/shm"]
         command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", SCRATCH]
         command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
         for folder in view.visible:

@@ -42,7 +42,13 @@ import psutil
 
 from autograder.run import answer_key, seccomp
 from autograder.run.cgroups import Groups
-from autograder.run.sandbox import SCRATCH, Sandbox, build_font_cache, new_runtime_root
+from autograder.run.sandbox import (
+    SCRATCH,
+    SHM_BYTES,
+    Sandbox,
+    build_font_cache,
+    new_runtime_root,
+)
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -50,7 +56,6 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 ROLES = ("kernel", "child")
-SHM_BYTES = 16 * 1024**2
 # a grading kernel keeps no history file and draws no figure: a figure is shown by its
 # one-line description (in the feedback too), which saves 0.5 core-s per notebook that plots;
 # the course's interactive figures honour it too (gradlab.widgets), 0.25 core-s more

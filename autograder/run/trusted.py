@@ -44,6 +44,20 @@ class ChildLost(BaseException):
     diagnosis of its own, let it through to the notebook's verdict."""
 
 
+def grader_failure(exc):
+    """The Verdict of a cell the grader itself failed on, while grading its notebook."""
+    reason = f"the grader failed on this notebook ({type(exc).__name__}: {exc})"[:300]
+    return Verdict(False, reason, GRADER_KIND, reason)
+
+
+def every_cell(lesson, verdicts, otherwise):
+    """{grade_id: Verdict} for every graded cell of lesson: from verdicts, else otherwise."""
+    return {
+        c.grade_id: verdicts.get(c.grade_id, otherwise)
+        for c in graded_cells(source_notebook(lesson))
+    }
+
+
 @functools.cache
 def lesson_given(lesson):
     """The tools `lesson` gives: those its setup cells import, and what they import."""
@@ -97,9 +111,14 @@ class StudentProcess:
         wire.send(self.process.stdin, setup)
         message = self._receive(self.limits.notebook_seconds)
         try:
-            self.signatures, self.answer_key = wire.ready(message, functions, self.refused)
+            self.signatures, attempts = wire.ready(message, functions)
         except wire.WireError as exc:
             self.lost(f"it broke the protocol ({exc})")
+        self.answer_key = self._refused(attempts)
+
+    def _refused(self, attempts):
+        """Of the names the child reports, those its lesson refuses."""
+        return [name for name in attempts if answer_key.within(name, self.refused)]
 
     def _receive(self, timeout):
         timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
@@ -127,11 +146,11 @@ class StudentProcess:
         while True:
             try:
                 message = self._receive(self.limits.cell_seconds)
-                reply = wire.reply(message, callbacks, self.refused)
+                reply = wire.reply(message, callbacks)
             except wire.WireError as exc:
                 self.lost(f"it broke the protocol ({exc})")
             if reply[0] != "callback":
-                self.answer_key = reply[-1]
+                self.answer_key = self._refused(reply[-1])
                 return reply, callbacks
             wire.send(self.process.stdin, _run_callback(callbacks, *reply[1:]))
 
@@ -316,9 +335,8 @@ def verify_notebook(process, lesson, submitted):
         reason = f"the student's code could not be loaded or stopped answering: {exc}"[:300]
         failed = Verdict(False, reason, "limit", reason)
     except Exception as exc:  # the grader's own failure on this notebook, not the student's
-        reason = f"the grader failed on this notebook ({type(exc).__name__}: {exc})"[:300]
-        failed = Verdict(False, reason, GRADER_KIND, reason)
+        failed = grader_failure(exc)
     finally:
         process.phases["trusted checks (grader side)"] = time.thread_time() - cpu
         process.close()
-    return {cell.grade_id: verdicts.get(cell.grade_id, failed) for cell in graded_cells(source)}
+    return every_cell(lesson, verdicts, failed)

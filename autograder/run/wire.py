@@ -168,24 +168,26 @@ def _listed(value, what):
 def _schema(message, required, optional=()):
     if not isinstance(message, dict) or not set(required) <= set(message):
         raise WireError(f"a message without {', '.join(required)}")
-    if set(message) - set(required) - set(optional):
-        raise WireError(f"a message with unexpected fields {sorted(set(message) - set(required))}")
+    unexpected = set(message) - set(required) - set(optional)
+    if unexpected:
+        raise WireError(f"a message with unexpected fields {sorted(unexpected)}")
     return message
 
 
 # ---- what the child may say, checked on the trusted side ----------------------------------
 
 
-def ready(message, functions, refused):
+def ready(message, functions):
     """The child's report after loading the student's cells: {function: [parameter names]}
-    for those of `functions` the cells define, and the answer-key modules they tried (names
-    from `refused` only: the attempts are a diagnosis, never what a grade rests on)."""
+    for those of `functions` the cells define, and the module names its import guard refused
+    (which the trusted side checks against what the lesson refuses: a diagnosis, never what
+    a grade rests on)."""
     _schema(message, ("ready", "answer_key"))
     defined = message["ready"]
     if not isinstance(defined, dict) or not set(defined) <= set(functions):
         raise WireError("the functions reported are not the lesson's")
     signatures = {name: _parameters(params) for name, params in defined.items()}
-    return signatures, _attempts(message["answer_key"], refused)
+    return signatures, _attempts(message["answer_key"])
 
 
 def _parameters(params):
@@ -195,12 +197,11 @@ def _parameters(params):
     return names if valid and len(set(names)) == len(names) else None
 
 
-def _attempts(attempts, refused):
-    named = [a for a in _listed(attempts, "the answer-key attempts") if isinstance(a, str)]
-    return [a for a in named if any(a == m or a.startswith(m + ".") for m in refused)]
+def _attempts(attempts):
+    return [a for a in _listed(attempts, "the answer-key attempts") if isinstance(a, str)]
 
 
-def reply(message, callbacks, refused):
+def reply(message, callbacks):
     """The child's answer to a call: ("callback", index, args), or ("result", result, args,
     warnings, attempts) or ("error", {type, message, diagnosis}, warnings, attempts), where
     args and result are still encoded and attempts are as in ready()."""
@@ -216,7 +217,7 @@ def reply(message, callbacks, refused):
         for w in _listed(message["warnings"], "the warnings")
         if isinstance(w, dict)
     ]
-    attempts = _attempts(message["answer_key"], refused)
+    attempts = _attempts(message["answer_key"])
     if "error" in message:
         error = _schema(message["error"], ("type", "message"), ("diagnosis",))
         raised = {
