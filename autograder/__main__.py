@@ -97,12 +97,16 @@ def summary(graded, out, seconds):
         lines.append(f"flagged ({why}): {len(flagged)} ({listed})")
     for where, what in graded.notes:
         lines.append(f"intake: {where}: {what}")
-    for student, lesson, entered in graded.review:
-        what = "; ".join(f"{cell}: {kind}" for cell, kind in entered)
+    if graded.repaired:
+        listed = ", ".join(f"{s}/{lesson}" for s, lesson in graded.repaired)
         lines.append(
-            f"review: {student}/{lesson} changed since you graded it by hand ({what}): "
-            "kept, marked 'needs manual grade' in formgrader"
+            f"gradebook: {len(graded.repaired)} notebooks' automatic scores were not the "
+            f"trusted run's (changed since by hand, or a run stopped while recording them): "
+            f"recorded again from the stored results ({listed})"
         )
+    for r in graded.results:
+        if r.pending:
+            lines.append(f"pending: {r.student}/{r.lesson}: {r.pending}")
     lines += [
         f"grades:    {out / 'grades.csv'}",
         f"exercises: {out / 'exercises.csv'}",

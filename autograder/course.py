@@ -16,13 +16,14 @@ import nbgrader.apps.api
 import nbgrader.nbgraderformat.common
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
 from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearHiddenTests,
     ClearOutput,
     DeduplicateIds,
-    GetGrades,
+    Execute,
     OverwriteCells,
     OverwriteKernelspec,
 )
@@ -30,7 +31,9 @@ from traitlets.config import Config
 
 from autograder.outputs import mathjax, sanitize
 from autograder.record.preprocessors import (
+    GetGradesForThisWork,
     InertMarkers,
+    ReplayExecution,
     SanitizeOutputs,
     ShowOnlyDiagnoses,
     UngradeStrayCells,
@@ -55,8 +58,14 @@ SANITIZE = [
     InertMarkers,
     CheckCellMetadata,
 ]
+# nbgrader's Autograde, with its Execute replaced: a notebook is executed in a sandbox by the
+# grading command, and autograde, the command's or an instructor's in OUT/course, puts back
+# that run's outputs and trusted verdicts (ReplayExecution): it runs no student code
+AUTOGRADE = [
+    ReplayExecution if p is Execute else p for p in Autograde.autograde_preprocessors.default()
+]
 # feedback shows the diagnosis of a failed test, never the hidden test code
-FEEDBACK = [GetGrades, ClearHiddenTests, ShowOnlyDiagnoses, CSSHTMLHeaderPreprocessor]
+FEEDBACK = [GetGradesForThisWork, ClearHiddenTests, ShowOnlyDiagnoses, CSSHTMLHeaderPreprocessor]
 # every page rendered from a notebook (feedback, formgrader) shows what the student's
 # notebook holds inert (autograder.outputs.sanitize)
 PAGE_FILTERS = {
@@ -157,6 +166,12 @@ def kernel_config(socket_dir):
     return c
 
 
+def results_dir(course_root):
+    """The stored results of the class whose nbgrader course is course_root (OUT/course):
+    OUT/results (autograder.record.store)."""
+    return Path(course_root).resolve().parent / "results"
+
+
 def nbgrader_config(course_root, db_url=None):
     """nbgrader's configuration for a course directory at course_root; the gradebook is
     SQLite in course_root unless db_url names another (e.g. PostgreSQL)."""
@@ -170,6 +185,8 @@ def nbgrader_config(course_root, db_url=None):
     # a student who deletes or retypes a test cell gets the original back
     c.OverwriteCells.add_missing_cells = True
     c.Autograde.sanitize_preprocessors = SANITIZE
+    c.Autograde.autograde_preprocessors = AUTOGRADE
+    c.ReplayExecution.results_dir = str(results_dir(course_root))
     c.GenerateFeedback.preprocessors = FEEDBACK
     c.ClearHiddenTests.enforce_metadata = False
     c.HTMLExporter.preprocessors = [SanitizeOutputs]
@@ -211,13 +228,19 @@ def release(course_root, lessons, db_url=None):
     """
     course_root = Path(course_root)
     api = nbgrader_api(course_root, db_url=db_url)
+    # a lesson's mark is made once it is released: a run killed while releasing it leaves
+    # none, and the next run releases it again
+    marks = course_root / ".released"
+    marks.mkdir(exist_ok=True)
     for lesson in lessons:
         here, there = SOURCE / lesson, course_root / "source" / lesson
-        unchanged = (course_root / "release" / lesson).is_dir() and _same_files(here, there)
-        if not unchanged:
-            shutil.rmtree(there, ignore_errors=True)
-            shutil.copytree(here, there, ignore=shutil.ignore_patterns(".*"))
-            check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
+        if (marks / lesson).exists() and _same_files(here, there):
+            continue
+        (marks / lesson).unlink(missing_ok=True)
+        shutil.rmtree(there, ignore_errors=True)
+        shutil.copytree(here, there, ignore=shutil.ignore_patterns(".*"))
+        check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
+        (marks / lesson).touch()
     return api
 
 
@@ -239,6 +262,8 @@ def write_nbgrader_config(course_root, db_url=None):
         f"c.CourseDirectory.course_id = {COURSE_ID!r}",
         "c.OverwriteCells.add_missing_cells = True",
         *_listed("c.Autograde.sanitize_preprocessors", SANITIZE),
+        *_listed("c.Autograde.autograde_preprocessors", AUTOGRADE),
+        f"c.ReplayExecution.results_dir = {str(results_dir(course_root))!r}",
         *_listed("c.GenerateFeedback.preprocessors", FEEDBACK),
         "c.ClearHiddenTests.enforce_metadata = False",
         *_listed("c.HTMLExporter.preprocessors", [SanitizeOutputs]),

@@ -48,6 +48,7 @@ from autograder.course import (
     release,
     write_nbgrader_config,
 )
+from autograder.files import write_whole
 from autograder.intake import collect
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
@@ -65,8 +66,8 @@ class Graded:
 
     results: list
     notes: list = field(default_factory=list)  # (where, what) that intake passed over
-    review: list = field(default_factory=list)  # (student, lesson, [(grade_id, what)])
     lessons: list = field(default_factory=list)  # the lessons handed out
+    repaired: list = field(default_factory=list)  # (student, lesson) recorded again
     graded: int = 0  # notebooks run this time
     kept: int = 0  # notebooks whose stored result was still valid
     submitted: int = 0  # notebooks handed in
@@ -171,7 +172,7 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
     course = out / "course"
     course.mkdir(exist_ok=True)
     store = ResultStore(out / "results")
-    keys, to_run, changed = _keys(found, store, force)
+    keys, to_run = _keys(found, store, force)
     # local workers start at once when there is something to grade here: they import, and
     # start their templates and a kernel for the first lesson (tasks run lesson by lesson),
     # while the course is released and the submissions sanitized
@@ -186,17 +187,24 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
 
         usable = {(s.student, s.lesson) for s in found if s.path}
         fresh = {task.key for task in tasks}
+        kept = {key: store.get(*key, keys[key]) for key in usable - fresh}
         recording = "record (nbgrader's autograde, replayed)"
         with costs.phase(recording):
-            to_record = fresh | (usable - gradebook.recorded(db_url, usable))
-            # what an instructor entered for a submission that changed since: kept, to review
-            entered = gradebook.manual_grades(db_url, sorted(to_record & changed))
-            review = [(*key, what) for key, what in sorted(entered.items())]
-            failed = gradebook.record(course, to_record - fresh, store.root, db_url)
+            # the gradebook holds what the trusted run found, whatever happened to it since
+            # (nbgrader's own commands, a run stopped while recording): else it is recorded
+            # again from the stored results, and the instructor told
+            expected = {
+                key: {g: v.passed for g, v in outcome.verdicts.items()}
+                for key, outcome in kept.items()
+            }
+            repaired = gradebook.disagreeing(db_url, expected)
+            unrecorded = {key for key in kept if not store.recorded(*key)}
+            to_record = fresh | unrecorded | repaired
+            failed = gradebook.record(course, to_record - fresh, store, db_url)
 
         def record(items):  # a lesson whose notebooks are all run, while the next ones run
             with costs.phase(recording):
-                failed.update(gradebook.record(course, items, store.root, db_url))
+                failed.update(gradebook.record(course, items, store, db_url))
 
         # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects
         # next, and each lesson is recorded as soon as it is complete
@@ -204,14 +212,14 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
         with costs.phase("run (workers, kernels, trusted run)"):
             fresh_outcomes = _run(tasks, store, keys, workers, limits, scheduler, record)
 
-        outcomes = {key: store.get(*key, keys[key]) for key in usable}
+        outcomes = {**kept, **{outcome.key: outcome for outcome in fresh_outcomes}}
         verdicts = {
             (*key, grade_id): verdict
             for key, outcome in outcomes.items()
             for grade_id, verdict in outcome.verdicts.items()
         }
         with costs.phase("results (the gradebook read back)"):
-            results = gradebook.results(db_url, course, found, verdicts, outcomes, failed)
+            results = gradebook.results(db_url, found, verdicts, outcomes, failed)
         # the report is drawn here while the workers render the feedback pages
         phase = "feedback (nbgrader's generate_feedback), exports and report"
         with costs.phase(phase), ThreadPoolExecutor(1) as drawing:
@@ -226,8 +234,8 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
     return Graded(
         results,
         intake.notes,
-        review,
         list(handed_out),
+        sorted(repaired),
         len(tasks),
         len(usable) - len(tasks),
         len(usable),
@@ -235,10 +243,10 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
 
 
 def _keys(found, store, force):
-    """The result key of each usable submission, those to run (their stored result is not
-    valid, or --force) and those that changed since their result was stored."""
+    """The result key of each usable submission, and those to run (their stored result is not
+    valid, or --force)."""
     version = grader_version()
-    keys, to_run, changed = {}, set(), set()
+    keys, to_run = {}, set()
     for i, s in enumerate(found):
         if not s.path:
             continue
@@ -249,11 +257,9 @@ def _keys(found, store, force):
             found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
             continue
         key = keys[(s.student, s.lesson)] = result_key(submitted, source, version)
-        if store.key(s.student, s.lesson) not in (None, key):
-            changed.add((s.student, s.lesson))
         if force or not store.get(s.student, s.lesson, key):
             to_run.add((s.student, s.lesson))
-    return keys, to_run, changed
+    return keys, to_run
 
 
 def _tasks(api, found, to_run, course):
@@ -267,7 +273,7 @@ def _tasks(api, found, to_run, course):
         dest = course / "submitted" / s.student / s.lesson / s.notebook
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            dest.write_bytes(s.path.read_bytes())
+            write_whole(dest, s.path.read_bytes())
             if (s.student, s.lesson) in to_run:
                 tasks.append(Task((s.student, s.lesson), _sanitized(api, s, dest)))
         except Exception as exc:  # this notebook only scores 0
@@ -293,7 +299,8 @@ def _run(tasks, store, keys, workers, limits, scheduler, lesson_done):
         outcomes = workers.execute(tasks)
     try:
         for outcome in outcomes:
-            store.put(outcome, keys[outcome.key])
+            # what the grader failed on is kept to be recorded (as pending), under no key
+            store.put(outcome, None if outcome.grader_failed else keys[outcome.key])
             arrived.append(outcome)
             progress.advance()
             lesson = outcome.key[1]
@@ -330,17 +337,24 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
         if not page.exists()
         or (key in usable and (not marks[key].exists() or marks[key].read_text() != entries[key]))
     }
+    # what is about to be made again is marked stale first: a run killed while making it
+    # leaves it to the next run, which finds no mark (and no archive) for it
+    changed = {student for student, _ in stale}
+    for key in stale:
+        marks[key].unlink(missing_ok=True)
+    for student in changed:
+        (out / feedback.ARCHIVES / f"{student}.zip").unlink(missing_ok=True)
     on_workers, unmade = feedback.generate(course, out, sorted(stale & usable), workers, db_url)
     by_key = {(r.student, r.lesson): r for r in results}
-    changed = set()
     for s in found:
         key, page = (s.student, s.lesson), pages[(s.student, s.lesson)]
-        if key in stale or not page.exists():
+        if key in stale:
             if not s.path or key in unmade:  # else the workers made its page whole
                 page.parent.mkdir(parents=True, exist_ok=True)
-                page.write_text(feedback.problem_page(by_key[key], unmade.get(key, "")), "utf-8")
+                write_whole(page, feedback.problem_page(by_key[key], unmade.get(key, "")))
             if key in entries and key not in unmade:  # an unmade page is tried again next run
                 marks[key].parent.mkdir(parents=True, exist_ok=True)
-                marks[key].write_text(entries[key])
-            changed.add(s.student)
-    return on_workers + feedback.archives(out, sorted(changed), workers)
+                write_whole(marks[key], entries[key])
+    students = {s.student for s in found}
+    unarchived = {s for s in students if not (out / feedback.ARCHIVES / f"{s}.zip").exists()}
+    return on_workers + feedback.archives(out, sorted(unarchived), workers)

@@ -414,7 +414,7 @@ def test_outputs_follow_the_contract(graded):
     out = graded["out"]
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["student", "lesson", "score", "max_score"]
+    assert list(rows[0]) == ["student", "lesson", "score", "max_score", "pending"]
     assert len(rows) == len(graded["results"])
     with open(out / "exercises.csv", newline="") as f:
         cells = list(csv.DictReader(f))
@@ -449,6 +449,12 @@ def test_feedback_exists_for_everyone_and_never_shows_hidden_tests(graded):
         assert "BEGIN HIDDEN TESTS" not in html
         for line in hidden_lines:
             assert line not in html, (student, line)
+
+
+def test_feedback_shows_no_message_meant_for_jupyterlab(graded):
+    page = graded["out"] / "feedback" / "ada" / LESSON / notebook_name(LESSON)
+    html = page.with_suffix(".html").read_text()
+    assert "the progress list" in html and "kernel cannot find" not in html
 
 
 @pytest.mark.parametrize("picture", [False, True])

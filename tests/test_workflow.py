@@ -25,6 +25,7 @@ from nbgrader.api import Gradebook
 from autograder.course import COURSE_ID, REPO, notebook_name
 from autograder.grade import grade
 from autograder.outputs.mathjax import MARKER
+from autograder.record.manual import TO_REVIEW
 from autograder.run.sandbox import Limits
 from tests.test_grading import solved, student_version
 
@@ -128,26 +129,67 @@ def test_manual_grades_survive_reruns_and_changes_are_flagged_for_review(run):
         grade_.manual_score = 1.5
         comment = gb.find_comment("softmax_cross_entropy", "softmax", B, "bob")
         comment.manual_comment = "Divide by N once: see me after class."
+        lowered = gb.find_grade("softmax_test", "softmax", B, "ada")  # passed, lowered by hand
+        lowered.manual_score = 1
         gb.db.commit()
 
     put(submitted, "cy", A, solved(A))  # a late submission
     late = run["again"]()
     assert (late.graded, late.kept) == (1, 4), "only the late notebook is graded again"
-    assert not late.review
+    assert not [r for r in late.results if r.pending]
     cells = {(r["student"], r["lesson"], r["grade_id"]): r for r in rows(out / "exercises.csv")}
     assert cells[("bob", B, "softmax_cross_entropy_test")]["score"] == "1.5"
+    lowered = cells[("ada", B, "softmax_test")]
+    assert lowered["kind"] == "manual grade" and "set by hand" in lowered["message"]
     page = (out / "feedback" / "bob" / B / "softmax.html").read_text()
     assert "see me after class" in page, "feedback is made again with the instructor's comment"
 
-    # bob hands in a new version: what was entered for him is kept, and pointed out
+    # bob hands in a new version: what was entered for him is kept, and pending everywhere a
+    # grade leaves the machine until the instructor has looked at the new work
     put(submitted, "bob", B, student_version(B, {"softmax_cross_entropy": WRONG_CE + "\n"}))
     changed = run["again"]()
     assert changed.graded == 1
-    assert [(s, lesson) for s, lesson, _ in changed.review] == [("bob", B)]
     with Gradebook(db(out), COURSE_ID) as gb:
         kept = gb.find_grade("softmax_cross_entropy_test", "softmax", B, "bob")
         assert kept.manual_score == 1.5 and kept.needs_manual_grade
         assert gb.find_comment("softmax_cross_entropy", "softmax", B, "bob").manual_comment
+    bob = _bob_everywhere(out, changed)
+    assert bob["result"].pending == bob["grades"]["pending"] == TO_REVIEW
+    assert [r for r in changed.results if r.pending] == [bob["result"]]
+    assert bob["cell"]["score"] == "0", "the automatic score, not the one given for other work"
+    assert bob["canvas"] == bob["moodle"] == "", "left empty: the LMS keeps what it had"
+    assert (
+        "see me after class" not in bob["page"]
+        and "grade for this notebook is pending" in bob["page"]
+    )
+    assert f"pending: {TO_REVIEW}" in (out / "report.html").read_text()
+
+    # the instructor reviews it in formgrader, whose saving a grade clears nbgrader's mark
+    with Gradebook(db(out), COURSE_ID) as gb:
+        reviewed = gb.find_grade("softmax_cross_entropy_test", "softmax", B, "bob")
+        reviewed.manual_score, reviewed.needs_manual_grade = 1.0, False
+        gb.db.commit()
+    bob = _bob_everywhere(out, run["again"]())
+    assert bob["result"].pending == bob["grades"]["pending"] == ""
+    assert bob["cell"]["score"] == "1" and bob["canvas"] == bob["moodle"] == bob["grades"]["score"]
+    assert "see me after class" in bob["page"] and "is pending" not in bob["page"]
+
+
+def _bob_everywhere(out, graded):
+    """What every output of a run says of bob's lesson B."""
+    canvas = {r["Student"]: r for r in rows(out / "canvas_grades.csv")}
+    moodle = {r["ID number"]: r for r in rows(out / "moodle_grades.csv")}
+    cells = {(r["student"], r["lesson"], r["grade_id"]): r for r in rows(out / "exercises.csv")}
+    return {
+        "result": next(r for r in graded.results if (r.student, r.lesson) == ("bob", B)),
+        "grades": next(
+            r for r in rows(out / "grades.csv") if (r["student"], r["lesson"]) == ("bob", B)
+        ),
+        "cell": cells[("bob", B, "softmax_cross_entropy_test")],
+        "canvas": canvas["bob"][B],
+        "moodle": moodle["bob"][B],
+        "page": (out / "feedback" / "bob" / B / "softmax.html").read_text(),
+    }
 
 
 def test_an_unchanged_class_is_not_graded_again(run):

@@ -7,7 +7,10 @@ written as text, with a leading '; a number stays a number.
 """
 
 import csv
+import io
 import re
+
+from autograder.files import write_whole
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -22,6 +25,7 @@ def cell(value):
 
 
 def write(path, rows):
-    """The CSV file at path, its first row the header."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([cell(value) for value in row] for row in rows)
+    """The CSV file at path, its first row the header, written whole."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([cell(value) for value in row] for row in rows)
+    write_whole(path, text.getvalue())

@@ -4,6 +4,7 @@ students.csv, similarity.csv, the LMS exports (autograder.outputs.lms) and the c
 
 from dataclasses import dataclass
 
+from autograder.files import write_whole
 from autograder.outputs import csvfile, lms, similarity
 from autograder.outputs.analysis import FLAGGED
 from autograder.outputs.report import class_report
@@ -25,6 +26,7 @@ class LessonResult:
     notebook: str
     problem: str  # why the notebook could not be graded or run normally, "" otherwise
     cells: list
+    pending: str = ""  # why this is not yet the grade the work deserves, "" when it is
 
     @property
     def score(self):
@@ -45,8 +47,11 @@ def write_outputs(out, results, notes=(), folders=None):
     folder name is not a student id, students.csv (folder, student id) in out. notes: what
     intake passed over; folders: {student id: folder name}. Similarity reads the submitted
     notebooks from nbgrader's copy in out/course/submitted."""
-    grades = [["student", "lesson", "score", "max_score"]]
-    grades += [[r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}"] for r in results]
+    # pending: not yet the grade (the grader failed, or an instructor has yet to look)
+    grades = [["student", "lesson", "score", "max_score", "pending"]]
+    grades += [
+        [r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}", r.pending] for r in results
+    ]
     csvfile.write(out / "grades.csv", grades)
     cells = [["student", "lesson", "grade_id", "score", "max_score", "message", "kind"]]
     for r in results:
@@ -67,7 +72,7 @@ def write_outputs(out, results, notes=(), folders=None):
     csvfile.write(out / "similarity.csv", similar)
     lms_notes = lms.write(out, results, folders)
     report = class_report(results, notes, pairs, lms_notes)
-    (out / "report.html").write_text(report, encoding="utf-8")
+    write_whole(out / "report.html", report)
 
 
 def grade_table(results):

@@ -22,6 +22,7 @@ import nbconvert.exporters.html
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import nbgrader_api
+from autograder.files import write_whole
 from autograder.outputs.mathjax import inline_mathjax
 
 _EXTERNAL_SCRIPT = re.compile(
@@ -86,7 +87,7 @@ def _lesson_feedback(job):
             whole = out / "feedback" / student / lesson / page.name
             try:
                 whole.parent.mkdir(parents=True, exist_ok=True)
-                whole.write_text(travel(page.read_text(encoding="utf-8")), encoding="utf-8")
+                write_whole(whole, travel(page.read_text(encoding="utf-8")))
             except Exception as exc:  # whatever it is, it costs this page only
                 unmade[(student, lesson)] = f"{type(exc).__name__}: {exc}"[:300]
     return time.process_time() - cpu, unmade

@@ -11,6 +11,11 @@
   whichever the ids are), then one column per lesson, mapped to a grade item or to a new
   one; nothing but a header and one row per student.
 
+A grade that is pending (autograder.outputs.export.LessonResult.pending: the grader failed on
+the notebook, or a part graded by hand waits for review) leaves its cell empty: Canvas and
+Moodle keep what they had for it, and the report lists it; the next export, once it is
+settled, fills it in.
+
 A student's LMS id is the folder name of SUBMISSIONS, or what OUT/lms_ids.csv (columns
 folder,lms_id, written by the instructor) gives for that folder.
 """
@@ -46,7 +51,7 @@ def read_ids(path):
 
 def gradebook(results, folders=None, ids=None):
     """(lessons, points possible per lesson, rows): a row is (folder, lms_id, {lesson: score})
-    per student, in the order of their folder names."""
+    per student, in the order of their folder names; a pending score is None."""
     folders, ids = folders or {}, ids or {}
     lessons = sorted({r.lesson for r in results})
     possible = {}
@@ -54,12 +59,17 @@ def gradebook(results, folders=None, ids=None):
         possible[r.lesson] = max(possible.get(r.lesson, 0), r.max_score)
     scores = {}
     for r in results:
-        scores.setdefault(r.student, {})[r.lesson] = r.score
+        scores.setdefault(r.student, {})[r.lesson] = None if r.pending else r.score
     rows = []
     for student, mine in scores.items():
         folder = folders.get(student, student)
         rows.append((folder, ids.get(folder, folder), mine))
     return lessons, possible, sorted(rows, key=lambda row: (row[0].casefold(), row[0]))
+
+
+def _scores(mine, lessons):
+    """A student's cells: a pending score is left empty (the LMS keeps what it had)."""
+    return ["" if mine.get(x, 0) is None else f"{mine.get(x, 0):g}" for x in lessons]
 
 
 def write(out, results, folders=None):
@@ -72,10 +82,10 @@ def write(out, results, folders=None):
         [CANVAS_POINTS_ROW, "", "", "", "", *(f"{possible[x]:g}" for x in lessons)],
     ]
     for folder, lms_id, mine in rows:
-        canvas.append([folder, "", lms_id, lms_id, "", *(f"{mine.get(x, 0):g}" for x in lessons)])
+        canvas.append([folder, "", lms_id, lms_id, "", *_scores(mine, lessons)])
     csvfile.write(out / CANVAS, canvas)
     moodle = [[MOODLE_ID_COLUMN, *lessons]]
-    moodle += [[lms_id, *(f"{mine.get(x, 0):g}" for x in lessons)] for _, lms_id, mine in rows]
+    moodle += [[lms_id, *_scores(mine, lessons)] for _, lms_id, mine in rows]
     csvfile.write(out / MOODLE, moodle)
     if ids:
         named = set(ids)

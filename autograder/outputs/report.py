@@ -336,18 +336,24 @@ has few ways to be written. All {len(pairs)} pairs are in similarity.csv.{aside}
 def _flagged_section(results):
     flagged = [
         (
+            not r.pending,  # pending grades first
             r.student,
             r.lesson,
+            r.pending and f"pending: {r.pending}",
             ", ".join(sorted({c.kind for c in r.cells if c.kind in analysis.FLAGGED})) or r.problem,
         )
         for r in results
-        if r.flagged or (r.problem and r.problem != analysis.MISSING)
+        if r.pending or r.flagged or (r.problem and r.problem != analysis.MISSING)
     ]
-    rows = [[_cell(s), _cell(lesson), _cell(why)] for s, lesson, why in flagged]
-    return f"""<h2 id="flagged">Flagged submissions</h2>
-<p class="note">The answer key used (the student's code imported the course's references),
-notebooks the grader itself failed on (regraded by the next run), time-outs, crashed kernels
-and broken files.</p>
+    rows = [
+        [_cell(s), _cell(lesson), _cell("; ".join(w for w in why if w))]
+        for _, s, lesson, *why in sorted(flagged)
+    ]
+    return f"""<h2 id="flagged">Flagged and pending submissions</h2>
+<p class="note">Pending grades first: what the grader failed on (the next run grades it
+again) and what waits for you in formgrader (left empty in the LMS files until then). Then
+the answer key used (the student's code imported the course's references), time-outs,
+crashed kernels and broken files.</p>
 {_sortable(["student", "lesson", "why"], rows, "flagged-table")}"""
 
 

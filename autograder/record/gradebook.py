@@ -4,8 +4,7 @@ Autograde runs with its Execute preprocessor replaced by ReplayExecution, which 
 outputs of the sandboxed run (autograder.record.store): nbgrader's own SaveAutoGrades scores
 them. The gradebook keeps what instructors enter in formgrader: a manual score, extra credit
 or a comment survives every rerun; nbgrader keeps it when it grades a new version of the
-submission too, and marks it as needing review ("needs manual grade"), which `manual_grades`
-reports.
+submission too, and marks it as needing review (autograder.record.manual).
 """
 
 import hashlib
@@ -21,54 +20,51 @@ from nbgrader.api import (
     SubmittedAssignment,
     SubmittedNotebook,
 )
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
-from traitlets.config import Config
 
 from autograder.course import COURSE_ID, nbgrader_api
 from autograder.notebooks import nbgrader_meta
 from autograder.outputs.export import CellResult, LessonResult
-from autograder.record.preprocessors import ReplayExecution
+from autograder.record import manual
 
 
-def record(course, items, results_dir, db_url=None):
-    """nbgrader's Autograde of the (student, lesson) items, from the stored results.
+def record(course, items, store, db_url=None):
+    """nbgrader's Autograde of the (student, lesson) items, from their results in `store`
+    (the course's configuration replays them: autograder.course.AUTOGRADE), each marked
+    recorded in the store once the gradebook has it.
 
     One converter run per lesson when all its students are to be recorded; else student by
     student. Should one of them trip nbgrader, only that one records the error.
     Returns {(student, lesson): problem} for the ones it could not record.
     """
-    config = Config()
-    config.Autograde.autograde_preprocessors = [
-        ReplayExecution if p is Execute else p for p in Autograde().autograde_preprocessors
-    ]
-    config.ReplayExecution.results_dir = str(results_dir)
-    api = nbgrader_api(course, config, db_url)
+    api = nbgrader_api(course, db_url=db_url)
     failed = {}
+    for key in items:
+        store.recording(*key)
     for lesson in sorted({lesson for _, lesson in items}):
         students = sorted(s for s, l in items if l == lesson)
         submitted = sorted(
             p.name for p in (course / "submitted").iterdir() if (p / lesson).is_dir()
         )
-        if students == submitted and api.autograde(lesson, "*")["success"]:
-            continue
+        if not (students == submitted and api.autograde(lesson, "*")["success"]):
+            for student in students:
+                if not api.autograde(lesson, student)["success"]:
+                    failed[(student, lesson)] = "nbgrader could not grade this notebook"
         for student in students:
-            if not api.autograde(lesson, student)["success"]:
-                failed[(student, lesson)] = "nbgrader could not grade this notebook"
+            if (student, lesson) not in failed:
+                store.mark_recorded(student, lesson)
     return failed
 
 
-def _submission(gb, student, lesson):
-    try:
-        return gb.find_submission(lesson, student)
-    except MissingEntry:
-        return None
-
-
-def recorded(db_url, keys):
-    """The (student, lesson) keys the gradebook holds grades for (one gradebook opened)."""
+def disagreeing(db_url, expected):
+    """The keys of `expected` ({(student, lesson): {grade_id: passed}}, the trusted run's
+    verdicts) whose automatic scores in the gradebook say otherwise: a cell that passed has
+    its points, one that failed has none, and every cell has a score."""
+    seen = {key: {} for key in expected}
     with Gradebook(db_url, COURSE_ID) as gb:
-        return {key for key in keys if (s := _submission(gb, *key)) and s.notebooks}
+        for student, lesson, name, auto in _rows(gb, Grade, Grade.auto_score):
+            if name in expected.get((student, lesson), ()):
+                seen[(student, lesson)][name] = auto is not None and auto > 0
+    return {key for key, verdicts in expected.items() if seen[key] != verdicts}
 
 
 def digests(db_url, keys):
@@ -76,7 +72,14 @@ def digests(db_url, keys):
     credit and comments ("" for nothing). Feedback is made again when it changes."""
     entries = {key: [] for key in keys}
     with Gradebook(db_url, COURSE_ID) as gb:
-        grades = _rows(gb, Grade, Grade.auto_score, Grade.manual_score, Grade.extra_credit)
+        grades = _rows(
+            gb,
+            Grade,
+            Grade.auto_score,
+            Grade.manual_score,
+            Grade.extra_credit,
+            Grade.needs_manual_grade,
+        )
         comments = _rows(gb, Comment, Comment.auto_comment, Comment.manual_comment)
         for student, lesson, *entry in grades + comments:
             entries.get((student, lesson), []).append(tuple(entry))
@@ -100,27 +103,6 @@ def _rows(gb, model, *columns):
     )
 
 
-def manual_grades(db_url, keys):
-    """{key: [(grade_id, what)]} of what an instructor entered, e.g. ("softmax_test",
-    "manual score 1.5"), ("softmax", "comment"); keys with nothing entered are left out."""
-    found = {}
-    with Gradebook(db_url, COURSE_ID) as gb:
-        for key in keys:
-            entered = []
-            for notebook in s.notebooks if (s := _submission(gb, *key)) else []:
-                for grade in notebook.grades:
-                    if grade.manual_score is not None:
-                        entered.append((grade.name, f"manual score {grade.manual_score:g}"))
-                    if grade.extra_credit:
-                        entered.append((grade.name, f"extra credit {grade.extra_credit:g}"))
-                for comment in notebook.comments:
-                    if comment.manual_comment:
-                        entered.append((comment.name, "comment"))
-            if entered:
-                found[key] = entered
-    return found
-
-
 def _first_line(text):
     return text.strip().splitlines()[0] if text.strip() else ""
 
@@ -137,11 +119,11 @@ def _cell_message(cell):
     return ""
 
 
-def _messages(course, submission):
-    path = course / "autograded" / submission.student / submission.lesson / submission.notebook
-    if not path.exists():
+def _messages(outcome):
+    """{grade_id: the first line of its failure} in the executed notebook of an Outcome."""
+    if outcome is None:
         return {}
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.reads(outcome.notebook_json, as_version=4)
     return {
         meta["grade_id"]: _cell_message(cell)
         for cell in nb.cells
@@ -149,19 +131,24 @@ def _messages(course, submission):
     }
 
 
+MANUAL_KIND = "manual grade"  # the trusted run passed it: points were taken by hand
+GRADER_FAILED = "the grader failed on this notebook: the next run grades it again"
+
+
 def _kind(verdict, problem):
     """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
     if verdict is None:
         return "unattempted" if problem == "missing notebook" else "not graded"
     # the trusted run passed it: the points were taken by hand in formgrader
-    return "manual grade" if verdict.passed else verdict.kind or "error"
+    return MANUAL_KIND if verdict.passed else verdict.kind or "error"
 
 
-def results(db_url, course, found, verdicts, outcomes, failed):
+def results(db_url, found, verdicts, outcomes, failed):
     """One LessonResult per student and lesson, read back from nbgrader's gradebook.
 
     The trusted run's verdicts are already in the scores: they were recorded in the
-    executed notebooks before nbgrader graded them.
+    executed notebooks before nbgrader graded them. A result is pending (and says why)
+    when the grader failed on its notebook or when a part of it waits for an instructor.
     """
     results = []
     with Gradebook(db_url, COURSE_ID) as gb:
@@ -177,12 +164,17 @@ def results(db_url, course, found, verdicts, outcomes, failed):
             key = (s.student, s.lesson)
             outcome = outcomes.get(key)
             problem = s.problem or failed.get(key) or (outcome.problem if outcome else "")
-            messages = _messages(course, s) if s.path else {}
-            scores = {}
+            messages = _messages(outcome) if s.path else {}
+            scores, pending = {}, set()
+            if outcome and outcome.grader_failed:
+                pending.add(GRADER_FAILED)
             if s.path:
                 try:
                     submission = gb.find_submission(s.lesson, s.student)
-                    scores = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
+                    grades = [g for nb in submission.notebooks for g in nb.grades]
+                    for g in grades:
+                        scores[g.name], why = manual.counted(g)
+                        pending |= {why} - {""}
                 except MissingEntry:
                     problem = problem or "nbgrader recorded no grades"
             cell_results = []
@@ -194,6 +186,11 @@ def results(db_url, course, found, verdicts, outcomes, failed):
                 kind = ""
                 if score < max_score:
                     kind = _kind(verdicts.get((*key, grade_id)), problem)
+                    if kind == MANUAL_KIND:
+                        message = f"{score:g} of {max_score:g} points, set by hand in formgrader"
                 cell_results.append(CellResult(grade_id, score, max_score, message, kind))
-            results.append(LessonResult(s.student, s.lesson, s.notebook, problem, cell_results))
+            why = "; ".join(sorted(pending))
+            results.append(
+                LessonResult(s.student, s.lesson, s.notebook, problem, cell_results, why)
+            )
     return results

@@ -6,11 +6,12 @@ import nbformat
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader import utils
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, GetGrades
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.outputs.sanitize import clean_html
+from autograder.record import manual
 from autograder.record.store import ResultStore
 
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
@@ -29,6 +30,55 @@ class ShowOnlyDiagnoses(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class GetGradesForThisWork(GetGrades):
+    """nbgrader's GetGrades, for feedback on work that changed since it was graded by hand:
+    until an instructor has reviewed it (autograder.record.manual), the page shows the
+    automatic scores, none of the comments written for the earlier version, and a first
+    cell that says so."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_submission_notebook(
+                info["notebook"], info["assignment"], info["student"]
+            )
+            self.stale = manual.stale(notebook.grades)
+        nb, resources = super().preprocess(nb, resources)
+        if self.stale:
+            info["score"] = (
+                sum(
+                    cell.metadata.nbgrader.get("score") or 0.0
+                    for cell in nb.cells
+                    if utils.is_grade(cell)
+                )
+                - info["late_penalty"]
+            )
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(PENDING_NOTE))
+        return nb, resources
+
+    def _get_comment(self, cell, resources):
+        super()._get_comment(cell, resources)
+        if self.stale:
+            comment = self._find(self.gradebook.find_comment, cell)
+            cell.metadata.nbgrader["comment"] = comment.auto_comment
+
+    def _get_score(self, cell, resources):
+        super()._get_score(cell, resources)
+        grade = self._find(self.gradebook.find_grade, cell)
+        cell.metadata.nbgrader["score"] = manual.counted(grade)[0]
+
+    def _find(self, find, cell):
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        return find(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+
+
+PENDING_NOTE = (
+    "**Your grade for this notebook is pending.** Part of it was given by hand for an "
+    "earlier version of your notebook; your instructor has yet to look at this one. The "
+    "scores below are the automatic checks' alone."
+)
 
 
 class UngradeStrayCells(NbGraderPreprocessor):
@@ -126,10 +176,17 @@ class ReplayExecution(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        stored = ResultStore(self.results_dir).notebook(info["student"], info["assignment"])
-        executed = nbformat.reads(stored, as_version=4)
-        if [c.source for c in executed.cells] != [c.source for c in nb.cells]:
-            raise RuntimeError("the executed notebook does not match the sanitized submission")
+        try:
+            stored = ResultStore(self.results_dir).notebook(info["student"], info["assignment"])
+            executed = nbformat.reads(stored, as_version=4)
+        except (OSError, ValueError, KeyError):
+            executed = None
+        if executed is None or [c.source for c in executed.cells] != [c.source for c in nb.cells]:
+            # nbgrader's autograde run by hand on a notebook the grading command has not run
+            raise RuntimeError(
+                "this course runs no student code outside its sandbox: grade the class with "
+                "`python -m autograder grade SUBMISSIONS --out OUT` (this folder is OUT/course)"
+            )
         for cell, done in zip(nb.cells, executed.cells):
             if cell.cell_type == "code":
                 cell.outputs = done.outputs

@@ -9,9 +9,9 @@ resumes where it stopped: what was stored is not graded again.
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from autograder.files import write_whole
 from autograder.run.values import Outcome, Verdict
 
 CODE = Path(__file__).resolve().parents[2]  # the folder that holds autograder/ and gradlab/
@@ -49,13 +49,6 @@ class ResultStore:
     def path(self, student, lesson):
         return self.root / student / f"{lesson}.json"
 
-    def key(self, student, lesson):
-        """The key (student, lesson) was last stored under, or None."""
-        try:
-            return json.loads(self.path(student, lesson).read_text(encoding="utf-8"))["key"]
-        except (OSError, ValueError, KeyError):
-            return None
-
     def get(self, student, lesson, key):
         """The stored Outcome of (student, lesson) if it was made under `key`, else None."""
         try:
@@ -70,13 +63,38 @@ class ResultStore:
             tuple(o["key"]), o["notebook_json"], o["problem"], verdicts, o["seconds"], o["phases"]
         )
 
+    def _stamp(self, student, lesson):
+        """What identifies the file stored for (student, lesson) now: written whole each
+        time (autograder.files), a new one has a new time or size."""
+        stat = self.path(student, lesson).stat()
+        return f"{stat.st_mtime_ns}:{stat.st_size}"
+
+    def _recorded_mark(self, student, lesson):
+        return self.path(student, lesson).with_suffix(".recorded")
+
+    def recorded(self, student, lesson):
+        """Whether the gradebook was last given the result stored now for (student, lesson)."""
+        try:
+            mark = self._recorded_mark(student, lesson).read_text()
+            return mark == self._stamp(student, lesson)
+        except OSError:
+            return False
+
+    def recording(self, student, lesson):
+        """It is about to be given to the gradebook: until done, it is not recorded."""
+        self._recorded_mark(student, lesson).unlink(missing_ok=True)
+
+    def mark_recorded(self, student, lesson):
+        write_whole(self._recorded_mark(student, lesson), self._stamp(student, lesson))
+
     def notebook(self, student, lesson):
         """The executed notebook stored for (student, lesson), as nbformat JSON."""
         stored = json.loads(self.path(student, lesson).read_text(encoding="utf-8"))
         return stored["outcome"]["notebook_json"]
 
     def put(self, outcome, key):
-        """Store an Outcome; written whole or not at all (an interrupt leaves no half file)."""
+        """Store an Outcome, written whole or not at all.
+        key None: kept to be recorded, valid for no run (a grader failure)."""
         path = self.path(*outcome.key)
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
@@ -90,6 +108,4 @@ class ResultStore:
                 "phases": outcome.phases,
             },
         }
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(partial, path)
+        write_whole(path, json.dumps(record))

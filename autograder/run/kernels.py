@@ -14,11 +14,13 @@ sandboxed processes that do.
 
 import asyncio
 import contextlib
+import copy
 import functools
 import gc
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -37,8 +39,8 @@ from autograder.costs import ProcessCPU, tree_cpu
 from autograder.notebooks import nbgrader_meta, source_notebook
 from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
-from autograder.run.template import KERNEL_OPTIONS, new_template
-from autograder.run.values import Outcome
+from autograder.run.template import KERNEL_OPTIONS, die_with_parent, new_template
+from autograder.run.values import Outcome, grader_failed
 
 # run in every kernel before it is handed a notebook: the heavy imports (done already in a
 # template's fork), leaving no name behind (a %reset's garbage collections cost 0.1 core-s)
@@ -187,8 +189,9 @@ class BoundedExecute(Execute):
 
 def unrun_cells(nb, lesson):
     """{index: note} of the cells a grading kernel does not run: the graded test cells (the
-    trusted run gives their verdicts) and the course's own cells that use its checks."""
-    checking = _checking_cells(lesson)
+    trusted run gives their verdicts), and the course's own cells that use its checks or
+    show the progress list (a live list of the self-checks, for JupyterLab)."""
+    course_cells = _course_cells_not_run(lesson)
     unrun = {}
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
@@ -196,24 +199,29 @@ def unrun_cells(nb, lesson):
             continue
         if meta.get("grade"):
             unrun[index] = "[checked by the grader]\n"
-        elif cell.source in checking:
-            unrun[index] = "[not run while grading: this cell uses the course's checks]\n"
+        elif cell.source in course_cells:
+            unrun[index] = course_cells[cell.source]
     return unrun
 
 
+PROGRESS = re.compile(r"^progress\(\)", re.MULTILINE)  # gradlab.notebook.progress's cell
+
+
 @functools.cache
-def _checking_cells(lesson):
-    """The sources of the lesson's own code cells that import what the lesson refuses."""
+def _course_cells_not_run(lesson):
+    """{source: the note it shows instead} of the lesson's own code cells that a grading
+    kernel does not run: those that import what the lesson refuses, and the progress list."""
     refused = answer_key.refused_modules(trusted.lesson_given(lesson))
-    return frozenset(
-        cell.source
-        for cell in source_notebook(lesson).cells
-        if cell.cell_type == "code"
-        and not nbgrader_meta(cell).get("solution")
-        and any(
-            answer_key.within(name, refused) for name in answer_key.imported_modules([cell.source])
-        )
-    )
+    notes = {}
+    for cell in source_notebook(lesson).cells:
+        if cell.cell_type != "code" or nbgrader_meta(cell).get("solution"):
+            continue
+        imported = answer_key.imported_modules([cell.source])
+        if any(answer_key.within(name, refused) for name in imported):
+            notes[cell.source] = "[not run while grading: this cell uses the course's checks]\n"
+        elif PROGRESS.search(cell.source):
+            notes[cell.source] = "[the progress list: each exercise's verdict is under its test]\n"
+    return notes
 
 
 def _stream(text):
@@ -230,8 +238,9 @@ def record_verdicts(nb, verdicts):
         verdict = verdicts.get(meta.get("grade_id"))
         if verdict is None:  # nbgrader's sanitizing restores every test cell of the source
             message = "the grader has no verdict for this cell"
-        elif verdict.passed:
-            cell.outputs = [_stream("✔ passed the grader's checks\n")]
+        elif verdict.passed:  # with its notes (an exercise it calls that fails its own check)
+            notes = f"{verdict.detail}\n" if verdict.detail else ""
+            cell.outputs = [_stream(f"✔ passed the grader's checks\n{notes}")]
             continue
         else:
             message = verdict.detail or verdict.message
@@ -325,53 +334,79 @@ class Worker:
         self.loop.close()
 
     async def _run(self, task):
-        """The Outcome of one task. Whatever fails here costs this notebook only: it scores 0
-        with the reason, and the worker goes on with the next."""
+        """The Outcome of one task. Whatever fails here costs this notebook only: a failure of
+        the student's code scores it 0 with the reason. One of the grader's own (a sandbox
+        that could not be set up, a kernel that did not start) is tried once more; if it
+        fails again, every cell says that the grader failed, which grade.py does not keep as
+        a result, so that the next run grades it again."""
         started, cpu = time.monotonic(), time.process_time()
+        phases = {}
+        for _ in range(2):
+            verdicts, problem, notebook_json = await self._attempt(task, started, phases)
+            if not grader_failed(verdicts):
+                break
+        seconds = time.monotonic() - started
+        # what is left of this process's CPU: nbclient, the kernel's messages, the store
+        grader_side = phases.get("trusted checks (grader side)", 0.0)
+        phases["worker (nbclient, messages)"] = max(0.0, time.process_time() - cpu - grader_side)
+        phases["worker start (imports)"], self.started_cpu = self.started_cpu, 0.0
+        return Outcome(task.key, notebook_json, problem, verdicts, seconds, phases)
+
+    async def _attempt(self, task, started, phases):
+        """(verdicts, problem, executed notebook JSON) of one attempt at a task."""
         lesson = task.key[1]
+        used = []
+
+        def children():  # the trusted run's: the one started ahead first, then new ones
+            if self.spare_child and self.spare_child[0] == lesson:
+                child, self.spare_child = self.spare_child[1], None
+            else:
+                if self.spare_child:
+                    self.spare_child[1].close()
+                    self.spare_child = None
+                child = self._child(lesson)
+            used.append(child)
+            return child
+
+        try:
+            nb = nbformat.reads(task.notebook_json, as_version=4)
+            submitted = copy.deepcopy(nb)  # the trusted run works on it as submitted
+            problem = await self._execute(nb, lesson, started, phases)
+            verdicts = await asyncio.to_thread(trusted.verify_notebook, children, lesson, submitted)
+            record_verdicts(nb, verdicts)
+            notebook_json = nbformat.writes(nb)
+        except Exception as exc:
+            failed = trusted.grader_failure(exc)
+            verdicts = trusted.every_cell(lesson, {}, failed)
+            # its test cells say so: nbgrader gives a test cell without an error its points
+            nb = nbformat.reads(task.notebook_json, as_version=4)
+            mark_not_run(nb, failed.message)
+            record_verdicts(nb, verdicts)
+            problem, notebook_json = failed.message, nbformat.writes(nb)
+        for child in used:
+            child.close()
+            for phase, spent in child.phases.items():
+                phases[phase] = phases.get(phase, 0.0) + spent
+        try:  # the next notebook's child starts now; should it fail, that one tries again
+            self.spare_child = (lesson, self._child(lesson))
+        except Exception:
+            self.spare_child = None
+        return verdicts, problem, notebook_json
+
+    async def _execute(self, nb, lesson, started, phases):
+        """Execute nb in place on a warm kernel for lesson; return the student's problem, if
+        any (a kernel that could not start is the grader's: it raises)."""
+        problem = ""
+        unrun = unrun_cells(nb, lesson)
         spare, self.spare = self.spare, None
         if spare and spare[0] != lesson:
             await self._discard(spare)
             spare = None
         spare = spare or self._boot(lesson)
-        if self.spare_child and self.spare_child[0] == lesson:
-            child, self.spare_child = self.spare_child[1], None
-        else:
-            if self.spare_child:
-                self.spare_child[1].close()
-            child = self._child(lesson)
-        phases = {}
         try:
-            nb = nbformat.reads(task.notebook_json, as_version=4)
-            # the trusted run works on the notebook as submitted (sanitized), not as executed
-            verifying = asyncio.to_thread(trusted.verify_notebook, child, lesson, nb.copy())
-            problem = await self._execute(nb, lesson, spare[1], started, phases)
-            verdicts = await verifying
-            record_verdicts(nb, verdicts)
-            notebook_json = nbformat.writes(nb)
+            kernel = await spare[1]
         except Exception as exc:
-            child.close()
-            failed = trusted.grader_failure(exc)
-            verdicts = trusted.every_cell(lesson, {}, failed)
-            problem, notebook_json = failed.message, task.notebook_json
-        self.spare_child = (lesson, self._child(lesson))
-        seconds = time.monotonic() - started
-        phases.update(child.phases)
-        # what is left of this process's CPU: nbclient, the kernel's messages, the store
-        grader_side = child.phases.get("trusted checks (grader side)", 0.0)
-        phases["worker (nbclient, messages)"] = max(0.0, time.process_time() - cpu - grader_side)
-        phases["worker start (imports)"], self.started_cpu = self.started_cpu, 0.0
-        return Outcome(task.key, notebook_json, problem, verdicts, seconds, phases)
-
-    async def _execute(self, nb, lesson, spare, started, phases):
-        """Execute nb in place on the kernel `spare` will give; return the problem, if any."""
-        problem = ""
-        unrun = unrun_cells(nb, lesson)
-        try:
-            kernel = await spare
-        except Exception as exc:
-            mark_not_run(nb, f"the kernel could not start: {exc}", unrun)
-            return "kernel failed to start"
+            raise RuntimeError(f"the kernel could not start: {exc}") from exc
         self.spare = self._boot(lesson)  # the next notebook's kernel boots while this one runs
         kernel_pid = kernel.km.provisioner.process.pid
         # the sandbox, the interpreter and the warm-up imports, spent before this notebook
@@ -429,6 +464,9 @@ def run_task(task, limits, font_cache, runtime_root):
 def _start_worker(limits, font_cache, runtime_root, template, first_lesson, workers, started):
     # the parent handles Ctrl-C (and ends the workers): nbclient's handler never sees it
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # killed with the command, however it ends: a worker left running after a SIGKILL would
+    # go on writing into OUT beside the next run
+    die_with_parent()
     with started.get_lock():
         number, started.value = started.value, started.value + 1
     # workers no more than the CPUs each have their own, sandboxes included: no student's

@@ -13,6 +13,7 @@ own processes, and `kill -1` reaches nothing but them. Its own PID namespace end
 process it started when it ends; it has no network (loopback only, nothing listening).
 """
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -122,10 +123,26 @@ def _lease_uid():
         lock = open(UID_LOCKS / str(uid), "w")  # noqa: SIM115 (held for the sandbox's life)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return uid, lock
         except BlockingIOError:
             lock.close()
+            continue
+        # a run killed at once frees its leases before its sandboxes have ended: their
+        # processes would count against this one's process limit, which is per uid
+        if uid not in _uids_running():
+            return uid, lock
+        lock.close()
     raise SandboxUnavailable(f"all {len(UIDS)} sandbox uids are in use")
+
+
+def _uids_running():
+    """The uids that own a process on this machine now."""
+    uids = set()
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):  # a process that ended meanwhile
+                    uids.add(entry.stat().st_uid)
+    return uids
 
 
 class Sandbox:

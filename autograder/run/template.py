@@ -73,6 +73,11 @@ def _call(name, *args):
         raise OSError(errno, f"{name}{args[:2]}: {os.strerror(errno)}")
 
 
+def die_with_parent():
+    """Be killed (SIGKILL) when the process that started this one ends, however it ends."""
+    _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _mount(source, target, fstype=None, flags=0, options=None):
     encode = lambda s: None if s is None else s.encode()  # noqa: E731
     _call("mount", encode(source), encode(target), encode(fstype), flags, encode(options))
@@ -192,7 +197,7 @@ def _run_role(request, fds):
 
 def _first_process(request, fds):
     """The new PID namespace's first process: set up, report, start the role, reap."""
-    _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     report = socket.socket(fileno=fds[0])
     try:
         _isolate(request)
@@ -223,7 +228,7 @@ def _first_process(request, fds):
 def _fork(request, fds):
     """In a process forked from the template: enter new namespaces and fork their first."""
     try:
-        _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_parent()
         _call("unshare", CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
         first = os.fork()
         if first == 0:

@@ -28,11 +28,10 @@ from autograder.costs import tree_cpu
 from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_notebook
 from autograder.run import answer_key, wire
 from autograder.run.sandbox import Sandbox
-from autograder.run.values import Verdict
+from autograder.run.values import GRADER_KIND, Verdict
 from gradlab.checking import CheckFailed
 
 ANSWER_KEY_KIND = "answer key"  # the student's code imported the answer key
-GRADER_KIND = "grader"  # the grader failed on this notebook: not the student's doing
 MAX_DETAIL = 4000  # characters of a diagnosis kept for the feedback
 # a student's code can make its child send this much in all, over every call of a notebook
 NOTEBOOK_BYTES = 256 * 1024**2
@@ -41,7 +40,15 @@ NOTEBOOK_BYTES = 256 * 1024**2
 class ChildLost(BaseException):
     """The child died, hung or broke the protocol: none of its answers can be trusted from
     here. Not an Exception: the checks, which turn a student function's errors into a
-    diagnosis of its own, let it through to the notebook's verdict."""
+    diagnosis of its own, let it through to the notebook's verdict.
+
+    died: it ended (or its pipe broke) without a word, which the student's code may have
+    caused, or the machine (a process killed from outside); a hang or a breach of the
+    protocol is the student's code's alone."""
+
+    def __init__(self, why, died=False):
+        super().__init__(why)
+        self.died = died
 
 
 def grader_failure(exc):
@@ -127,20 +134,22 @@ class StudentProcess:
             message, size = self.reader.submit(receive).result(timeout)
         except CallTimeout:
             self.lost(f"no answer within {timeout:.1f} s")
-        except (EOFError, wire.WireError) as exc:
-            self.lost(f"it died or broke the protocol ({exc})")
+        except EOFError as exc:
+            self.lost(f"it died ({exc})", died=True)
+        except wire.WireError as exc:
+            self.lost(f"it broke the protocol ({exc})")
         self.bytes_left -= size
         return message
 
-    def lost(self, why):
+    def lost(self, why, died=False):
         self.close()
-        raise ChildLost(why) from None
+        raise ChildLost(why, died) from None
 
     def call(self, name, args):
         """The child's parsed reply (wire.reply) to calling the student's `name` on args, and
         the functions among args, which are called here when the child asks for them."""
         if self.process.poll() is not None:
-            raise ChildLost("the sandboxed process is no longer running")
+            raise ChildLost("the sandboxed process is no longer running", died=True)
         callbacks = []
         wire.send(self.process.stdin, {"call": name, "args": wire.encode(args, callbacks)})
         while True:
@@ -299,14 +308,25 @@ def run_graded_cell(source, functions):
     return Verdict(True, "")
 
 
-def verify_notebook(process, lesson, submitted):
+def verify_notebook(children, lesson, submitted):
     """Verdicts {grade_id: Verdict} of the trusted run of one sanitized submission.
 
-    process: a fresh StudentProcess, used for this submission only and closed afterwards.
+    children: gives a fresh StudentProcess, used for one attempt and closed afterwards. A
+    child that died without a word may have been killed from outside (the machine, a run
+    being stopped): that attempt is made once more on a fresh child, and its verdicts stand.
     A cell that failed while the student's code tried to import the answer key is told so.
     Whatever goes wrong costs this notebook only: every cell without a verdict fails, saying
     why.
     """
+    for _ in range(2):
+        verdicts, died = _verify_once(children(), lesson, submitted)
+        if not died:
+            break
+    return verdicts
+
+
+def _verify_once(process, lesson, submitted):
+    """(verdicts, whether the child died without a word) of one attempt on process."""
     source = source_notebook(lesson)
     names = exercises(source)
     verdicts = {}
@@ -330,13 +350,14 @@ def verify_notebook(process, lesson, submitted):
                 message = answer_key.message(tried[0])
                 verdict = Verdict(False, message, ANSWER_KEY_KIND, message)
             verdicts[cell.grade_id] = verdict
-        return verdicts
+        return verdicts, False
     except (ChildLost, OSError) as exc:
+        died = getattr(exc, "died", True)  # an OSError: its pipe broke
         reason = f"the student's code could not be loaded or stopped answering: {exc}"[:300]
         failed = Verdict(False, reason, "limit", reason)
     except Exception as exc:  # the grader's own failure on this notebook, not the student's
-        failed = grader_failure(exc)
+        died, failed = False, grader_failure(exc)
     finally:
         process.phases["trusted checks (grader side)"] = time.thread_time() - cpu
         process.close()
-    return every_cell(lesson, verdicts, failed)
+    return every_cell(lesson, verdicts, failed), died

@@ -2,6 +2,14 @@
 
 from dataclasses import dataclass, field
 
+GRADER_KIND = "grader"  # the grader failed on this notebook: not the student's doing
+
+
+def grader_failed(verdicts):
+    """Whether the grader's own machinery failed on a notebook with these verdicts: then
+    they are not the grade the work deserves."""
+    return any(v.kind == GRADER_KIND for v in verdicts.values())
+
 
 @dataclass(frozen=True)
 class Task:
@@ -18,7 +26,7 @@ class Verdict:
     passed: bool
     message: str  # the first line of the trusted run's failure, "" when it passed
     kind: str = ""  # what kind of mistake the check found (CheckFailed.kind), "" when passed
-    detail: str = ""  # the whole diagnosis, for the feedback ("" when passed)
+    detail: str = ""  # the whole diagnosis, for the feedback (when passed: its notes, or "")
 
 
 @dataclass(frozen=True)
@@ -29,3 +37,7 @@ class Outcome:
     verdicts: dict  # grade_id -> Verdict
     seconds: float
     phases: dict = field(default_factory=dict)  # phase -> core-seconds (autograder.costs)
+
+    @property
+    def grader_failed(self):
+        return grader_failed(self.verdicts)
