@@ -39,6 +39,10 @@ and one `with Check(...)` block:
     (e.g. "slices:last", "factor:unnamed") is used for that case of the kind alone.
 - `check.compare_cache(cache, contract, mistakes)` checks a cache against the course
   contract: [(name, value), ...] in order; one pair means the cache is that value itself.
+- A lesson whose exercises' functions call each other says so once, at the end of its module:
+  `calls(rnn_backward=[(rnn_step_backward, check_rnn_step_backward)])`. Each caller is then
+  graded given the course's reference for its callees, and its self-check names a callee of
+  the student's that fails its own check (see `calls`).
 - A check may raise `CheckFailed(message, kind)` itself; `kind` is one of KINDS.
 
 The checks run in the grader's process on values the student chose, so what they look at is
@@ -55,9 +59,11 @@ and one line in DIAGNOSERS (see the comments there for the order and why).
 """
 
 import contextlib
+import contextvars
 import copy
 import functools
 import inspect
+import io
 import itertools
 import linecache
 import math
@@ -65,6 +71,7 @@ import re
 import sys
 import time
 import traceback
+import types
 import warnings
 from dataclasses import dataclass, field
 
@@ -1135,8 +1142,9 @@ def wrapped(text, width=WIDTH):
 class Check:
     """One case of one exercise: calls the student's function and compares its answers.
 
-    Used as a context manager: on success it prints one line to stdout; on failure it
-    lets CheckFailed through with the function name and the case added.
+    Used as a context manager: on success it prints one line to stdout (and, for a function
+    that calls other exercises' functions, its notes: see `calls`); on failure it lets
+    CheckFailed through with the function name and the case added.
     """
 
     def __init__(self, name, fn, case):
@@ -1145,6 +1153,10 @@ class Check:
         self.case = case
         self.warned = []
         self.inputs = []
+        self.callees = CALLEES.get(name, ())
+        # in the grader, the student's function is a proxy that the callees can be lent to
+        self.lending = bool(self.callees) and hasattr(fn, "given")
+        self.called = set()  # the names of the lent callees the student's code called
 
     def __enter__(self):
         return self
@@ -1152,13 +1164,68 @@ class Check:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             print(f"\u2714 {self.name} passed: {self.case}")
+            notes = self._passing_notes()
+            for note in notes:
+                print("\n".join(wrapped(f"  {note}")))
+            if (kept := _notes.get()) is not None:
+                kept.extend(notes)
             return False
         if issubclass(exc_type, CheckFailed):
             first, *rest = str(exc).splitlines() or [""]
+            kind, hint, note = exc.kind, exc.hint, self._given_note()
+            if failing := self._failing_callee():  # the likely cause comes first
+                callee, found = failing
+                note = f"with it, {self.name} gets: {first}"
+                first = f"your {callee}, which {self.name} calls, fails its own check: "
+                first += _diagnosis_of(found, callee)
+                kind, hint = found.kind, found.hint
             lines = [*wrapped(f"{self.name}: {first}"), f"case: {self.case}"]
-            lines += [part for line in rest for part in wrapped(line)]
-            raise CheckFailed("\n".join(lines), exc.kind, exc.hint) from None
+            lines += [part for line in [note, *rest] if line for part in wrapped(line)]
+            raise CheckFailed("\n".join(lines), kind, hint) from None
         return False
+
+    def _passing_notes(self):
+        """In the grader: a note for each lent callee the student's code called whose
+        student's own version fails its own check (that cell's failure, not this one's)."""
+        notes = []
+        for callee in self.callees:
+            found = own_failure(self.fn, callee) if callee.name in self.called else None
+            if found:
+                notes.append(
+                    f"{self.name} is right given a correct {callee.name}; your {callee.name} "
+                    f"fails its own check: {_diagnosis_of(found, callee.name)}"
+                )
+        return notes
+
+    def _given_note(self):
+        """In the grader, when the student's code called lent callees: that a failure is this
+        function's own ("" otherwise)."""
+        called = [callee.name for callee in self.callees if callee.name in self.called]
+        if not called:
+            return ""
+        return (
+            f"{self.name} was given a correct {' and '.join(called)} (the course's), so the "
+            f"mistake is in {self.name} itself"
+        )
+
+    def _failing_callee(self):
+        """In the student's kernel: (name, CheckFailed) of the first callee that the student's
+        function refers to and whose student's own version fails its own check, or None."""
+        names = set() if self.lending else referred_names(self.fn)
+        for callee in self.callees:
+            found = own_failure(self.fn, callee) if callee.name in names else None
+            if found:
+                return callee.name, found
+        return None
+
+    def _lent(self, callee):
+        """The course's reference for `callee`, noting when the student's code calls it."""
+
+        def reference(*args):
+            self.called.add(callee.name)
+            return callee.reference(*args)
+
+        return reference
 
     def call(self, *args, warn_free=False):
         """Call the student's function on `args`, which it must leave unchanged.
@@ -1169,10 +1236,13 @@ class Check:
         """
         names = _argument_names(self.fn, len(args))
         before = [_snapshot(a) for a in args]
+        fn = self.fn
+        if self.lending:  # the callees are the course's: a mistake of theirs costs nothing here
+            fn = fn.given({callee.name: self._lent(callee) for callee in self.callees})
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(sys.stdout):
             warnings.simplefilter("always")
             try:
-                result = self.fn(*args)
+                result = fn(*args)
             except NotImplementedError:
                 raise CheckFailed(
                     "not implemented yet: replace `raise NotImplementedError()` with your code",
@@ -1276,3 +1346,101 @@ def _cache_item_is(item, value):
         return False
     value = np.asarray(value, dtype=np.float64)
     return _close(item, value, 1e-9, 1e-12 * max(1.0, float(np.max(np.abs(value), initial=0))))
+
+
+# ---------------------------------------------------------------- exercises that call exercises
+
+
+@dataclass(frozen=True)
+class Callee:
+    """An exercise whose function another exercise's function calls (rnn_backward calls
+    rnn_step_backward): its name, the course's reference for it, and its own check."""
+
+    name: str
+    reference: object
+    check: object
+
+
+CALLEES = {}  # exercise -> (Callee, ...) of the exercises its function calls, from `calls`
+
+
+def calls(**callers):
+    """Declare, once per lesson, which exercises' functions call which, each callee as (the
+    course's reference, its check): calls(rnn_backward=[(rnn_step_backward,
+    check_rnn_step_backward)]). A caller's check then grades it on its own:
+
+    - in the grader, the student's function is a proxy (autograder.run.trusted.proxy), and
+      `fn.given(functions)` is that proxy with `functions` lent to the student's code under
+      their names during its calls: Check.call lends it the course's reference for each
+      callee, so that a callee's mistake costs the callee's points only. A failure then says
+      the callees were the course's; a pass says which callee of the student's fails its own
+      check, as a note the grader keeps (`passing_notes`);
+    - in the student's own kernel, the student's functions call each other: a failing
+      self-check names first a callee that the function refers to and that fails its own
+      check.
+
+    A callee's test cell comes before its callers' in the notebook: the reference lent to a
+    caller answers any question, and by then the callee's own answers are graded.
+    """
+    for caller, callees in callers.items():
+        CALLEES[caller] = tuple(Callee(ref.__name__, ref, check) for ref, check in callees)
+
+
+def own_failure(fn, callee):
+    """The CheckFailed that the student's own function for `callee` gets from the callee's
+    own check, or None when it passes or there is none. It is the one fn sees: in fn's
+    module (the notebook), or in the grader the proxy `fn.student_function(name)` gives."""
+    if hasattr(fn, "student_function"):
+        own = fn.student_function(callee.name)
+    else:
+        own = getattr(fn, "__globals__", {}).get(callee.name)
+    if not callable(own):
+        return None
+    with contextlib.redirect_stdout(io.StringIO()):  # its "passed" line is not this check's
+        try:
+            callee.check(own)
+        except CheckFailed as exc:
+            return exc
+    return None
+
+
+def referred_names(fn):
+    """The global names that fn's code, and the code of the functions nested in it, use."""
+
+    def names(code):
+        nested = (c for c in code.co_consts if isinstance(c, types.CodeType))
+        return set(code.co_names).union(*map(names, nested))
+
+    code = getattr(fn, "__code__", None)
+    return names(code) if isinstance(code, types.CodeType) else set()
+
+
+def first_line(message):
+    """The first line of a diagnosis, with the indented lines that continue it (`wrapped`)."""
+    first, *rest = message.splitlines() or [""]
+    for line in rest:
+        if not line.startswith("  "):
+            break
+        first += " " + line.strip()
+    return first
+
+
+def _diagnosis_of(found, name):
+    """What the CheckFailed of exercise `name`'s check says, without the name in front."""
+    return first_line(str(found)).removeprefix(f"{name}: ")
+
+
+_notes = contextvars.ContextVar("passing_notes", default=None)
+
+
+@contextlib.contextmanager
+def passing_notes():
+    """A list of the notes of the checks that pass while the block runs (a caller right with
+    the course's callees, whose student's callee fails its own check), for the grader, which
+    does not read what the checks print."""
+    notes = []
+    token = _notes.set(notes)
+    try:
+        yield notes
+    finally:
+        _notes.reset(token)

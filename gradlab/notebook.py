@@ -41,6 +41,8 @@ from pathlib import Path
 from IPython import get_ipython
 from IPython.display import display
 
+from gradlab.checking import first_line
+
 TEST_SUFFIX = "_test"
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
 DONE, FAILING, NOT_STARTED = "done", "failing", "not started"
@@ -238,12 +240,7 @@ def _status(error):
         return DONE, ""
     if isinstance(error, NameError) or getattr(error, "kind", "") == "not implemented":
         return NOT_STARTED, ""
-    first, *rest = str(error).strip().splitlines() or [""]
-    # a diagnosis's first line may be wrapped: its continuation lines are indented
-    for line in rest:
-        if not line.startswith("  "):
-            break
-        first += " " + line.strip()
+    first = first_line(str(error).strip())
     if not isinstance(error, AssertionError):  # CheckFailed is one: its line says it all
         first = f"{type(error).__name__}: {first}".rstrip(": ")
     return FAILING, first

@@ -4,12 +4,16 @@ Started by autograder.run.trusted inside the sandbox. It runs the student's own 
 (never the test cells), then, for each request, calls one of the student's functions on the
 arguments sent and sends back the result and the arguments as they are afterwards, as plain
 values (autograder.run.wire). A function among the arguments is a stub that asks the trusted
-side to call it. What the student's code prints goes nowhere.
+side to call it, and so is a function the request lends the student's code under a name (the
+course's reference for an exercise that the called function calls): that name is bound to it
+in the function's globals for the call, and what was there is put back afterwards. What the
+student's code prints goes nowhere.
 
 The answer key is not in this sandbox at all (autograder.run.answer_key); the import guard
 only puts a name on an attempt to import it, and remembers it for the verdict.
 """
 
+import contextlib
 import importlib.abc
 import inspect
 import os
@@ -72,7 +76,9 @@ class Channel:
             warnings.simplefilter("always")
             try:
                 args = wire.decode(request["args"], self.callback)
-                result = fn(*args)
+                given = wire.decode(request.get("given", {"dict": {}}), self.callback)
+                with lent(getattr(fn, "__globals__", self.namespace), given):
+                    result = fn(*args)
                 reply = {"result": wire.encode(result), "args": wire.encode(args)}
             except wire.WireError as exc:
                 reply = {"error": {"type": "TypeError", "message": f"returned a value that {exc}"}}
@@ -85,6 +91,20 @@ class Channel:
         ]
         reply["answer_key"] = self.guard.attempts
         return reply
+
+
+@contextlib.contextmanager
+def lent(namespace, functions):
+    """Bind `functions` to their names in `namespace` while the block runs; then put back
+    what the names held before (or remove them)."""
+    before = {name: namespace[name] for name in functions if name in namespace}
+    namespace.update(functions)
+    try:
+        yield
+    finally:
+        for name in functions:
+            namespace.pop(name, None)
+        namespace.update(before)
 
 
 def _signature(fn):

@@ -29,7 +29,7 @@ from autograder.notebooks import exercises, graded_cells, nbgrader_meta, source_
 from autograder.run import answer_key, wire
 from autograder.run.sandbox import Sandbox
 from autograder.run.values import GRADER_KIND, Verdict
-from gradlab.checking import CheckFailed
+from gradlab.checking import CheckFailed, passing_notes
 
 ANSWER_KEY_KIND = "answer key"  # the student's code imported the answer key
 MAX_DETAIL = 4000  # characters of a diagnosis kept for the feedback
@@ -145,13 +145,20 @@ class StudentProcess:
         self.close()
         raise ChildLost(why, died) from None
 
-    def call(self, name, args):
+    def call(self, name, args, given=None):
         """The child's parsed reply (wire.reply) to calling the student's `name` on args, and
-        the functions among args, which are called here when the child asks for them."""
+        the functions among args, which are called here when the child asks for them.
+
+        given: {name: function} lent to the student's code for this call: the child binds
+        those names to stubs that call them here, as it does for the functions among args.
+        """
         if self.process.poll() is not None:
             raise ChildLost("the sandboxed process is no longer running", died=True)
         callbacks = []
-        wire.send(self.process.stdin, {"call": name, "args": wire.encode(args, callbacks)})
+        request = {"call": name, "args": wire.encode(args, callbacks)}
+        if given:
+            request["given"] = wire.encode(given, callbacks)
+        wire.send(self.process.stdin, request)
         while True:
             try:
                 message = self._receive(self.limits.cell_seconds)
@@ -178,11 +185,12 @@ class StudentProcess:
 
 
 def _run_callback(callbacks, index, args):
-    """Call the trusted side's function the child asked for; its reply, as plain values."""
+    """Call the trusted side's function the child asked for (its request parsed by
+    wire.reply); its reply, as plain values."""
     try:
         # the child may hand the student's own functions back in: they stay proxies
-        return {"result": wire.encode(callbacks[index](*wire.decode(args)), callbacks)}
-    except Exception as exc:  # a malformed request or a failing trusted function
+        return {"result": wire.encode(callbacks[index](*args), callbacks)}
+    except Exception as exc:  # the trusted function failed on the arguments the child sent
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -222,11 +230,19 @@ def _raise_student_error(error):
     raise CheckFailed(error["diagnosis"] or f"{error['type']}: {error['message']}", "error")
 
 
-def proxy(process, name):
-    """A stand-in for the student's function `name` that calls it in the child."""
+def proxy(process, name, given=None):
+    """A stand-in for the student's function `name` that calls it in the child.
+
+    given: {name: function} lent to the student's code during each call (the course's
+    reference for an exercise that `name` calls): in the child, those names are bound to
+    stubs that call the functions here, so that only values cross. For the checks
+    (gradlab.checking.calls), the stand-in has `given(functions)`, itself with `functions`
+    lent, and `student_function(other)`, the stand-in for the student's `other` (None when
+    the student's cells define none).
+    """
 
     def call(*args):
-        reply, callbacks = process.call(name, args)
+        reply, callbacks = process.call(name, args, given)
         for category, message in reply[-2]:
             category = RuntimeWarning if category == "RuntimeWarning" else UserWarning
             warnings.warn(message, category, stacklevel=2)
@@ -236,12 +252,19 @@ def proxy(process, name):
         return wire.decode(reply[1])
 
     call.__name__ = call.__qualname__ = name
+    call.given = functools.partial(proxy, process, name)
+    call.student_function = functools.partial(_student_function, process)
     params = process.signatures.get(name)
     if params is not None:  # else any arguments, as a function whose signature hides them
         call.__signature__ = inspect.Signature(
             [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]
         )
     return call
+
+
+def _student_function(process, name):
+    """The stand-in for the student's function `name`, or None when their cells define none."""
+    return proxy(process, name) if name in process.signatures else None
 
 
 def student_cells(submitted, source):
@@ -293,9 +316,15 @@ def _syntax_error(source):
 
 
 def run_graded_cell(source, functions):
-    """Run one graded cell's source with `functions` bound to their names: a Verdict."""
+    """Run one graded cell's source with `functions` bound to their names: a Verdict. One
+    that passed keeps the checks' notes (a function right given the course's reference for
+    an exercise it calls, where the student's own fails) as its detail."""
     namespace = {"np": np, **functions}
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        passing_notes() as notes,
+    ):
         try:
             exec(compile(source, "<graded cell>", "exec"), namespace)
         except Exception as exc:  # CheckFailed (an AssertionError) or an error of the cell
@@ -305,7 +334,7 @@ def run_graded_cell(source, functions):
             detail = detail[:MAX_DETAIL] or "assertion failed"
             first = detail.splitlines()[0][:300]
             return Verdict(False, first, getattr(exc, "kind", "") or "error", detail)
-    return Verdict(True, "")
+    return Verdict(True, "", detail="\n".join(dict.fromkeys(notes))[:MAX_DETAIL])
 
 
 def verify_notebook(children, lesson, submitted):

@@ -5,14 +5,18 @@ NumPy arrays (sent in .npy format without pickles, so that what arrives is alway
 ndarray, never a subclass) and NumPy random generators (their PCG64 state, a few integers).
 A function the trusted side passes to a student's function (the f of a gradient check)
 never crosses: it stays where it is, and the student's side gets a stub that asks the trusted
-side to call it (a callback), so the answer key behind it stays out of the sandbox. Anything
-else is refused. Messages are length-prefixed JSON.
+side to call it (a callback), so the answer key behind it stays out of the sandbox. So do the
+functions a call lends the student's code under a name (its `given`: the course's reference
+for an exercise that the called function calls), which the child binds to those names for
+that call only. Anything else is refused. Messages are length-prefixed JSON.
 
 Everything that arrives from a sandbox is hostile input: the student's code runs there and
 can write any bytes on the pipe. So every message is parsed against the schema of what the
-child may say (`ready`, `reply`, `callback_request`), with bounds on its size, the depth and
-count of its values and the rank and size of its arrays; anything else is a WireError, which
-costs that student's notebook its verdicts and nothing more.
+child may say (`ready`, `reply`, and within a call the callback requests of `reply`), with
+bounds on its size, the depth and count of its values and the rank and size of its arrays;
+anything else is a WireError, which costs that student's notebook its verdicts and nothing
+more. A callback may only name a function offered for the call in progress (among its
+arguments or lent to it), with a tuple of plain values as its arguments.
 """
 
 import base64
@@ -202,15 +206,20 @@ def _attempts(attempts):
 
 
 def reply(message, callbacks):
-    """The child's answer to a call: ("callback", index, args), or ("result", result, args,
-    warnings, attempts) or ("error", {type, message, diagnosis}, warnings, attempts), where
-    args and result are still encoded and attempts are as in ready()."""
+    """The child's answer to a call that offered `callbacks` (the functions among its
+    arguments and those lent to it): ("callback", index, args) with args decoded, a request
+    to call callbacks[index](*args); or ("result", result, args, warnings, attempts) or
+    ("error", {type, message, diagnosis}, warnings, attempts), where args and result are
+    still encoded and attempts are as in ready()."""
     if isinstance(message, dict) and "callback" in message:
         _schema(message, ("callback", "args"))
         index = message["callback"]
         if not _is_int(index) or not 0 <= index < len(callbacks):
             raise WireError("a callback that was never offered")
-        return ("callback", index, message["args"])
+        args = decode(message["args"])
+        if not isinstance(args, tuple):
+            raise WireError("a callback whose arguments are not a tuple")
+        return ("callback", index, args)
     _schema(message, ("warnings", "answer_key"), ("result", "args", "error"))
     warnings = [
         (_text(w.get("category"), "a warning"), _text(w.get("message"), "a warning"))

@@ -14,7 +14,7 @@ switches of `cnn_variant` and `train_variant`.
 
 import numpy as np
 
-from gradlab.checking import Check, CheckFailed, Mistake, batch_factors, stdout_only
+from gradlab.checking import Check, CheckFailed, Mistake, batch_factors, calls, stdout_only
 from gradlab.data.digits import digits
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient
@@ -468,3 +468,7 @@ def _check_params_dict(params):
             f"the trained params must be a dict with the keys {list(PARAM_NAMES)}, got {keys}",
             "type",
         )
+
+
+# train gets its losses and gradients from cnn_loss
+calls(train=[(cnn_loss, check_cnn_loss)])

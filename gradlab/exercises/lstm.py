@@ -18,7 +18,7 @@ import itertools
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, Sum, simulated, stdout_only, summed
+from gradlab.checking import Check, Mistake, Sum, calls, simulated, stdout_only, summed
 from gradlab.inputs import rng_for
 
 GATES = ("i", "f", "o", "g")
@@ -587,3 +587,11 @@ def check_lstm_backward(lstm_backward_fn, N=3, T=5, D=4, H=6, seed=0, upstream="
     with Check("lstm_backward", lstm_backward_fn, case) as check:
         got = dict(zip(names, check.unpack(check.call(dh, cache), names)))
         _compare_all(check, names, got, expected, mistakes, factors, options)
+
+
+# the sequence functions call the step functions (the backward runs the steps forward again)
+STEP_FORWARD = (lstm_step_forward, check_lstm_step_forward)
+calls(
+    lstm_forward=[STEP_FORWARD],
+    lstm_backward=[STEP_FORWARD, (lstm_step_backward, check_lstm_step_backward)],
+)

@@ -15,6 +15,7 @@ from gradlab.checking import (
     Mistake,
     Sum,
     batch_factors,
+    calls,
     simulated,
     stdout_only,
     summed,
@@ -70,6 +71,16 @@ def sigmoid_forward(x):
 
 def relu_forward(x):
     return relu(x), x
+
+
+def sigmoid_backward(dout, cache):
+    """Trusted backward pass of the sigmoid, whose cache is its output."""
+    return dout * cache * (1 - cache)
+
+
+def relu_backward(dout, cache):
+    """Trusted backward pass of the ReLU, whose cache is its input."""
+    return dout * (cache > 0)
 
 
 # ---------------------------------------------------------------- a multi-layer perceptron
@@ -341,7 +352,7 @@ def check_sigmoid_backward(sigmoid_backward_fn, shape=(4, 5), seed=0):
     dx = numerical_vjp(sigmoid, x, dout)
     s_out = sigmoid(out)
     mistakes = [
-        *upstream_mistakes(lambda d, c: d * c * (1 - c), dout, out, names=("dx",))["dx"],
+        *upstream_mistakes(sigmoid_backward, dout, out, names=("dx",))["dx"],
         Mistake(
             dout * s_out * (1 - s_out),
             "you applied the sigmoid to the cache: it already holds out = sigmoid(x), "
@@ -399,7 +410,7 @@ def check_relu_backward(relu_backward_fn, shape=(4, 5), seed=0):
     _, cache = relu_forward(x)
     dx = numerical_vjp(relu, x, dout)
     mistakes = [
-        *upstream_mistakes(lambda d, x_: d * (x_ > 0), dout, x, names=("dx",))["dx"],
+        *upstream_mistakes(relu_backward, dout, x, names=("dx",))["dx"],
         Mistake(dout, "the mask is missing: dx = dout where x > 0 and 0 elsewhere", "missing term"),
         Mistake(dout * x, "you multiplied by x: relu'(x) is the indicator (x > 0), not x"),
         Mistake(dout * relu(x), "you multiplied by relu(x): relu'(x) is the indicator (x > 0)"),
@@ -596,3 +607,15 @@ def check_classic_bp_grads(classic_bp_grads_fn, d=3, q=4, l=2, seed=0):
                 sums=over_outputs.get(name),
                 hints=hints.get(name),
             )
+
+
+# mlp_loss may build its network from the layers above, and classic_bp_grads from the sigmoid's
+SIGMOID = [(sigmoid_forward, check_sigmoid_forward), (sigmoid_backward, check_sigmoid_backward)]
+LAYERS = [
+    (affine_forward, check_affine_forward),
+    (affine_backward, check_affine_backward),
+    *SIGMOID,
+    (relu_forward, check_relu_forward),
+    (relu_backward, check_relu_backward),
+]
+calls(mlp_loss=LAYERS, classic_bp_grads=SIGMOID)

@@ -13,6 +13,7 @@ from gradlab.checking import (
     Check,
     Mistake,
     Sum,
+    calls,
     simulated,
     stdout_only,
     summed,
@@ -464,3 +465,10 @@ def check_rnn_backward(rnn_backward_fn, N=3, T=5, D=4, H=6, seed=0, upstream="ev
                 axes=TIME_AXES if name == "dx" else None,
                 hints={"slices:last": LAST_STEP_HINT} if name == "dx" else None,
             )
+
+
+# the sequence functions call the step functions
+calls(
+    rnn_forward=[(rnn_step_forward, check_rnn_step_forward)],
+    rnn_backward=[(rnn_step_backward, check_rnn_step_backward)],
+)

@@ -7,7 +7,7 @@ with class index 1 - y, which is the identity the lesson teaches.
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, as_array, batch_factors, stdout_only
+from gradlab.checking import Check, Mistake, as_array, batch_factors, calls, stdout_only
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp
 from gradlab.tools.softmax import cross_entropy, softmax
@@ -291,3 +291,10 @@ def check_binary_cross_entropy(bce_fn, N=6, seed=0, scale=4.0):
             stable_hint=STABLE,
             rtol=1e-6 if scale <= 100 else 1e-9,
         )
+
+
+# both may compute the probabilities with the student's sigmoid
+calls(
+    sigmoid_grad=[(sigmoid, check_sigmoid)],
+    binary_cross_entropy=[(sigmoid, check_sigmoid)],
+)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gradlab.checking import Check, Factor, Mistake, batch_factors, stdout_only
+from gradlab.checking import Check, Factor, Mistake, batch_factors, calls, stdout_only
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient
 from gradlab.tools.softmax import cross_entropy, one_hot, softmax
@@ -158,3 +158,10 @@ def check_softmax_cross_entropy(softmax_cross_entropy, N=4, K=5, seed=0, scale=1
             stable_hint=STABLE,
             rtol=1e-6 if scale <= 10 else 1e-9,
         )
+
+
+# both may compute the probabilities with the student's softmax
+calls(
+    softmax_jacobian=[(softmax, check_softmax)],
+    softmax_cross_entropy=[(softmax, check_softmax)],
+)
