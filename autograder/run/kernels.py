@@ -27,6 +27,8 @@ import subprocess
 import threading
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 import nbformat
 from jupyter_client import AsyncKernelManager
@@ -251,6 +253,17 @@ def record_verdicts(nb, verdicts):
         ]
 
 
+def grader_failed_on(task, exc):
+    """(verdicts, problem, notebook JSON) of a task the grader failed on: every cell says so,
+    the test cells too (nbgrader gives a test cell without an error its points)."""
+    failed = trusted.grader_failure(exc)
+    verdicts = trusted.every_cell(task.key[1], {}, failed)
+    nb = nbformat.reads(task.notebook_json, as_version=4)
+    mark_not_run(nb, failed.message)
+    record_verdicts(nb, verdicts)
+    return verdicts, failed.message, nbformat.writes(nb)
+
+
 def mark_not_run(nb, reason, unrun=()):
     """Give every code cell that did not finish (and was meant to run) an error output
     saying why."""
@@ -376,13 +389,7 @@ class Worker:
             record_verdicts(nb, verdicts)
             notebook_json = nbformat.writes(nb)
         except Exception as exc:
-            failed = trusted.grader_failure(exc)
-            verdicts = trusted.every_cell(lesson, {}, failed)
-            # its test cells say so: nbgrader gives a test cell without an error its points
-            nb = nbformat.reads(task.notebook_json, as_version=4)
-            mark_not_run(nb, failed.message)
-            record_verdicts(nb, verdicts)
-            problem, notebook_json = failed.message, nbformat.writes(nb)
+            verdicts, problem, notebook_json = grader_failed_on(task, exc)
         for child in used:
             child.close()
             for phase, spent in child.phases.items():
@@ -443,6 +450,7 @@ class Worker:
 
 
 _local = threading.local()  # this thread's Worker
+POOL_BREAKS = 3  # pools a run may lose to dead workers before what is left is given up
 
 
 def run_task(task, limits, font_cache, runtime_root):
@@ -488,7 +496,12 @@ class LocalWorkers:
     each with its Worker (and that Worker's template): they share the command's imports and
     start their templates while the command prepares what they will grade. The same
     processes then serve other work of the run (feedback) through map(). Started later, for
-    that other work only, they are spawned: by then the command may have threads.
+    that other work only or after workers died, they are spawned: by then the command may
+    have threads.
+
+    A worker that dies (the machine's doing, an out-of-memory kill: none runs student code)
+    breaks its pool, which concurrent.futures tells (multiprocessing's Pool would wait for
+    its task for ever): what was not finished goes to a new pool.
     """
 
     def __init__(self, jobs, limits=Limits(), first_lesson=None, template=None):
@@ -515,11 +528,14 @@ class LocalWorkers:
             self.template = new_template(self.limits, self.font_cache, self.runtime_root)
         context = multiprocessing.get_context("fork" if warm else "spawn")
         started = context.Value("i", 0)  # each worker takes the next number
-        arguments = (self.limits, self.font_cache, self.runtime_root, self.template)
-        arguments += (first_lesson, self.jobs, started)
+        # a spawned worker makes a template of its own: a template cannot be sent to it
+        arguments = (self.limits, self.font_cache, self.runtime_root)
+        arguments += (self.template if warm else None, first_lesson, self.jobs, started)
         gc.freeze()  # the forked workers' collections leave the command's objects alone
         try:
-            self.pool = context.Pool(self.jobs, _start_worker, arguments)
+            self.pool = ProcessPoolExecutor(self.jobs, context, _start_worker, arguments)
+            if warm:  # its first task forks every worker at once, before any thread starts
+                self.pool.submit(int)
         finally:
             gc.unfreeze()
 
@@ -529,24 +545,55 @@ class LocalWorkers:
 
     def execute(self, tasks):
         """Execute and verify every task (a list, lesson by lesson); yield Outcomes as they
-        finish."""
+        finish. What is left when workers died POOL_BREAKS times is the grader's failure."""
         if self.pool is None:
             self._start(first_lesson=tasks[0].key[1])
         run = functools.partial(
             run_task, limits=self.limits, font_cache=self.font_cache, runtime_root=self.runtime_root
         )
-        yield from self.pool.imap_unordered(run, tasks)
+        left = list(tasks)
+        for _ in range(POOL_BREAKS):
+            futures = {self.pool.submit(run, task): task for task in left}
+            given = set()
+            try:
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    given.add(future)
+                    yield outcome
+                return
+            except BrokenProcessPool:
+                done = [f for f in futures if f not in given and f.done() and not f.exception()]
+                for future in done:
+                    yield future.result()
+                left = [task for f, task in futures.items() if f not in given and f not in done]
+                self._end_pool()
+                self._start()
+        lost = RuntimeError(f"grading workers died {POOL_BREAKS} times while it was graded")
+        for task in left:
+            verdicts, problem, notebook_json = grader_failed_on(task, lost)
+            yield Outcome(task.key, notebook_json, problem, verdicts, 0.0)
 
     def map(self, fn, items):
         if self.pool is None:
             self._start()
-        return self.pool.map(fn, items)
+        try:
+            return list(self.pool.map(fn, items))
+        except BrokenProcessPool:  # once more, on new workers
+            self._end_pool()
+            self._start()
+            return list(self.pool.map(fn, items))
+
+    def _end_pool(self):
+        """End the workers at once (concurrent.futures would wait for their tasks)."""
+        for process in list((self.pool._processes or {}).values()):
+            process.kill()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
 
     def close(self):
         """End the workers, and with them every kernel, child and template."""
         if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+            self._end_pool()
         if self.template is not None:
             self.template.close()
         shutil.rmtree(self.runtime_root, ignore_errors=True)
