@@ -14,6 +14,8 @@ import time
 
 import psutil
 
+from autograder.files import write_whole
+
 
 def process_cpu():
     """CPU seconds of this process and of every child it has waited for."""
@@ -71,11 +73,14 @@ class Costs:
         for outcome in outcomes:
             for name, seconds in outcome.phases.items():
                 notebooks[name] = notebooks.get(name, 0.0) + seconds
+        own = resource.getrusage(resource.RUSAGE_SELF)
         record = {
+            # this process alone, none of its children (workers, templates) counted
+            "command_own_core_seconds": own.ru_utime + own.ru_stime,
             "command_core_seconds": self.core,
             "command_wall_seconds": self.wall,
             "notebooks_run": len(outcomes),
             "notebook_core_seconds": notebooks,
             "cores": os.cpu_count(),
         }
-        path.write_text(json.dumps(record, indent=1) + "\n")
+        write_whole(path, json.dumps(record, indent=1) + "\n")

@@ -356,5 +356,6 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
                 marks[key].parent.mkdir(parents=True, exist_ok=True)
                 write_whole(marks[key], entries[key])
     students = {s.student for s in found}
+    feedback.share_mathjax(out, sorted(students))
     unarchived = {s for s in students if not (out / feedback.ARCHIVES / f"{s}.zip").exists()}
     return on_workers + feedback.archives(out, sorted(unarchived), workers)

@@ -215,6 +215,23 @@ def scored_pairs(lessons, score):
     return found
 
 
+def indexed_pairs(lessons):
+    """[(copies?, similarity, runs, "")] of every pair of members of every lesson as the
+    grading command finds them (similarity.compare_lesson: the candidates its index gives, and
+    the groups they make); a pair it does not compare has similarity 0."""
+    found = []
+    for starter, members in lessons.values():
+        named = {f"{i}": (base, sources) for i, (base, _, sources) in enumerate(members)}
+        submissions = {name: sources for name, (_, sources) in named.items()}
+        pairs = similarity.compare_lesson("lesson", submissions, {}, starter)
+        compared = {(p.student_a, p.student_b): p for p in pairs}
+        for a, b in itertools.combinations(sorted(named), 2):
+            pair = compared.get((a, b))
+            scored = (pair.similarity, pair.runs) if pair else (0.0, 0)
+            found.append((named[a][0] == named[b][0], *scored, ""))
+    return found
+
+
 def figures(found, threshold, min_runs):
     """(precision, recall, flagged copies, false flags, missed copies)."""
     flags = [(copy, sim >= threshold and runs >= min_runs) for copy, sim, runs, _ in found]
@@ -261,6 +278,11 @@ def main():
         "  without the minimum of runs: precision {:.3f}, recall {:.3f}".format(
             *figures(found, threshold, 0)[:2]
         )
+    )
+    precision, recall, *_ = figures(indexed_pairs(lessons), threshold, min_runs)
+    print(
+        f"  through the candidate index, as the grading command compares: precision "
+        f"{precision:.3f}, recall {recall:.3f}"
     )
     slips = []
     for starter, (published, *wrong) in mistakes.values():

@@ -181,7 +181,10 @@ def test_a_student_named_like_an_archive_takes_nobody_s_archive(graded):
     assert (out / "feedback" / "ada.zip").is_dir()
     for student in ("ada", "ada.zip"):
         with zipfile.ZipFile(out / "feedback-archives" / f"{student}.zip") as z:
-            assert z.namelist() == [f"{student}/{LESSON}/{page(graded, student).name}"]
+            assert z.namelist() == [
+                f"{student}/{LESSON}/{page(graded, student).name}",
+                f"{student}/mathjax.js",
+            ]
 
 
 def test_no_csv_cell_is_a_formula(graded):

@@ -66,7 +66,10 @@ def write_outputs(out, results, notes=(), folders=None):
         csvfile.write(out / "students.csv", [["folder", "student"], *students])
     pairs = similarity.class_pairs(out, results)
     similar = [["lesson", "student_a", "student_b", "similarity", "flagged"]]
-    for p in sorted(pairs, key=lambda p: (p.lesson, -p.similarity, p.student_a, p.student_b)):
+    # the flagged pairs, and each student's nearest and published-solution pair: not every
+    # pair compared, which grows with the class
+    kept = similarity.kept(pairs)
+    for p in sorted(kept, key=lambda p: (p.lesson, -p.similarity, p.student_a, p.student_b)):
         flag = "yes" if p.flagged else "no"
         similar.append([p.lesson, p.student_a, p.student_b, f"{p.similarity:.2f}", flag])
     csvfile.write(out / "similarity.csv", similar)

@@ -23,12 +23,15 @@ from sqlalchemy.exc import SAWarning
 
 from autograder.course import nbgrader_api
 from autograder.files import write_whole
-from autograder.outputs.mathjax import inline_mathjax
+from autograder.outputs.mathjax import SINGLE_FILE, inline_mathjax
 
 _EXTERNAL_SCRIPT = re.compile(
     r"""<script[^>]*\bsrc=["']https?://[^"']*["'][^>]*>\s*</script>""", re.I
 )
 ARCHIVES = "feedback-archives"  # OUT/feedback-archives/<student>.zip
+# MathJax, one copy for all of a student's pages: OUT/feedback/<student>/mathjax.js, beside
+# their lesson folders (a lesson id is never this name), a hard link to OUT/.mathjax.js
+MATHJAX, MATHJAX_MASTER = "mathjax.js", ".mathjax.js"
 # long diagnoses wrap instead of scrolling sideways, cut off mid-sentence
 WRAP = """<style>
 pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -138,10 +141,29 @@ def _on_workers(fn, items, workers):
 
 
 def travel(page_html):
-    """A feedback page made whole: maths inline, long lines wrapped, nothing fetched (the
-    template's require.js from a CDN only serves live widgets, whose pictures are inline)."""
-    page_html = _EXTERNAL_SCRIPT.sub("", inline_mathjax(page_html))
+    """A feedback page made whole: its maths typeset by the student's copy of MathJax (see
+    share_mathjax), long lines wrapped, nothing fetched (the template's require.js from a CDN
+    only serves live widgets, whose pictures are inline)."""
+    page_html = _EXTERNAL_SCRIPT.sub("", inline_mathjax(page_html, src=f"../{MATHJAX}"))
     return page_html.replace("</head>", f"{WRAP}\n</head>", 1)
+
+
+def share_mathjax(out, students):
+    """Give each student's feedback folder its copy of MathJax, which their pages load: one
+    file on the disk for the whole class (hard links), one in each student's archive."""
+    master = out / MATHJAX_MASTER
+    if not master.is_file() or master.stat().st_size != SINGLE_FILE.stat().st_size:
+        write_whole(master, SINGLE_FILE.read_bytes())
+    for student in students:
+        mine = out / "feedback" / student / MATHJAX
+        if mine.is_file() and os.path.samefile(mine, master):
+            continue
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        mine.unlink(missing_ok=True)
+        try:
+            os.link(master, mine)
+        except OSError:  # a file system without hard links: a copy
+            write_whole(mine, master.read_bytes())
 
 
 def problem_page(result, why=""):
@@ -174,9 +196,9 @@ def _archive(job):
     partial = archive.with_name(f"{student}.zip.partial")
     try:
         archive.parent.mkdir(exist_ok=True)
-        # the fastest deflate: the pages are mostly MathJax, a fifth bigger for a fifth of the time
+        # the fastest deflate: a fifth bigger for a fifth of the time
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            for page in sorted(folder.rglob("*.html")):
+            for page in [*sorted(folder.rglob("*.html")), folder / MATHJAX]:
                 z.write(page, page.relative_to(out / "feedback"))
         os.replace(partial, archive)
     except Exception:

@@ -301,20 +301,30 @@ def _side_by_side(pair):
 
 
 def _similarity_section(pairs):
-    flagged = sorted((p for p in pairs if p.flagged), key=lambda p: (-p.similarity, p.lesson))
+    by_lesson = {}
+    for p in pairs:
+        by_lesson.setdefault(p.lesson, []).append(p)
+    rows = []
+    for lesson, mine in sorted(by_lesson.items()):
+        index = {(p.student_a, p.student_b): p for p in mine}
+        for group in similarity.groups(mine):
+            center = similarity.central(group, mine)
+            for member in sorted(group - {center}):
+                p = index.get((member, center)) or index.get((center, member))
+                if p is None:  # two copies of one source, both flagged with a third
+                    continue
+                rows.append(
+                    [
+                        _cell(lesson),
+                        _cell(f"{center} (group of {len(group)})"),
+                        _cell(member),
+                        _cell(_percent(p.similarity), p.similarity, True),
+                        f"<td>{_side_by_side(p)}</td>",
+                    ]
+                )
     short = sum(
         p.similarity >= similarity.THRESHOLD and p.runs < similarity.MIN_RUNS for p in pairs
     )
-    rows = [
-        [
-            _cell(p.lesson),
-            _cell(p.student_a),
-            _cell(p.student_b),
-            _cell(_percent(p.similarity), p.similarity, True),
-            f"<td>{_side_by_side(p)}</td>",
-        ]
-        for p in flagged
-    ]
     aside = (
         f" {_plural(short, 'more pair is', 'more pairs are')} as similar but compare fewer "
         f"than {similarity.MIN_RUNS} runs (a few lines): too little code to tell a copy from "
@@ -323,13 +333,16 @@ def _similarity_section(pairs):
         else ""
     )
     return f"""<h2 id="similarity">Similar submissions</h2>
-<p class="note">Every submission's solution cells were compared with every other student's of
-the same lesson and with the published solutions, the starter code left out, insensitive
-to renamed variables, comments, layout and reordered lines. The pairs at or above
-{similarity.THRESHOLD:.0%} similarity are listed: a reason to look at the two side by side
-(marked lines have the same statement on both sides), <b>not a verdict</b>: a short exercise
-has few ways to be written. All {len(pairs)} pairs are in similarity.csv.{aside}</p>
-{_sortable(["lesson", "student", "similar to", "similarity", "the code"], rows, "similarity-table")}
+<p class="note">Every submission's solution cells were compared with the published solutions
+and with every other student's of the same lesson that shares code few others wrote (the
+rest cannot be a copy), the starter code left out, insensitive to renamed variables,
+comments, layout and reordered lines. The pairs at or above
+{similarity.THRESHOLD:.0%} similarity make groups (students connected by such pairs), each
+shown once, every member beside the group's most central one: a reason to look at them side
+by side (marked lines have the same statement on both sides), <b>not a verdict</b>: a short
+exercise has few ways to be written. similarity.csv has the flagged pairs, and each
+student's nearest submission and the published solution.{aside}</p>
+{_sortable(["lesson", "group", "member", "similarity", "the code"], rows, "similarity-table")}
 {_similarity_plot(pairs) if pairs else ""}"""
 
 

@@ -1,33 +1,40 @@
 """Which students handed in the same code for a lesson, or the published solution.
 
-Every submission's solution cells are compared with every other student's of the same
-lesson, and with the published solutions (solutions/), exercise by exercise. A cell is first
-reduced to what a copier does not change by renaming, commenting, reformatting or
-reordering independent lines: Python's own parser (ast) reads it, so that comments, layout
-and docstrings go; every name the cell binds (arguments, variables, helper functions)
-becomes `_`, while what it uses from outside (np.sum, axis=-1, .T, another exercise's
-function) stays. Each statement is then one unit, printed back by ast.unparse, and a cell is
-the multiset of the K-token runs of its units: a run never spans two statements, so the
-order of the statements does not matter. The student version's starter code (lessons/: the
-signature, the docstring, a given helper) is subtracted from every cell: it is nobody's
-work. A cell left as the starter has nothing left, and counts as not attempted.
+Every submission's solution cells are compared with the published solutions (solutions/) and
+with every other student's of the same lesson whose code is alike enough to be worth it
+(`candidates`, locality-sensitive hashing: the rest cannot be a copy), exercise by exercise.
+A cell is first reduced to what a copier does not change by renaming, commenting,
+reformatting or reordering independent lines: Python's own parser (ast) reads it, so that
+comments, layout and docstrings go; every name the cell binds (arguments, variables, helper
+functions) becomes `_`, while what it uses from outside (np.sum, axis=-1, .T, another
+exercise's function) stays. Each statement is then one unit, printed back by ast.unparse,
+and a cell is the multiset of the K-token runs of its units: a run never spans two
+statements, so the order of the statements does not matter. The student version's starter
+code (lessons/: the signature, the docstring, a given helper) is subtracted from every cell:
+it is nobody's work. A cell left as the starter has nothing left, and counts as not
+attempted.
 
 Two submissions' similarity is the weighted Jaccard index of those multisets, pooled over
 the exercises both attempted: the runs they share over the runs either has. A pair at or
 above THRESHOLD, over at least MIN_RUNS runs, is flagged: a reason for the instructor to
-look at the two submissions side by side, never a grade. benchmarks/similarity_quality.py
-measures how well this separates disguised copies from honest answers.
+look at the two submissions side by side, never a grade; flagged pairs make groups, shown
+once each. benchmarks/similarity_quality.py measures how well this separates disguised copies
+from honest answers, and benchmarks/similarity_speed.py what it costs for a large class.
 """
 
 import ast
 import copy
 import itertools
+import json
 import keyword
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from autograder.course import LESSONS, SOLUTIONS
 
@@ -35,6 +42,14 @@ PUBLISHED = "published solution"
 K = 4  # tokens per run: long enough to say more than one name, short enough to survive edits
 THRESHOLD = 0.7  # the similarity from which a pair is flagged
 MIN_RUNS = 40  # fewer runs compared than this (a line or two) is too little to flag
+# candidates for a copy: MinHash signatures of BANDS x ROWS hashes ((a x + b) mod a prime,
+# with a and b fixed, so that every run finds the same pairs), and buckets from this size on
+# chained rather than paired all with all (see `candidates`)
+BANDS, ROWS, BUCKET = 16, 4, 20
+_PRIME = np.uint64((1 << 31) - 1)
+_A, _B = (
+    np.random.default_rng(2003).integers(1, int(_PRIME), BANDS * ROWS, np.uint64) for _ in "ab"
+)
 # intake's reasons for a notebook it did not copy to OUT/course/submitted: a copy there is
 # from an earlier run, not what the student hands in now
 NOT_HANDED_IN = ("missing notebook", "refused", "not a regular file", "larger than", "unreadable")
@@ -246,29 +261,116 @@ def compare(lesson, name_a, cells_a, name_b, cells_b):
 
 
 def compare_lesson(lesson, submissions, published, starter):
-    """Every pair of a lesson: each two students, and each student with the published
-    solution. submissions: {student: {grade_id: source}}; published and starter:
+    """The pairs of a lesson worth a look, found without comparing every two students: each
+    student with the published solution, and each two students whose code is alike
+    (`candidates`). submissions: {student: {grade_id: source}}; published and starter:
     {grade_id: source}."""
     cells = {
         student: {g: read_cell(src, starter.get(g, "")) for g, src in sources.items()}
         for student, sources in submissions.items()
     }
     solution = {g: read_cell(src, starter.get(g, "")) for g, src in published.items()}
-    students = sorted(cells)
-    pairs = [
-        compare(lesson, a, cells[a], b, cells[b]) for a, b in itertools.combinations(students, 2)
-    ]
-    pairs += [compare(lesson, s, cells[s], PUBLISHED, solution) for s in students]
-    return [pair for pair in pairs if pair]
+    pairs = {}
+
+    def add(a, b):
+        if (a, b) not in pairs:
+            other = solution if b == PUBLISHED else cells[b]
+            pairs[(a, b)] = compare(lesson, a, cells[a], b, other)
+
+    for student in sorted(cells):
+        add(student, PUBLISHED)
+    for a, b in sorted(candidates(cells)):
+        add(a, b)
+    return [pair for pair in pairs.values() if pair]
+
+
+def candidates(cells):
+    """The pairs of students ({student: {grade_id: Cell}}) whose sets of runs are alike
+    enough to be worth comparing exactly: MinHash locality-sensitive hashing (Broder 1997;
+    Leskovec, Rajaraman and Ullman, Mining of Massive Datasets, ch. 3), BANDS bands of ROWS
+    hashes each. Two students whose runs overlap by a Jaccard index s share a band with
+    probability 1 - (1 - s**ROWS)**BANDS: 0.99 at s = 0.7 (flagged from THRESHOLD), 0.06 at
+    s = 0.3. The students of one bucket larger than BUCKET (many hand in the same code) are
+    chained, each with the next, not paired all with all: the flagged links make one group
+    all the same. The pairs grow with the class, not with its square."""
+    buckets = {}
+    for student, mine in sorted(cells.items()):
+        runs = {_stable_hash(g, run) for g, cell in mine.items() for run in cell.runs}
+        if not runs:
+            continue
+        x = np.fromiter(runs, dtype=np.uint64, count=len(runs))
+        signature = ((_A[:, None] * x[None, :] + _B[:, None]) % _PRIME).min(axis=1)
+        for band, rows in enumerate(signature.reshape(BANDS, ROWS)):
+            buckets.setdefault((band, rows.tobytes()), []).append(student)
+    found = set()
+    for members in buckets.values():
+        if len(members) <= BUCKET:
+            found.update(itertools.combinations(members, 2))
+        else:
+            found.update(itertools.pairwise(members))
+    return found
+
+
+def _stable_hash(grade_id, run):
+    """A run's hash, the same in every process (Python's own hash() of a str is not)."""
+    return zlib.crc32(" ".join((grade_id, *run)).encode())
+
+
+def groups(pairs):
+    """The students (and the published solution) connected by flagged pairs, each group a
+    set of two or more."""
+    parent = {}
+
+    def root(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in pairs:
+        if pair.flagged:
+            parent[root(pair.student_a)] = root(pair.student_b)
+    found = {}
+    for member in parent:
+        found.setdefault(root(member), set()).add(member)
+    return [group for group in found.values() if len(group) > 1]
+
+
+def central(group, pairs):
+    """The member of a group most similar to the others (summed over its flagged pairs)."""
+    weight = Counter()
+    for pair in pairs:
+        if pair.flagged and pair.student_a in group:
+            weight[pair.student_a] += pair.similarity
+            weight[pair.student_b] += pair.similarity
+    return max(sorted(group), key=lambda member: weight[member])
+
+
+def kept(pairs):
+    """The pairs similarity.csv keeps: the flagged ones, each student's pair with the
+    published solution, and each student's nearest neighbour among the pairs compared."""
+    nearest = {}
+    for pair in pairs:
+        for student in (pair.student_a, pair.student_b):
+            if student != PUBLISHED and pair.similarity > getattr(
+                nearest.get(student), "similarity", -1
+            ):
+                nearest[student] = pair
+    chosen = {id(p): p for p in pairs if p.flagged or p.student_b == PUBLISHED}
+    chosen.update({id(p): p for p in nearest.values()})
+    return list(chosen.values())
 
 
 def solution_sources(path):
     """{grade_id: source} of the solution code cells of the notebook at path."""
-    nb = nbformat.read(path, as_version=4)
+    # the JSON as it is: nbformat's validation would take most of a large class's time
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    if nb.get("nbformat") != 4:  # an older format, which nbformat converts
+        nb = nbformat.read(path, as_version=4)
     return {
-        meta["grade_id"]: cell.source
-        for cell in nb.cells
-        if cell.cell_type == "code"
+        meta["grade_id"]: "".join(cell["source"])
+        for cell in nb["cells"]
+        if cell.get("cell_type") == "code"
         and (meta := cell.get("metadata", {}).get("nbgrader", {})).get("solution")
         and meta.get("grade_id")
     }

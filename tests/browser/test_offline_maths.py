@@ -1,10 +1,12 @@
 """HTML written by the course shows its maths alone and with no network: MathJax 3 is inside
-the page (autograder.outputs.mathjax), checked in Chromium on a file:// page copied on its own
-into another folder, with every request that is not a file refused."""
+the page (autograder.outputs.mathjax), or, for feedback pages, in one copy beside a student's
+pages and in their archive; checked in Chromium on a file:// page copied (or unzipped) on its
+own into another folder, with every request that is not a file refused."""
 
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import nbformat
 import pytest
@@ -123,10 +125,16 @@ def feedback_file(out):
     return out / "feedback" / "alice" / LESSON / notebook.with_suffix(".html").name
 
 
-def test_a_feedback_page_mailed_alone_shows_its_maths_offline(chromium, graded_class, tmp_path):
+def test_a_student_s_archive_unzipped_alone_shows_its_maths_offline(
+    chromium, graded_class, tmp_path
+):
     html_file = feedback_file(graded_class)
     assert MARKER in html_file.read_text()
-    page, refused, failed = open_offline(chromium, alone(html_file, tmp_path))
+    assert html_file.stat().st_size < 300_000, "MathJax is shared, not in every page"
+    with zipfile.ZipFile(graded_class / "feedback-archives" / "alice.zip") as archive:
+        archive.extractall(tmp_path / "mailed")
+    unzipped = tmp_path / "mailed" / html_file.relative_to(graded_class / "feedback")
+    page, refused, failed = open_offline(chromium, unzipped)
     try:
         assert_maths_typeset(page, refused, failed)
         assert not refused, f"a feedback page fetches nothing: {refused}"
