@@ -3,6 +3,7 @@
 import argparse
 import atexit
 import contextlib
+import difflib
 import os
 import sys
 import time
@@ -29,20 +30,64 @@ GRADE_EXAMPLES = """examples:
 SUBMISSIONS is laid out as nbgrader's submitted/: <student>/<lesson>/<notebook>.ipynb."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's, whose errors are one line (the usage is one --help away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _lessons(text):
     from autograder.course import lesson_ids
 
     lessons = [x.strip() for x in text.split(",") if x.strip()]
-    unknown = [x for x in lessons if x not in lesson_ids()]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown lesson {', '.join(unknown)}; the lessons are {', '.join(lesson_ids())}"
-        )
+    for lesson in lessons:
+        if lesson not in lesson_ids():
+            close = difflib.get_close_matches(lesson, lesson_ids(), n=1)
+            hint = (
+                f"did you mean {close[0]}?" if close else f"the lessons: {', '.join(lesson_ids())}"
+            )
+            raise argparse.ArgumentTypeError(f"unknown lesson {lesson}: {hint}")
     return lessons
 
 
+def _jobs(text):
+    jobs = int(text)
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{jobs}: give 1 or more worker processes")
+    return jobs
+
+
+def _refuse_wrong_input(args):
+    """Why SUBMISSIONS or OUT cannot be what the instructor meant, with the fix, or None."""
+    from autograder.course import lesson_ids
+
+    submissions, out = args.submissions, args.out
+    if not submissions.is_dir():
+        return f"no such folder: {submissions}"
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file: give a folder (it is made if missing)"
+    if (submissions / "submitted").is_dir() or (submissions / "nbgrader_config.py").is_file():
+        return (
+            f"{submissions} looks like an nbgrader course directory: grade its submitted/ "
+            f"folder (python -m autograder grade {submissions / 'submitted'} --out {out})"
+        )
+    folders = [p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if any(p.name in lesson_ids() for p in folders):
+        return (
+            f"{submissions} holds lesson folders at its top: it must hold one folder per "
+            "student, each with its lesson folders (<student>/<lesson>/<notebook>.ipynb)"
+        )
+    if not any(sub.is_dir() for p in folders for sub in p.iterdir()):
+        return (
+            f"nothing handed in under {submissions}: it must hold "
+            "<student>/<lesson>/<notebook>.ipynb, e.g. ada/01_softmax/softmax.ipynb"
+        )
+    return None
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = _Parser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="regenerate lessons/ and solutions/ from source/")
     build.add_argument("lessons", nargs="*", help="lesson ids (default: every lesson)")
@@ -57,7 +102,7 @@ def _parser():
     grade.add_argument("--out", type=Path, required=True, help="where the results go")
     grade.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=os.cpu_count() or 1,
         help="local worker processes (default: the number of cores)",
     )
@@ -76,7 +121,7 @@ def _parser():
     grade.add_argument("--force", action="store_true", help="grade every notebook again")
     demo = commands.add_parser("demo", help="make a demo class and grade it")
     demo.add_argument("--out", type=Path, default=Path("demo"))
-    demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    demo.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1)
     return parser
 
 
@@ -87,7 +132,9 @@ def summary(graded, out, seconds):
     lines = [grade_table(graded.results), ""]
     lines.append(
         f"graded {graded.graded + graded.kept} of {graded.submitted} submitted notebooks "
-        f"({graded.graded} run now, {graded.kept} unchanged and kept) in {seconds:.1f} s; "
+        f"({graded.graded} run now, {graded.kept} unchanged and kept"
+        f"{f', {graded.unusable} not readable: 0, see exercises.csv' if graded.unusable else ''})"
+        f" in {seconds:.1f} s; "
         f"lessons handed out: {', '.join(graded.lessons)}"
     )
     flagged = sorted({f"{r.student}/{r.lesson}" for r in graded.results if r.flagged})
@@ -125,6 +172,9 @@ def main(argv=None):
 
         build(args.lessons or None)
         return 0
+    if args.command == "grade" and (wrong := _refuse_wrong_input(args)):
+        print(f"python -m autograder grade: error: {wrong}", file=sys.stderr)
+        return 2
 
     with contextlib.ExitStack() as stack:
         template = None

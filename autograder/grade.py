@@ -49,7 +49,7 @@ from autograder.course import (
     write_nbgrader_config,
 )
 from autograder.files import write_whole
-from autograder.intake import collect
+from autograder.intake import MISSING, collect
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
@@ -70,7 +70,8 @@ class Graded:
     repaired: list = field(default_factory=list)  # (student, lesson) recorded again
     graded: int = 0  # notebooks run this time
     kept: int = 0  # notebooks whose stored result was still valid
-    submitted: int = 0  # notebooks handed in
+    submitted: int = 0  # notebooks handed in, those that cannot be read included
+    unusable: int = 0  # of those, the ones that cannot be read or were refused
 
 
 class Interrupted(Exception):
@@ -186,6 +187,7 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
             tasks = _tasks(api, found, to_run, course)
 
         usable = {(s.student, s.lesson) for s in found if s.path}
+        handed_in = {(s.student, s.lesson) for s in found if s.problem != MISSING}
         fresh = {task.key for task in tasks}
         kept = {key: store.get(*key, keys[key]) for key in usable - fresh}
         recording = "record (nbgrader's autograde, replayed)"
@@ -238,7 +240,8 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
         sorted(repaired),
         len(tasks),
         len(usable) - len(tasks),
-        len(usable),
+        len(handed_in),
+        len(handed_in) - len(usable),
     )
 
 

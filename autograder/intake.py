@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 from nbformat.validator import MissingIDFieldWarning
 
+MISSING = "missing notebook"  # the problem of a notebook nobody handed in
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 STUDENT_RULE = (
     "a student id is 1-64 ASCII letters, digits and _ . @ + -, starting with a letter or digit"
@@ -89,7 +90,7 @@ class Intake:
     @property
     def submitted(self):
         """The lessons at least one student handed a notebook in for, in order."""
-        return sorted({s.lesson for s in self.found if s.problem != "missing notebook"})
+        return sorted({s.lesson for s in self.found if s.problem != MISSING})
 
 
 def safe_id(name, taken):
@@ -164,7 +165,7 @@ def _problem(path):
         with path.open("rb") as f:
             data = f.read(MAX_NOTEBOOK_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
-        return "missing notebook"
+        return MISSING
     except OSError as exc:  # what intake looked at changed under it
         return f"unreadable: {exc.strerror or exc}"
     if len(data) > MAX_NOTEBOOK_BYTES:

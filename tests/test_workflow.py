@@ -273,3 +273,53 @@ def test_ctrl_c_stops_at_once_and_the_next_run_resumes(tmp_path):
     assert 1 <= stored < 6 and f"({6 - stored} run now, {stored} unchanged and kept)" in stdout
     grades = rows(out / "grades.csv")
     assert len(grades) == 6 and all(r["score"] == r["max_score"] for r in grades)
+
+
+def _refused(*args, cwd=REPO):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and not done.stdout, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    return lines[0]
+
+
+def test_wrong_input_is_refused_in_one_line_with_the_fix(tmp_path):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    put(submitted, "ada", A, solved(A))
+    assert "give 1 or more" in _refused(submitted, "--out", out, "--jobs", "0")
+    assert "did you mean 04_mlp_backprop?" in _refused(
+        submitted, "--out", out, "--lessons", "04_mlp_backprob"
+    )
+    (tmp_path / "a-file").write_text("")
+    assert "is a file" in _refused(submitted, "--out", tmp_path / "a-file")
+    assert "looks like an nbgrader course directory" in _refused(tmp_path, "--out", out)
+    (tmp_path / "empty").mkdir()
+    assert "nothing handed in" in _refused(tmp_path / "empty", "--out", out)
+    put(tmp_path / "inverted", A, "ada", solved(A), name="chain_rule.ipynb")
+    assert "one folder per student" in _refused(tmp_path / "inverted", "--out", out)
+    assert not out.exists(), "nothing is made for a run that is refused"
+
+
+def test_the_terminal_counts_every_notebook_handed_in(tmp_path):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    put(submitted, "ada", A, solved(A))
+    for student in ("bob", "cy"):
+        path = submitted / student / A / notebook_name(A)
+        path.parent.mkdir(parents=True)
+        path.write_text("not a notebook")
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "graded 1 of 3 submitted notebooks" in done.stdout, done.stdout
+    assert "2 not readable: 0, see exercises.csv" in done.stdout

@@ -11,10 +11,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from autograder.run.trusted import ANSWER_KEY_KIND, GRADER_KIND
+from autograder.intake import MISSING
+from autograder.run.trusted import ANSWER_KEY_KIND
+from autograder.run.values import GRADER_KIND
 
 NOT_IMPLEMENTED = "not implemented"
-MISSING = "missing notebook"
 UNATTEMPTED_KINDS = {NOT_IMPLEMENTED: NOT_IMPLEMENTED, "unattempted": MISSING}
 FLAGGED = (ANSWER_KEY_KIND, GRADER_KIND)  # kinds an instructor should look at
 # not a misconception: flagged apart (the answer key, the grader's own failure) or nothing ran

@@ -37,6 +37,7 @@ import nbformat
 import numpy as np
 
 from autograder.course import LESSONS, SOLUTIONS
+from autograder.intake import MISSING
 
 PUBLISHED = "published solution"
 K = 4  # tokens per run: long enough to say more than one name, short enough to survive edits
@@ -52,7 +53,7 @@ _A, _B = (
 )
 # intake's reasons for a notebook it did not copy to OUT/course/submitted: a copy there is
 # from an earlier run, not what the student hands in now
-NOT_HANDED_IN = ("missing notebook", "refused", "not a regular file", "larger than", "unreadable")
+NOT_HANDED_IN = (MISSING, "refused", "not a regular file", "larger than", "unreadable")
 _TOKEN = re.compile(r"\w+|[^\s\w]")
 _BODIES = ("body", "orelse", "finalbody")
 

@@ -22,6 +22,7 @@ from nbgrader.api import (
 )
 
 from autograder.course import COURSE_ID, nbgrader_api
+from autograder.intake import MISSING
 from autograder.notebooks import nbgrader_meta
 from autograder.outputs.export import CellResult, LessonResult
 from autograder.record import manual
@@ -138,7 +139,7 @@ GRADER_FAILED = "the grader failed on this notebook: the next run grades it agai
 def _kind(verdict, problem):
     """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
     if verdict is None:
-        return "unattempted" if problem == "missing notebook" else "not graded"
+        return "unattempted" if problem == MISSING else "not graded"
     # the trusted run passed it: the points were taken by hand in formgrader
     return MANUAL_KIND if verdict.passed else verdict.kind or "error"
 
