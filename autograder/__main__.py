@@ -119,6 +119,15 @@ def _parser():
         "--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of --jobs"
     )
     grade.add_argument("--force", action="store_true", help="grade every notebook again")
+    formgrader = commands.add_parser(
+        "formgrader",
+        help="start JupyterLab on OUT/course at nbgrader's formgrader, to grade by hand",
+    )
+    formgrader.add_argument("out", type=Path, help="the OUT of a grading run")
+    formgrader.add_argument("--port", type=int, default=8888)
+    formgrader.add_argument(
+        "--ip", default="127.0.0.1", help="where it listens (default: here only)"
+    )
     demo = commands.add_parser("demo", help="make a demo class and grade it")
     demo.add_argument("--out", type=Path, default=Path("demo"))
     demo.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1)
@@ -160,7 +169,7 @@ def summary(graded, out, seconds):
         f"feedback:  {out / 'feedback'}/<student>/<lesson>/<notebook>.html, "
         f"{out / 'feedback-archives'}/<student>.zip",
         f"report:    {out / 'report.html'}",
-        f"formgrader: cd {out / 'course'} && jupyter lab  (then Nbgrader > Formgrader)",
+        f"formgrader: python -m autograder formgrader {out}",
     ]
     return "\n".join(lines)
 
@@ -172,6 +181,8 @@ def main(argv=None):
 
         build(args.lessons or None)
         return 0
+    if args.command == "formgrader":
+        return _formgrader(args)
     if args.command == "grade" and (wrong := _refuse_wrong_input(args)):
         print(f"python -m autograder grade: error: {wrong}", file=sys.stderr)
         return 2
@@ -185,6 +196,28 @@ def main(argv=None):
 
             template = stack.enter_context(templates.started(LIMITS))
         return _grade(args, template)
+
+
+def _formgrader(args):
+    """JupyterLab on OUT/course, this Python's environment first on PATH (nbgrader runs its
+    own commands), as root too, opening at formgrader; it replaces this process."""
+    course = (args.out / "course").resolve()
+    if not (course / "nbgrader_config.py").is_file():
+        print(
+            f"python -m autograder formgrader: error: no graded class in {args.out}",
+            file=sys.stderr,
+        )
+        return 2
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.ip={args.ip}"]
+    command += [f"--ServerApp.port={args.port}", f"--ServerApp.root_dir={course}"]
+    command += ["--ServerApp.default_url=/formgrader"]
+    if os.geteuid() == 0:  # a grading server's root: Jupyter refuses it unless told
+        command.append("--allow-root")
+    print(f"formgrader for {course}: open the URL below (Ctrl-C stops it)", flush=True)
+    os.chdir(course)  # nbgrader finds the course's nbgrader_config.py here
+    os.execve(sys.executable, command, env)
 
 
 def _grade(args, template):

@@ -172,6 +172,12 @@ def results_dir(course_root):
     return Path(course_root).resolve().parent / "results"
 
 
+def exchange_dir(course_root):
+    """The course's own nbgrader exchange (OUT/course/exchange): one that exists and can be
+    written, so that nbgrader and formgrader warn of no missing one."""
+    return Path(course_root).resolve() / "exchange"
+
+
 def nbgrader_config(course_root, db_url=None):
     """nbgrader's configuration for a course directory at course_root; the gradebook is
     SQLite in course_root unless db_url names another (e.g. PostgreSQL)."""
@@ -180,6 +186,7 @@ def nbgrader_config(course_root, db_url=None):
     if db_url:
         c.CourseDirectory.db_url = db_url
     c.CourseDirectory.course_id = COURSE_ID
+    c.Exchange.root = str(exchange_dir(course_root))
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
     # a student who deletes or retypes a test cell gets the original back
@@ -256,10 +263,15 @@ def _same_files(a, b):
 def write_nbgrader_config(course_root, db_url=None):
     """nbgrader_config.py in the course, so that nbgrader's own commands and formgrader,
     started there, find the course id, the gradebook and the course's feedback settings."""
+    exchange = exchange_dir(course_root)
+    exchange.mkdir(exist_ok=True)
+    exchange.chmod(0o777)  # nbgrader's exchange is written by every user
     lines = [
         "# Written by `python -m autograder grade`: the course's nbgrader settings.",
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.course_id = {COURSE_ID!r}",
+        # the course's own exchange: formgrader finds it writable, and warns of nothing
+        f"c.Exchange.root = {str(exchange)!r}",
         "c.OverwriteCells.add_missing_cells = True",
         *_listed("c.Autograde.sanitize_preprocessors", SANITIZE),
         *_listed("c.Autograde.autograde_preprocessors", AUTOGRADE),

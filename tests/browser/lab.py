@@ -145,7 +145,10 @@ class JupyterLab:
     tests' own (e.g. [STUDENT_LAB], the lab a student gets from `make lab`).
     """
 
-    def __init__(self, root, state_dir, config_path=()):
+    def __init__(self, root, state_dir, config_path=(), formgrader_of=None):
+        """formgrader_of: an OUT, whose lab `python -m autograder formgrader OUT` starts
+        (root is then OUT/course), instead of starting one here."""
+        self.formgrader_of = formgrader_of
         self.root = Path(root)
         self.state_dir = Path(state_dir)
         self.config_path = [str(folder) for folder in config_path]
@@ -201,12 +204,17 @@ class JupyterLab:
         ]
         if os.geteuid() == 0:  # CI containers run as root, which Jupyter refuses by default
             command.append("--allow-root")
+        env = self.environment()
+        if self.formgrader_of:  # the course's own command, given the token through Jupyter's env
+            command = [sys.executable, "-m", "autograder", "formgrader", str(self.formgrader_of)]
+            command.append(f"--port={self.port}")
+            env["JUPYTER_TOKEN"] = self.token
         with open(self.log_path, "wb") as log:
             # own session: the whole group (server and kernels) can be killed as a last resort
             self.process = subprocess.Popen(
                 command,
                 cwd=self.root,
-                env=self.environment(),
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

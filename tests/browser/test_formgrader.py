@@ -46,7 +46,8 @@ def test_a_manual_grade_entered_in_formgrader_survives_a_rerun(chromium, graded)
 
     page.route("**/*", only_this_machine)
     try:
-        with JupyterLab(out / "course", root / "lab-state") as lab:
+        # started as an instructor starts it
+        with JupyterLab(out / "course", root / "lab-state", formgrader_of=out) as lab:
             # formgrader's own requests carry no token from the URL: every request does
             page.set_extra_http_headers({"Authorization": f"token {lab.token}"})
             page.goto(lab.url(f"formgrader/manage_submissions/{LESSON}"))
@@ -65,6 +66,8 @@ def test_a_manual_grade_entered_in_formgrader_survives_a_rerun(chromium, graded)
                 score.fill("1.5")
                 score.press("Tab")  # formgrader saves on change
             page.screenshot(path=str(ARTIFACTS / "formgrader-manual-grade.png"))
+            log = lab.log_path.read_text()
+            assert "Unwritable directory" not in log and "exchange" not in log.lower(), log
     finally:
         page.close()
 
