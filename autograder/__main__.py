@@ -65,6 +65,13 @@ def _refuse_wrong_input(args):
     submissions, out = args.submissions, args.out
     if not submissions.is_dir():
         return f"no such folder: {submissions}"
+    if args.roster:
+        from autograder.intake import read_roster
+
+        try:
+            read_roster(args.roster)
+        except (OSError, ValueError) as exc:
+            return f"--roster: {exc}"
     if out.exists() and not out.is_dir():
         return f"--out {out} is a file: give a folder (it is made if missing)"
     if (submissions / "submitted").is_dir() or (submissions / "nbgrader_config.py").is_file():
@@ -119,6 +126,12 @@ def _parser():
         "--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of --jobs"
     )
     grade.add_argument("--force", action="store_true", help="grade every notebook again")
+    grade.add_argument(
+        "--roster",
+        type=Path,
+        help="a CSV file, first line student,first_name,last_name,lms_id: every student on it "
+        "is in every output (nothing handed in: zeros), with their names and LMS ids",
+    )
     formgrader = commands.add_parser(
         "formgrader",
         help="start JupyterLab on OUT/course at nbgrader's formgrader, to grade by hand",
@@ -235,6 +248,7 @@ def _grade(args, template):
             "db_url": args.db,
             "scheduler": args.scheduler,
             "force": args.force,
+            "roster": args.roster,
         }
     started = time.monotonic()
     try:

@@ -49,7 +49,7 @@ from autograder.course import (
     write_nbgrader_config,
 )
 from autograder.files import write_whole
-from autograder.intake import MISSING, collect
+from autograder.intake import MISSING, collect, read_roster
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
@@ -142,6 +142,7 @@ def grade(
     scheduler=None,
     force=False,
     template=None,
+    roster=None,
 ):
     """Grade SUBMISSIONS into OUT; return what was done (Graded).
 
@@ -149,7 +150,8 @@ def grade(
     db_url: the gradebook (default: SQLite in OUT/course); scheduler: a Dask scheduler's
     address to grade on (default: --jobs local workers); force: grade every notebook again;
     template: a template for the local workers already started (autograder.run.template), which
-    the run then owns.
+    the run then owns. roster: a roster file (intake.read_roster): every student on it is in
+    every output, their names in the gradebook and their LMS ids in the LMS files.
     """
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     _refuse_overlap(submissions, out)
@@ -161,13 +163,17 @@ def grade(
     costs = Costs()
     with warnings.catch_warnings(), _only_run_on(out), on_ctrl_c(_interrupt):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
-        options = (jobs, limits, lessons, db_url, scheduler, force, template, costs)
+        options = (jobs, limits, lessons, db_url, scheduler, force, template, roster, costs)
         return _grade(submissions, out, *options)
 
 
-def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, template, costs):
+def _grade(
+    submissions, out, jobs, limits, lessons, db_url, scheduler, force, template, roster, costs
+):
     with costs.phase("intake"):
-        intake = collect(submissions, lesson_ids(), notebook_name)
+        roster, roster_notes = read_roster(roster) if roster else ({}, [])
+        intake = collect(submissions, lesson_ids(), notebook_name, roster)
+        intake.notes += roster_notes
     handed_out = lessons or intake.submitted or lesson_ids()
     found = [s for s in intake.found if s.lesson in handed_out]
     course = out / "course"
@@ -183,6 +189,7 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
             write_nbgrader_config(course, db_url)
             api = release(course, handed_out, db_url)
         db_url = api.coursedir.db_url
+        gradebook.name_students(db_url, roster)
         with costs.phase("sanitize (nbgrader's preprocessors)"):
             tasks = _tasks(api, found, to_run, course)
 
@@ -225,7 +232,10 @@ def _grade(submissions, out, jobs, limits, lessons, db_url, scheduler, force, te
         # the report is drawn here while the workers render the feedback pages
         phase = "feedback (nbgrader's generate_feedback), exports and report"
         with costs.phase(phase), ThreadPoolExecutor(1) as drawing:
-            outputs = drawing.submit(write_outputs, out, results, intake.notes, intake.folders)
+            lms_ids = {student: r.lms_id for student, r in roster.items() if r.lms_id}
+            outputs = drawing.submit(
+                write_outputs, out, results, intake.notes, intake.folders, lms_ids
+            )
             on_workers = _write_feedback(
                 course, out, found, results, to_record, workers, db_url, store
             )

@@ -10,6 +10,7 @@ another name, a folder that cannot be a student) becomes a note that the termina
 report show, with the fix.
 """
 
+import csv
 import difflib
 import errno
 import json
@@ -206,13 +207,46 @@ def _strays(folder, lessons, notebook_name, intake):
                     )
 
 
-def collect(submissions, lessons, notebook_name):
+@dataclass(frozen=True)
+class Rostered:
+    """A student of the class as the instructor's roster names them."""
+
+    first_name: str
+    last_name: str
+    lms_id: str
+
+
+ROSTER_COLUMNS = ["student", "first_name", "last_name", "lms_id"]
+
+
+def read_roster(path):
+    """({student id: Rostered}, notes) of a roster file: CSV, its first line
+    student,first_name,last_name,lms_id (more columns are ignored), a student being the name
+    of their folder in SUBMISSIONS."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows or [cell.strip() for cell in rows[0][:4]] != ROSTER_COLUMNS:
+        raise ValueError(f"{path}: its first line must be {','.join(ROSTER_COLUMNS)}")
+    roster, notes = {}, []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [cell.strip() for cell in row[:4]] + [""] * (4 - len(row[:4]))
+        if not STUDENT_ID.match(cells[0]):
+            notes.append((f"{Path(path).name} line {number}", f"ignored: {STUDENT_RULE}"))
+            continue
+        roster[cells[0]] = Rostered(*cells[1:])
+    return roster, notes
+
+
+def collect(submissions, lessons, notebook_name, roster=None):
     """The Intake of SUBMISSIONS: one Submission per student and lesson of `lessons` (every
-    lesson of the course), usable or not."""
+    lesson of the course), usable or not. roster: {student id: Rostered}: a rostered student
+    without a folder has every lesson missing, a folder not on it is graded and noted."""
     intake = Intake()
     intake.folders = students_in(submissions, intake)
     for student, folder in intake.folders.items():
         student_folder = Path(submissions) / folder
+        if roster and student not in roster:
+            intake.notes.append((shown(folder), "not on the roster: graded; check the name"))
         if not student_folder.is_symlink():
             _strays(student_folder, lessons, notebook_name, intake)
         for lesson in lessons:
@@ -222,4 +256,8 @@ def collect(submissions, lessons, notebook_name):
             intake.found.append(
                 Submission(student, lesson, name, None if problem else notebook, problem)
             )
+    for student in sorted(set(roster or ()) - set(intake.folders)):  # nothing handed in
+        intake.folders[student] = student
+        for lesson in lessons:
+            intake.found.append(Submission(student, lesson, notebook_name(lesson), None, MISSING))
     return intake

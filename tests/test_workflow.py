@@ -323,3 +323,29 @@ def test_the_terminal_counts_every_notebook_handed_in(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "graded 1 of 3 submitted notebooks" in done.stdout, done.stdout
     assert "2 not readable: 0, see exercises.csv" in done.stdout
+
+
+def test_a_roster_puts_every_student_in_every_output_with_their_names(tmp_path):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    put(submitted, "ada", A, solved(A))
+    put(submitted, "bob", A, solved(A))  # a folder not on the roster
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "student,first_name,last_name,lms_id\n"
+        "ada,Ada,Lovelace,u1001\n"
+        "zed,Zed,Nobody,u1002\n"  # handed in nothing
+    )
+    graded = grade(submitted, out, jobs=1, limits=LIMITS, roster=roster)
+    notes = dict(graded.notes)
+    assert notes["bob"] == "not on the roster: graded; check the name"
+    grades = {(r["student"], r["lesson"]): r for r in rows(out / "grades.csv")}
+    assert grades[("zed", A)]["score"] == "0" and grades[("bob", A)]["score"] != "0"
+    cells = [r for r in rows(out / "exercises.csv") if r["student"] == "zed"]
+    assert cells and all(r["kind"] == "unattempted" for r in cells)
+    moodle = {r["ID number"]: r for r in rows(out / "moodle_grades.csv")}
+    assert set(moodle) == {"u1001", "u1002", "bob"} and moodle["u1002"][A] == "0"
+    assert (out / "feedback" / "zed" / A / "chain_rule.html").is_file()
+    with Gradebook(db(out), COURSE_ID) as gb:
+        ada = gb.find_student("ada")
+        assert (ada.first_name, ada.last_name, ada.lms_user_id) == ("Ada", "Lovelace", "u1001")
+    assert "--roster: " in _refused(submitted, "--out", out, "--roster", submitted / "nope.csv")

@@ -42,10 +42,11 @@ class LessonResult:
         return any(c.kind in FLAGGED for c in self.cells)
 
 
-def write_outputs(out, results, notes=(), folders=None):
+def write_outputs(out, results, notes=(), folders=None, lms_ids=None):
     """grades.csv, exercises.csv, similarity.csv, the LMS exports, report.html and, where a
     folder name is not a student id, students.csv (folder, student id) in out. notes: what
-    intake passed over; folders: {student id: folder name}. Similarity reads the submitted
+    intake passed over; folders: {student id: folder name}; lms_ids: {student id: LMS id}
+    from the roster. Similarity reads the submitted
     notebooks from nbgrader's copy in out/course/submitted."""
     # pending: not yet the grade (the grader failed, or an instructor has yet to look)
     grades = [["student", "lesson", "score", "max_score", "pending"]]
@@ -73,7 +74,7 @@ def write_outputs(out, results, notes=(), folders=None):
         flag = "yes" if p.flagged else "no"
         similar.append([p.lesson, p.student_a, p.student_b, f"{p.similarity:.2f}", flag])
     csvfile.write(out / "similarity.csv", similar)
-    lms_notes = lms.write(out, results, folders)
+    lms_notes = lms.write(out, results, folders, lms_ids)
     report = class_report(results, notes, pairs, lms_notes)
     write_whole(out / "report.html", report)
 

@@ -16,8 +16,9 @@ the notebook, or a part graded by hand waits for review) leaves its cell empty: 
 Moodle keep what they had for it, and the report lists it; the next export, once it is
 settled, fills it in.
 
-A student's LMS id is the folder name of SUBMISSIONS, or what OUT/lms_ids.csv (columns
-folder,lms_id, written by the instructor) gives for that folder.
+A student's LMS id is what the roster gives (grade --roster), else what OUT/lms_ids.csv
+(columns folder,lms_id, written by the instructor) gives for their folder, else the folder
+name of SUBMISSIONS.
 """
 
 import csv
@@ -72,10 +73,15 @@ def _scores(mine, lessons):
     return ["" if mine.get(x, 0) is None else f"{mine.get(x, 0):g}" for x in lessons]
 
 
-def write(out, results, folders=None):
+def write(out, results, folders=None, rostered=None):
     """Write canvas_grades.csv and moodle_grades.csv in out; return what the instructor should
-    know about the LMS ids (problems of lms_ids.csv, students it does not name)."""
+    know about the LMS ids (problems of lms_ids.csv, students it does not name). rostered:
+    {student id: LMS id} from the roster, which names them before lms_ids.csv does."""
     ids, problems = read_ids(out / LMS_IDS)
+    folders = folders or {}
+    ids.update(
+        {folders.get(student, student): lms_id for student, lms_id in (rostered or {}).items()}
+    )
     lessons, possible, rows = gradebook(results, folders, ids)
     canvas = [
         [*CANVAS_STUDENT_COLUMNS, *lessons],

@@ -56,6 +56,18 @@ def record(course, items, store, db_url=None):
     return failed
 
 
+def name_students(db_url, roster):
+    """Give the gradebook the names and LMS ids of the roster's students ({student id:
+    intake.Rostered}), which formgrader shows."""
+    if not roster:
+        return
+    with Gradebook(db_url, COURSE_ID) as gb:
+        for student, r in roster.items():
+            gb.update_or_create_student(
+                student, first_name=r.first_name, last_name=r.last_name, lms_user_id=r.lms_id
+            )
+
+
 def disagreeing(db_url, expected):
     """The keys of `expected` ({(student, lesson): {grade_id: passed}}, the trusted run's
     verdicts) whose automatic scores in the gradebook say otherwise: a cell that passed has
