@@ -72,6 +72,22 @@ def _refuse_wrong_input(args):
             read_roster(args.roster)
         except (OSError, ValueError) as exc:
             return f"--roster: {exc}"
+    if args.due:
+        from autograder.course import lesson_ids
+        from autograder.record.late import read_due
+
+        try:
+            read_due(args.due, lesson_ids())
+        except (OSError, ValueError) as exc:
+            return f"--due: {exc}"
+    if args.extensions:
+        from autograder.course import lesson_ids
+        from autograder.record.late import read_extensions
+
+        try:
+            read_extensions(args.extensions, lesson_ids())
+        except (OSError, ValueError) as exc:
+            return f"--extensions: {exc}"
     if out.exists() and not out.is_dir():
         return f"--out {out} is a file: give a folder (it is made if missing)"
     if (submissions / "submitted").is_dir() or (submissions / "nbgrader_config.py").is_file():
@@ -126,6 +142,17 @@ def _parser():
         "--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of --jobs"
     )
     grade.add_argument("--force", action="store_true", help="grade every notebook again")
+    grade.add_argument(
+        "--due",
+        type=Path,
+        help="a CSV file, first line lesson,due,per_day,at_most: each lesson's due date (e.g. "
+        "2027-02-01 23:59 UTC) and the share of the score lost per day late, at most at_most",
+    )
+    grade.add_argument(
+        "--extensions",
+        type=Path,
+        help="a CSV file, first line student,lesson,days: the days a student's due date moves",
+    )
     grade.add_argument(
         "--roster",
         type=Path,
@@ -249,6 +276,8 @@ def _grade(args, template):
             "scheduler": args.scheduler,
             "force": args.force,
             "roster": args.roster,
+            "due": args.due,
+            "extensions": args.extensions,
         }
     started = time.monotonic()
     try:

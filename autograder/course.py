@@ -1,6 +1,7 @@
 """Where the course lives, and nbgrader set up for it."""
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -30,6 +31,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from autograder.outputs import mathjax, sanitize
+from autograder.record.late import PerDayPenalty
 from autograder.record.preprocessors import (
     GetGradesForThisWork,
     InertMarkers,
@@ -44,6 +46,7 @@ SOURCE = REPO / "source"
 LESSONS = REPO / "lessons"
 SOLUTIONS = REPO / "solutions"
 COURSE_ID = "nn-derivatives"
+LATE_POLICIES = "late_policies.json"  # in the nbgrader course: see late_policies
 LESSON_ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 CELL_TIMEOUT = 60  # seconds one cell may run while grading or building
 # nbgrader's sanitize preprocessors (Autograde's default), with the course's around them: a
@@ -178,6 +181,13 @@ def exchange_dir(course_root):
     return Path(course_root).resolve() / "exchange"
 
 
+def late_policies(course_root):
+    """{lesson: [per_day, at_most]} the grading command kept for the course
+    (autograder.record.late), {} when no lesson is due."""
+    path = Path(course_root) / LATE_POLICIES
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def nbgrader_config(course_root, db_url=None):
     """nbgrader's configuration for a course directory at course_root; the gradebook is
     SQLite in course_root unless db_url names another (e.g. PostgreSQL)."""
@@ -187,6 +197,8 @@ def nbgrader_config(course_root, db_url=None):
         c.CourseDirectory.db_url = db_url
     c.CourseDirectory.course_id = COURSE_ID
     c.Exchange.root = str(exchange_dir(course_root))
+    c.AssignLatePenalties.plugin_class = PerDayPenalty
+    c.PerDayPenalty.policies = late_policies(course_root)
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
     # a student who deletes or retypes a test cell gets the original back
@@ -276,6 +288,8 @@ def write_nbgrader_config(course_root, db_url=None):
         *_listed("c.Autograde.sanitize_preprocessors", SANITIZE),
         *_listed("c.Autograde.autograde_preprocessors", AUTOGRADE),
         f"c.ReplayExecution.results_dir = {str(results_dir(course_root))!r}",
+        f"c.AssignLatePenalties.plugin_class = {_dotted(PerDayPenalty)!r}",
+        f"c.PerDayPenalty.policies = {late_policies(course_root)!r}",
         *_listed("c.GenerateFeedback.preprocessors", FEEDBACK),
         "c.ClearHiddenTests.enforce_metadata = False",
         *_listed("c.HTMLExporter.preprocessors", [SanitizeOutputs]),

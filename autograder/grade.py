@@ -25,7 +25,9 @@ OUT/timings.json says where the run spent its CPU (autograder.costs).
 
 import contextlib
 import dataclasses
+import datetime
 import fcntl
+import json
 import os
 import shutil
 import warnings
@@ -36,11 +38,12 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.converters import Autograde
-from nbgrader.utils import temp_attrs
+from nbgrader.utils import parse_utc, temp_attrs
 from sqlalchemy.exc import SAWarning
 
 from autograder.costs import Costs
 from autograder.course import (
+    LATE_POLICIES,
     SOURCE,
     lesson_ids,
     notebook_name,
@@ -49,11 +52,12 @@ from autograder.course import (
     write_nbgrader_config,
 )
 from autograder.files import write_whole
-from autograder.intake import MISSING, collect, read_roster
+from autograder.intake import MISSING, SubmittedNotebook, collect, read_roster
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
 from autograder.record import gradebook
+from autograder.record.late import read_due, read_extensions
 from autograder.record.store import ResultStore, grader_version, result_key
 from autograder.run.kernels import LocalWorkers
 from autograder.run.sandbox import Limits, require_bubblewrap
@@ -143,6 +147,8 @@ def grade(
     force=False,
     template=None,
     roster=None,
+    due=None,
+    extensions=None,
 ):
     """Grade SUBMISSIONS into OUT; return what was done (Graded).
 
@@ -151,7 +157,9 @@ def grade(
     address to grade on (default: --jobs local workers); force: grade every notebook again;
     template: a template for the local workers already started (autograder.run.template), which
     the run then owns. roster: a roster file (intake.read_roster): every student on it is in
-    every output, their names in the gradebook and their LMS ids in the LMS files.
+    every output, their names in the gradebook and their LMS ids in the LMS files. due: a
+    due-date file (autograder.record.late): late work loses points as its policy says;
+    extensions: a file of students' extensions (late.read_extensions).
     """
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     _refuse_overlap(submissions, out)
@@ -163,12 +171,25 @@ def grade(
     costs = Costs()
     with warnings.catch_warnings(), _only_run_on(out), on_ctrl_c(_interrupt):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
-        options = (jobs, limits, lessons, db_url, scheduler, force, template, roster, costs)
-        return _grade(submissions, out, *options)
+        options = (jobs, limits, lessons, db_url, scheduler, force, template, roster)
+        options += (due, extensions)
+        return _grade(submissions, out, *options, costs)
 
 
 def _grade(
-    submissions, out, jobs, limits, lessons, db_url, scheduler, force, template, roster, costs
+    submissions,
+    out,
+    jobs,
+    limits,
+    lessons,
+    db_url,
+    scheduler,
+    force,
+    template,
+    roster,
+    due,
+    extensions,
+    costs,
 ):
     with costs.phase("intake"):
         roster, roster_notes = read_roster(roster) if roster else ({}, [])
@@ -186,12 +207,30 @@ def _grade(
     first_lesson = min((lesson for _, lesson in to_run), default=None) if not scheduler else None
     with LocalWorkers(jobs, limits, first_lesson, template) as workers:
         with costs.phase("release (generate_assignment)"):
+            due_dates = read_due(due, lesson_ids()) if due else {}
+            extended = read_extensions(extensions, lesson_ids()) if extensions else {}
+            policies = {lesson: [d.per_day, d.at_most] for lesson, d in due_dates.items()}
+            write_whole(course / LATE_POLICIES, json.dumps(policies))
             write_nbgrader_config(course, db_url)
             api = release(course, handed_out, db_url)
         db_url = api.coursedir.db_url
         gradebook.name_students(db_url, roster)
+        given = {key: days for key, days in extended.items() if key[1] in handed_out}
+        gradebook.set_due_dates(db_url, {x: due_dates.get(x) for x in handed_out}, given)
         with costs.phase("sanitize (nbgrader's preprocessors)"):
-            tasks = _tasks(api, found, to_run, course)
+            tasks, times = _tasks(api, found, to_run, course)
+        for (student, lesson), (_, from_file) in sorted(times.items()):
+            if from_file and lesson in due_dates:
+                intake.notes.append(
+                    (
+                        f"{intake.folders[student]}/{lesson}",
+                        "no timestamp.txt: the notebook file's time is when it was handed in",
+                    )
+                )
+        # what a notebook's penalty depends on: its time and its lesson's due date and policy
+        contexts = {
+            key: f"{t}|{due_dates.get(key[1])}|{extended.get(key)}" for key, (t, _) in times.items()
+        }
 
         usable = {(s.student, s.lesson) for s in found if s.path}
         handed_in = {(s.student, s.lesson) for s in found if s.problem != MISSING}
@@ -207,13 +246,13 @@ def _grade(
                 for key, outcome in kept.items()
             }
             repaired = gradebook.disagreeing(db_url, expected)
-            unrecorded = {key for key in kept if not store.recorded(*key)}
+            unrecorded = {key for key in kept if not store.recorded(*key, contexts.get(key, ""))}
             to_record = fresh | unrecorded | repaired
-            failed = gradebook.record(course, to_record - fresh, store, db_url)
+            failed = gradebook.record(course, to_record - fresh, store, contexts, db_url)
 
         def record(items):  # a lesson whose notebooks are all run, while the next ones run
             with costs.phase(recording):
-                failed.update(gradebook.record(course, items, store, db_url))
+                failed.update(gradebook.record(course, items, store, contexts, db_url))
 
         # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects
         # next, and each lesson is recorded as soon as it is complete
@@ -276,10 +315,12 @@ def _keys(found, store, force):
 
 
 def _tasks(api, found, to_run, course):
-    """Every usable submission copied into the course; Tasks (the sanitized submissions) of
-    those to run. A notebook nbgrader cannot read, or one swapped for a link since intake
-    looked (it is read without following links), scores 0, saying why."""
-    tasks = []
+    """Every usable submission copied into the course, with the time it was handed in
+    (nbgrader's timestamp.txt); (Tasks of those to run (the sanitized submissions), {key:
+    (that time, whether it is the notebook file's, for want of a timestamp.txt)}). A notebook
+    nbgrader cannot read, or one swapped for a link since intake looked (it is read without
+    following links), scores 0, saying why."""
+    tasks, times = [], {}
     for i, s in enumerate(found):
         if not s.path:
             continue
@@ -287,12 +328,27 @@ def _tasks(api, found, to_run, course):
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             write_whole(dest, s.path.read_bytes())
+            times[(s.student, s.lesson)] = _handed_in_at(s.path)
+            write_whole(dest.parent / "timestamp.txt", times[(s.student, s.lesson)][0])
             if (s.student, s.lesson) in to_run:
                 tasks.append(Task((s.student, s.lesson), _sanitized(api, s, dest)))
         except Exception as exc:  # this notebook only scores 0
             found[i] = dataclasses.replace(s, path=None, problem=f"unreadable: {exc}"[:200])
             shutil.rmtree(dest.parent)
-    return tasks
+            times.pop((s.student, s.lesson), None)
+    return tasks, times
+
+
+def _handed_in_at(notebook):
+    """(when the notebook was handed in, as nbgrader's timestamp.txt says it, whether that is
+    the file's own time): its lesson folder's timestamp.txt (from nbgrader's collect), read
+    without following links, else the notebook file's time."""
+    try:
+        text = SubmittedNotebook(notebook.parent / "timestamp.txt").read_text().strip()
+        return parse_utc(text).isoformat(), False
+    except (OSError, ValueError, TypeError):
+        when = datetime.datetime.fromtimestamp(notebook.stat().st_mtime, datetime.UTC)
+        return when.isoformat(), True
 
 
 def _run(tasks, store, keys, workers, limits, scheduler, lesson_done):

@@ -414,7 +414,15 @@ def test_outputs_follow_the_contract(graded):
     out = graded["out"]
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["student", "lesson", "score", "max_score", "pending"]
+    assert list(rows[0]) == [
+        "student",
+        "lesson",
+        "score",
+        "max_score",
+        "pending",
+        "late_by",
+        "penalty",
+    ]
     assert len(rows) == len(graded["results"])
     with open(out / "exercises.csv", newline="") as f:
         cells = list(csv.DictReader(f))

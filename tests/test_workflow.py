@@ -349,3 +349,47 @@ def test_a_roster_puts_every_student_in_every_output_with_their_names(tmp_path):
         ada = gb.find_student("ada")
         assert (ada.first_name, ada.last_name, ada.lms_user_id) == ("Ada", "Lovelace", "u1001")
     assert "--roster: " in _refused(submitted, "--out", out, "--roster", submitted / "nope.csv")
+
+
+def test_late_work_loses_what_the_policy_says_in_every_output_and_a_new_due_date_counts(
+    tmp_path,
+):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    for student, handed_in in (("ada", "2026-02-01 12:00:00"), ("bob", "2026-02-03 01:00:00")):
+        put(submitted, student, A, solved(A))
+        (submitted / student / A / "timestamp.txt").write_text(handed_in)  # nbgrader's collect
+    put(submitted, "cy", A, solved(A))  # no timestamp.txt: the file's time, which is now
+    due = tmp_path / "due.csv"
+    due.write_text(f"lesson,due,per_day,at_most\n{A},2026-02-01 23:59:00 UTC,0.1,0.5\n")
+    graded = grade(submitted, out, jobs=1, limits=LIMITS, due=due)
+    results = {r.student: r for r in graded.results}
+    full = results["ada"].max_score
+    assert results["ada"].score == full and results["ada"].late_by == 0
+    # bob: 1 day 1 hour late, two days started: 20% off
+    assert results["bob"].penalty == pytest.approx(0.2 * full)
+    assert results["cy"].penalty == pytest.approx(0.5 * full), "long after: at most half"
+    grades = {r["student"]: r for r in rows(out / "grades.csv")}
+    assert grades["bob"]["late_by"] == "1 d 1 h" and grades["ada"]["late_by"] == ""
+    assert float(grades["bob"]["score"]) == pytest.approx(0.8 * full)
+    moodle = {r["ID number"]: r for r in rows(out / "moodle_grades.csv")}
+    assert float(moodle["bob"][A]) == pytest.approx(0.8 * full)
+    page = (out / "feedback" / "bob" / A / "chain_rule.html").read_text()
+    assert "Handed in 1 d 1 h after the due date" in page
+    assert "no timestamp.txt" in dict(graded.notes)[f"cy/{A}"]
+    assert "late by 1 d 1 h" in (out / "report.html").read_text()
+
+    # bob is given two days: on time now, nothing is kept of his penalty
+    extensions = tmp_path / "extensions.csv"
+    extensions.write_text(f"student,lesson,days\nbob,{A},2\n")
+    extended = grade(submitted, out, jobs=1, limits=LIMITS, due=due, extensions=extensions)
+    bob = next(r for r in extended.results if r.student == "bob")
+    assert bob.penalty == 0 and bob.score == full
+
+    # then the extension is taken back, and the due date moves two days later for everyone
+    due.write_text(f"lesson,due,per_day,at_most\n{A},2026-02-03 23:59:00 UTC,0.1,0.5\n")
+    moved = {r.student: r for r in grade(submitted, out, jobs=1, limits=LIMITS, due=due).results}
+    assert moved["bob"].penalty == 0 and moved["bob"].score == full
+    assert (
+        "after the due date" not in (out / "feedback" / "bob" / A / "chain_rule.html").read_text()
+    )
+    assert "--due: " in _refused(submitted, "--out", out, "--due", submitted / "nope.csv")

@@ -8,6 +8,7 @@ from autograder.files import write_whole
 from autograder.outputs import csvfile, lms, similarity
 from autograder.outputs.analysis import FLAGGED
 from autograder.outputs.report import class_report
+from autograder.record.late import late_by
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,12 @@ class LessonResult:
     problem: str  # why the notebook could not be graded or run normally, "" otherwise
     cells: list
     pending: str = ""  # why this is not yet the grade the work deserves, "" when it is
+    late_by: float = 0.0  # seconds after its due date (the student's extension included)
+    penalty: float = 0.0  # the points it lost for that (autograder.record.late)
 
     @property
     def score(self):
-        return sum(c.score for c in self.cells)
+        return sum(c.score for c in self.cells) - self.penalty
 
     @property
     def max_score(self):
@@ -49,9 +52,12 @@ def write_outputs(out, results, notes=(), folders=None, lms_ids=None):
     from the roster. Similarity reads the submitted
     notebooks from nbgrader's copy in out/course/submitted."""
     # pending: not yet the grade (the grader failed, or an instructor has yet to look)
-    grades = [["student", "lesson", "score", "max_score", "pending"]]
+    # late_by: how late it was handed in ("" when on time); penalty: the points that cost
+    grades = [["student", "lesson", "score", "max_score", "pending", "late_by", "penalty"]]
     grades += [
-        [r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}", r.pending] for r in results
+        [r.student, r.lesson, f"{r.score:g}", f"{r.max_score:g}", r.pending]
+        + ([late_by(r.late_by), f"{r.penalty:g}"] if r.late_by > 0 else ["", ""])
+        for r in results
     ]
     csvfile.write(out / "grades.csv", grades)
     cells = [["student", "lesson", "grade_id", "score", "max_score", "message", "kind"]]

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from autograder.notebooks import TEST_SUFFIX
 from autograder.outputs import analysis, lms, similarity
+from autograder.record.late import late_by
 
 esc = html.escape
 
@@ -354,9 +355,10 @@ def _flagged_section(results):
             r.lesson,
             r.pending and f"pending: {r.pending}",
             ", ".join(sorted({c.kind for c in r.cells if c.kind in analysis.FLAGGED})) or r.problem,
+            r.late_by > 0 and f"late by {late_by(r.late_by)}: -{r.penalty:g} points",
         )
         for r in results
-        if r.pending or r.flagged or (r.problem and r.problem != analysis.MISSING)
+        if r.pending or r.flagged or r.late_by > 0 or (r.problem and r.problem != analysis.MISSING)
     ]
     rows = [
         [_cell(s), _cell(lesson), _cell("; ".join(w for w in why if w))]
@@ -366,7 +368,7 @@ def _flagged_section(results):
 <p class="note">Pending grades first: what the grader failed on (the next run grades it
 again) and what waits for you in formgrader (left empty in the LMS files until then). Then
 the answer key used (the student's code imported the course's references), time-outs,
-crashed kernels and broken files.</p>
+crashed kernels, broken files and late work.</p>
 {_sortable(["student", "lesson", "why"], rows, "flagged-table")}"""
 
 

@@ -7,6 +7,7 @@ or a comment survives every rerun; nbgrader keeps it when it grades a new versio
 submission too, and marks it as needing review (autograder.record.manual).
 """
 
+import datetime
 import hashlib
 
 import nbformat
@@ -28,10 +29,11 @@ from autograder.outputs.export import CellResult, LessonResult
 from autograder.record import manual
 
 
-def record(course, items, store, db_url=None):
+def record(course, items, store, contexts, db_url=None):
     """nbgrader's Autograde of the (student, lesson) items, from their results in `store`
     (the course's configuration replays them: autograder.course.AUTOGRADE), each marked
-    recorded in the store once the gradebook has it.
+    recorded in the store (in its context, {key: what else its record depends on}) once the
+    gradebook has it.
 
     One converter run per lesson when all its students are to be recorded; else student by
     student. Should one of them trip nbgrader, only that one records the error.
@@ -52,7 +54,7 @@ def record(course, items, store, db_url=None):
                     failed[(student, lesson)] = "nbgrader could not grade this notebook"
         for student in students:
             if (student, lesson) not in failed:
-                store.mark_recorded(student, lesson)
+                store.mark_recorded(student, lesson, contexts.get((student, lesson), ""))
     return failed
 
 
@@ -66,6 +68,24 @@ def name_students(db_url, roster):
             gb.update_or_create_student(
                 student, first_name=r.first_name, last_name=r.last_name, lms_user_id=r.lms_id
             )
+
+
+def set_due_dates(db_url, due_dates, extensions):
+    """Each lesson's due date ({lesson: late.Due or None}) and each student's extension
+    ({(student, lesson): days}; one no longer there is taken away), as nbgrader keeps them."""
+    with Gradebook(db_url, COURSE_ID) as gb:
+        for lesson, due in due_dates.items():
+            gb.update_or_create_assignment(lesson, duedate=due.due if due else None)
+        extended = (
+            gb.db.query(SubmittedAssignment.student_id, Assignment.name)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .filter(SubmittedAssignment.extension.isnot(None))
+            .all()
+        )
+        for student, lesson in {*map(tuple, extended), *extensions}:
+            days = extensions.get((student, lesson))
+            extension = datetime.timedelta(days=days) if days else None
+            gb.update_or_create_submission(lesson, student, extension=extension)
 
 
 def disagreeing(db_url, expected):
@@ -178,7 +198,7 @@ def results(db_url, found, verdicts, outcomes, failed):
             outcome = outcomes.get(key)
             problem = s.problem or failed.get(key) or (outcome.problem if outcome else "")
             messages = _messages(outcome) if s.path else {}
-            scores, pending = {}, set()
+            scores, pending, late = {}, set(), (0.0, 0.0)
             if outcome and outcome.grader_failed:
                 pending.add(GRADER_FAILED)
             if s.path:
@@ -188,6 +208,8 @@ def results(db_url, found, verdicts, outcomes, failed):
                     for g in grades:
                         scores[g.name], why = manual.counted(g)
                         pending |= {why} - {""}
+                    penalty = sum(nb.late_submission_penalty or 0 for nb in submission.notebooks)
+                    late = (submission.total_seconds_late, penalty)
                 except MissingEntry:
                     problem = problem or "nbgrader recorded no grades"
             cell_results = []
@@ -204,6 +226,6 @@ def results(db_url, found, verdicts, outcomes, failed):
                 cell_results.append(CellResult(grade_id, score, max_score, message, kind))
             why = "; ".join(sorted(pending))
             results.append(
-                LessonResult(s.student, s.lesson, s.notebook, problem, cell_results, why)
+                LessonResult(s.student, s.lesson, s.notebook, problem, cell_results, why, *late)
             )
     return results

@@ -12,6 +12,7 @@ from traitlets import Unicode
 
 from autograder.outputs.sanitize import clean_html
 from autograder.record import manual
+from autograder.record.late import late_by
 from autograder.record.store import ResultStore
 
 SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
@@ -46,6 +47,12 @@ class GetGradesForThisWork(GetGrades):
             )
             self.stale = manual.stale(notebook.grades)
         nb, resources = super().preprocess(nb, resources)
+        with Gradebook(info["db_url"]) as gb:
+            seconds = gb.find_submission(info["assignment"], info["student"]).total_seconds_late
+        if info["late_penalty"]:
+            note = f"**Handed in {late_by(seconds)} after the due date:** {info['late_penalty']:g}"
+            note += " points off the score below, as the course's late policy says."
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
         if self.stale:
             info["score"] = (
                 sum(

@@ -63,20 +63,22 @@ class ResultStore:
             tuple(o["key"]), o["notebook_json"], o["problem"], verdicts, o["seconds"], o["phases"]
         )
 
-    def _stamp(self, student, lesson):
-        """What identifies the file stored for (student, lesson) now: written whole each
-        time (autograder.files), a new one has a new time or size."""
+    def _stamp(self, student, lesson, context):
+        """What identifies the file stored for (student, lesson) now (written whole each
+        time, autograder.files: a new one has a new time or size), with `context`, what else
+        the gradebook's record of it depends on (its time and due date)."""
         stat = self.path(student, lesson).stat()
-        return f"{stat.st_mtime_ns}:{stat.st_size}"
+        return f"{stat.st_mtime_ns}:{stat.st_size}:{context}"
 
     def _recorded_mark(self, student, lesson):
         return self.path(student, lesson).with_suffix(".recorded")
 
-    def recorded(self, student, lesson):
-        """Whether the gradebook was last given the result stored now for (student, lesson)."""
+    def recorded(self, student, lesson, context=""):
+        """Whether the gradebook was last given the result stored now for (student, lesson),
+        in the same context."""
         try:
             mark = self._recorded_mark(student, lesson).read_text()
-            return mark == self._stamp(student, lesson)
+            return mark == self._stamp(student, lesson, context)
         except OSError:
             return False
 
@@ -84,8 +86,8 @@ class ResultStore:
         """It is about to be given to the gradebook: until done, it is not recorded."""
         self._recorded_mark(student, lesson).unlink(missing_ok=True)
 
-    def mark_recorded(self, student, lesson):
-        write_whole(self._recorded_mark(student, lesson), self._stamp(student, lesson))
+    def mark_recorded(self, student, lesson, context=""):
+        write_whole(self._recorded_mark(student, lesson), self._stamp(student, lesson, context))
 
     def notebook(self, student, lesson):
         """The executed notebook stored for (student, lesson), as nbformat JSON."""
