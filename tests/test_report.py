@@ -411,3 +411,16 @@ def test_the_report_escapes_what_students_wrote():
     results = [result("ann", cells=[("a", 0, 1, "values", "a: <script>alert(1)</script>")])]
     page = class_report(results)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_lms_columns_map_a_lesson_to_an_existing_canvas_assignment_and_moodle_item(tmp_path):
+    (tmp_path / lms.LMS_COLUMNS).write_text(
+        f"lesson,canvas,moodle\n{LESSON},Softmax homework (4711),Homework 1\n"
+        "00_chain_rule,Chain rule,\n"  # no Canvas id: Canvas would make a new column
+    )
+    problems = lms.write(tmp_path, lms_results(), {"ada": "ada", "Jose_Maria": "José María"})
+    assert len(problems) == 1 and "'Name (id)'" in problems[0] and "line 3" in problems[0]
+    canvas, moodle = read_csv(tmp_path / lms.CANVAS), read_csv(tmp_path / lms.MOODLE)
+    check_canvas(canvas, ["00_chain_rule", "Softmax homework (4711)"])
+    check_moodle(moodle, lms.MOODLE_ID_COLUMN)
+    assert moodle[0] == ["ID number", "00_chain_rule", "Homework 1"]

@@ -16,16 +16,24 @@ the notebook, or a part graded by hand waits for review) leaves its cell empty: 
 Moodle keep what they had for it, and the report lists it; the next export, once it is
 settled, fills it in.
 
+A lesson's column is its id, or the LMS's own column that OUT/lms_columns.csv (columns
+lesson,canvas,moodle, written by the instructor) maps it to: an existing Canvas assignment by
+its "Name (id)" header, a Moodle grade item by its name.
+
 A student's LMS id is what the roster gives (grade --roster), else what OUT/lms_ids.csv
 (columns folder,lms_id, written by the instructor) gives for their folder, else the folder
 name of SUBMISSIONS.
 """
 
 import csv
+import re
 
 from autograder.outputs import csvfile
 
 LMS_IDS = "lms_ids.csv"
+LMS_COLUMNS = "lms_columns.csv"  # lesson,canvas,moodle: the LMS's own column for a lesson
+# Canvas matches an existing assignment by a header "Name (id)", its id in Canvas's URLs
+CANVAS_ASSIGNMENT = re.compile(r".+ \(\d+\)$")
 CANVAS = "canvas_grades.csv"
 MOODLE = "moodle_grades.csv"
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -68,6 +76,33 @@ def gradebook(results, folders=None, ids=None):
     return lessons, possible, sorted(rows, key=lambda row: (row[0].casefold(), row[0]))
 
 
+def read_columns(path, lessons):
+    """({lesson: Canvas header}, {lesson: Moodle column}, problems) of an lms_columns.csv
+    (first line lesson,canvas,moodle; an empty cell keeps the lesson id)."""
+    if not path.is_file():
+        return {}, {}, []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows or [cell.strip() for cell in rows[0][:3]] != ["lesson", "canvas", "moodle"]:
+        return {}, {}, [f"{path.name} ignored: its first line must be lesson,canvas,moodle"]
+    canvas, moodle, problems = {}, {}, []
+    for number, row in enumerate(rows[1:], start=2):
+        lesson, to_canvas, to_moodle = ([cell.strip() for cell in row] + [""] * 3)[:3]
+        if lesson not in lessons:
+            problems.append(f"{path.name} line {number} ignored: {lesson!r} is not graded here")
+            continue
+        if to_canvas and not CANVAS_ASSIGNMENT.match(to_canvas):
+            problems.append(
+                f"{path.name} line {number}: Canvas matches an assignment by 'Name (id)', "
+                f"not {to_canvas!r}: the lesson id is used"
+            )
+        elif to_canvas:
+            canvas[lesson] = to_canvas
+        if to_moodle:
+            moodle[lesson] = to_moodle
+    return canvas, moodle, problems
+
+
 def _scores(mine, lessons):
     """A student's cells: a pending score is left empty (the LMS keeps what it had)."""
     return ["" if mine.get(x, 0) is None else f"{mine.get(x, 0):g}" for x in lessons]
@@ -83,14 +118,16 @@ def write(out, results, folders=None, rostered=None):
         {folders.get(student, student): lms_id for student, lms_id in (rostered or {}).items()}
     )
     lessons, possible, rows = gradebook(results, folders, ids)
+    to_canvas, to_moodle, more = read_columns(out / LMS_COLUMNS, lessons)
+    problems += more
     canvas = [
-        [*CANVAS_STUDENT_COLUMNS, *lessons],
+        [*CANVAS_STUDENT_COLUMNS, *(to_canvas.get(x, x) for x in lessons)],
         [CANVAS_POINTS_ROW, "", "", "", "", *(f"{possible[x]:g}" for x in lessons)],
     ]
     for folder, lms_id, mine in rows:
         canvas.append([folder, "", lms_id, lms_id, "", *_scores(mine, lessons)])
     csvfile.write(out / CANVAS, canvas)
-    moodle = [[MOODLE_ID_COLUMN, *lessons]]
+    moodle = [[MOODLE_ID_COLUMN, *(to_moodle.get(x, x) for x in lessons)]]
     moodle += [[lms_id, *_scores(mine, lessons)] for _, lms_id, mine in rows]
     csvfile.write(out / MOODLE, moodle)
     if ids:
