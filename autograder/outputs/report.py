@@ -44,7 +44,7 @@ details summary { cursor: pointer; color: #0645ad; }
 """
 
 # sort a table by the column whose header was clicked: numbers as numbers, text as text
-SORT_SCRIPT = """
+SORT_SCRIPT = r"""
 document.querySelectorAll("table.sortable th").forEach(th => th.addEventListener("click", () => {
   const table = th.closest("table"), body = table.tBodies[0];
   const column = [...th.parentNode.children].indexOf(th);
@@ -59,6 +59,14 @@ document.querySelectorAll("table.sortable th").forEach(th => th.addEventListener
     return up ? order : -order;
   });
   body.append(...rows);
+}));
+// a table's filter keeps the rows that hold every word typed (a student, a lesson, a kind)
+document.querySelectorAll("input.filter").forEach(input => input.addEventListener("input", () => {
+  const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+  for (const row of document.getElementById(input.dataset.table).tBodies[0].rows) {
+    const text = row.textContent.toLowerCase();
+    row.hidden = !words.every(word => text.includes(word));
+  }
 }));
 """
 
@@ -77,13 +85,18 @@ def _cell(text, sort=None, number=False):
 
 
 def _sortable(header, rows, table_id):
-    """A sortable HTML table (header: column labels; rows: their <td>s), or "none"."""
+    """A sortable HTML table with its filter (header: column labels; rows: their <td>s), or
+    "none"."""
     if not rows:
         return "<p><em>none</em></p>"
     head = "".join(f"<th>{esc(label)}</th>" for label in header)
     body = "".join(f"<tr>{''.join(row)}</tr>" for row in rows)
+    search = (
+        f"<input type='search' class='filter' data-table='{table_id}' aria-label='filter "
+        "the table' placeholder='filter: a student, a lesson, a kind of mistake'>"
+    )
     return (
-        f"<table class='sortable' id='{table_id}'><thead><tr>{head}</tr></thead>"
+        f"{search}<table class='sortable' id='{table_id}'><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
 
@@ -317,7 +330,7 @@ def _similarity_section(pairs):
                 rows.append(
                     [
                         _cell(lesson),
-                        _cell(f"{center} (group of {len(group)})"),
+                        f"<td title='a group of {len(group)}'>{esc(center)}</td>",
                         _cell(member),
                         _cell(_percent(p.similarity), p.similarity, True),
                         f"<td>{_side_by_side(p)}</td>",

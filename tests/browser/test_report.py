@@ -116,3 +116,11 @@ def test_a_flagged_pair_opens_side_by_side(page):
     assert views.first.is_visible() and views.count() == len(sources(similarity.SOLUTIONS))
     assert views.first.locator(".same").count() > 0
     assert LESSON in pair.inner_text()
+
+
+def test_a_table_s_filter_keeps_the_rows_that_hold_every_word_typed(page):
+    search = page.locator("input.filter[data-table='grades-table']")
+    search.fill("lee")
+    assert page.locator("#grades-table tbody tr:visible").count() == 1
+    search.fill("")
+    assert page.locator("#grades-table tbody tr:visible").count() == 5
