@@ -1,6 +1,7 @@
-"""Formgrader on a graded class, in Chromium with every request off this machine refused: it
-opens OUT/course, shows the submissions with their maths typeset, and a manual grade entered
-there survives a rerun of the grading command."""
+"""Formgrader on a graded class, started by `python -m autograder formgrader OUT`, in Chromium
+with every request off this machine refused: it opens OUT/course with no exchange warning,
+shows the submissions with the roster's names and their maths typeset, and a manual grade
+entered there survives a rerun of the grading command."""
 
 import pytest
 from nbgrader.api import Gradebook
@@ -22,7 +23,9 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("formgrader")
     submitted, out = root / "submitted", root / "out"
     put(submitted, "bob", LESSON, student_version(LESSON, {"softmax_cross_entropy": WRONG_CE}))
-    grade(submitted, out, jobs=1, limits=LIMITS)
+    roster = root / "roster.csv"
+    roster.write_text("student,first_name,last_name,lms_id\nbob,Bob,Builder,u7\n")
+    grade(submitted, out, jobs=1, limits=LIMITS, roster=roster)
     return submitted, out, root
 
 
@@ -52,6 +55,7 @@ def test_a_manual_grade_entered_in_formgrader_survives_a_rerun(chromium, graded)
             page.set_extra_http_headers({"Authorization": f"token {lab.token}"})
             page.goto(lab.url(f"formgrader/manage_submissions/{LESSON}"))
             page.get_by_text("bob", exact=True).first.wait_for(timeout=KERNEL_TIMEOUT)
+            assert page.get_by_text("Builder, Bob").count() > 0, "the roster's names are shown"
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "formgrader-submissions.png"))
 
