@@ -52,7 +52,7 @@ from autograder.course import (
     write_nbgrader_config,
 )
 from autograder.files import write_whole
-from autograder.intake import MISSING, SubmittedNotebook, collect, read_roster
+from autograder.intake import MISSING, Submission, SubmittedNotebook, collect, read_roster
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
@@ -215,6 +215,10 @@ def _grade(
             api = release(course, handed_out, db_url)
         db_url = api.coursedir.db_url
         gradebook.name_students(db_url, roster)
+        # the gradebook's own students (nbgrader db student import) are on the roster too
+        for student in sorted(gradebook.students(db_url) - set(intake.folders)):
+            intake.folders[student] = student
+            found += [Submission(student, x, notebook_name(x), None, MISSING) for x in handed_out]
         given = {key: days for key, days in extended.items() if key[1] in handed_out}
         gradebook.set_due_dates(db_url, {x: due_dates.get(x) for x in handed_out}, given)
         with costs.phase("sanitize (nbgrader's preprocessors)"):

@@ -350,6 +350,13 @@ def test_a_roster_puts_every_student_in_every_output_with_their_names(tmp_path):
         assert (ada.first_name, ada.last_name, ada.lms_user_id) == ("Ada", "Lovelace", "u1001")
     assert "--roster: " in _refused(submitted, "--out", out, "--roster", submitted / "nope.csv")
 
+    # the gradebook's own students (as `nbgrader db student import` adds them) count too
+    with Gradebook(db(out), COURSE_ID) as gb:
+        gb.add_student("yan", first_name="Yan", last_name="Liu")
+    grade(submitted, out, jobs=1, limits=LIMITS)
+    grades = {(r["student"], r["lesson"]): r for r in rows(out / "grades.csv")}
+    assert grades[("yan", A)]["score"] == "0" and ("zed", A) in grades
+
 
 def test_late_work_loses_what_the_policy_says_in_every_output_and_a_new_due_date_counts(
     tmp_path,

@@ -58,6 +58,12 @@ def record(course, items, store, contexts, db_url=None):
     return failed
 
 
+def students(db_url):
+    """The ids of the students the gradebook knows."""
+    with Gradebook(db_url, COURSE_ID) as gb:
+        return {student.id for student in gb.students}
+
+
 def name_students(db_url, roster):
     """Give the gradebook the names and LMS ids of the roster's students ({student id:
     intake.Rostered}), which formgrader shows."""
