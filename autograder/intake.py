@@ -197,6 +197,8 @@ def _strays(folder, lessons, notebook_name, intake):
             intake.notes.append((where, f"not a lesson, ignored{hint}"))
         else:
             expected = notebook_name(entry.name)
+            if _only_notebook(entry, expected):
+                continue  # graded under its lesson's name, with its own note (collect)
             for other in sorted(entry.glob("*.ipynb")):
                 if other.name != expected and not other.is_symlink():
                     intake.notes.append(
@@ -237,6 +239,17 @@ def read_roster(path):
     return roster, notes
 
 
+def _only_notebook(lesson_folder, expected):
+    """The one notebook of a lesson folder that lacks `expected` (softmax-Copy1.ipynb,
+    Softmax.ipynb: the student's only copy, misnamed), or None."""
+    if not lesson_folder.is_dir() or lesson_folder.is_symlink():
+        return None
+    if (lesson_folder / expected).exists() or (lesson_folder / expected).is_symlink():
+        return None
+    notebooks = [p for p in lesson_folder.glob("*.ipynb") if not p.name.startswith(".")]
+    return notebooks[0] if len(notebooks) == 1 and not notebooks[0].is_symlink() else None
+
+
 def collect(submissions, lessons, notebook_name, roster=None):
     """The Intake of SUBMISSIONS: one Submission per student and lesson of `lessons` (every
     lesson of the course), usable or not. roster: {student id: Rostered}: a rostered student
@@ -252,6 +265,14 @@ def collect(submissions, lessons, notebook_name, roster=None):
         for lesson in lessons:
             name = notebook_name(lesson)
             notebook = SubmittedNotebook(student_folder / lesson / name)
+            if only := _only_notebook(notebook.parent, name):
+                notebook = SubmittedNotebook(only)
+                intake.notes.append(
+                    (
+                        shown(f"{folder}/{lesson}/{only.name}"),
+                        f"graded as {name}: the only notebook in its folder",
+                    )
+                )
             problem = _refused(submissions, notebook.parent, intake) or _problem(notebook)
             intake.found.append(
                 Submission(student, lesson, name, None if problem else notebook, problem)

@@ -400,3 +400,19 @@ def test_late_work_loses_what_the_policy_says_in_every_output_and_a_new_due_date
         "after the due date" not in (out / "feedback" / "bob" / A / "chain_rule.html").read_text()
     )
     assert "--due: " in _refused(submitted, "--out", out, "--due", submitted / "nope.csv")
+
+
+def test_a_lone_misnamed_notebook_is_graded_and_said_so(tmp_path):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    put(submitted, "ada", A, solved(A), name="chain_rule-Copy1.ipynb")  # the only copy
+    put(submitted, "bob", A, solved(A), name="Chain_Rule.ipynb")
+    put(submitted, "bob", A, solved(A), name="chain_rule (2).ipynb")  # two: which one?
+    graded = grade(submitted, out, jobs=1, limits=LIMITS)
+    scores = {r.student: r.score == r.max_score > 0 for r in graded.results}
+    assert scores == {"ada": True, "bob": False}
+    notes = dict(graded.notes)
+    assert (
+        notes[f"ada/{A}/chain_rule-Copy1.ipynb"]
+        == "graded as chain_rule.ipynb: the only notebook in its folder"
+    )
+    assert "must be named" in notes[f"bob/{A}/Chain_Rule.ipynb"]
