@@ -4,23 +4,28 @@ How to write a check
 --------------------
 Every test cell calls a `check_<exercise>(fn, **case)` of gradlab/exercises/, in one shape:
 the case, the trusted expected values, the typical mistakes from a builder beside the check,
-and one `with Check(...)` block:
+the case's Probe, and one `with Check(...)` block:
 
     @stdout_only
     def check_affine_backward(affine_backward_fn, N=4, D=5, M=3, seed=0):
         x, W, b, dout, cache = ...                        # the case
         dx, dW, db = ...                                  # trusted values (central differences)
         mistakes = affine_backward_mistakes(...)          # {output: [Mistake, ...]}
-        with Check("affine_backward", affine_backward_fn, f"x {(N, D)}, W {(D, M)}") as check:
-            got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
+        probe = Probe({"x": (x, "N D"), "W": (W, "D M"), "b": (b, "M"), "dout": (dout, "N M")},
+                      lambda x, W, b, dout: (dout, (x, W, b)), affine_backward,
+                      ("dx", "dW", "db"), upstream="dout", switches=(ONE_EXAMPLE,))
+        with Check("affine_backward", affine_backward_fn, "x (4, 5)", probe) as check:
+            got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"), (dx, dW, db))
             check.compare("dx", got[0], dx, mistakes=mistakes["dx"])
             check.compare("dW", got[1], dW, hints={"transpose": "dW = x.T @ dout, like W"})
             check.compare("db", got[2], db, factors=[summed(N, "N", "the batch")],
                           sums=Sum([(None, row) for row in dout], "example"))
 
-- `Check(name, fn, case)` calls `fn` (always passed in, never read from globals) with
+- `Check(name, fn, case, probe)` calls `fn` (always passed in, never read from globals) with
   `check.call(*args)`, records its inputs and warnings, and adds the function name and the
-  case to any failure; `check.unpack(result, names)` splits a tuple result.
+  case to any failure; `check.unpack(result, names, expected)` splits a tuple result and,
+  given the expected parts, names parts returned in the wrong order (matched by value,
+  before any shape is judged) and says, when one part fails, which others are right.
 - `check.compare(label, got, expected, **options)` accepts `got` or raises `CheckFailed`.
   A wrong answer goes through DIAGNOSERS, in their order; the first that recognises it names
   the mistake. The general ones (transposes, permuted axes, reshapes, reductions, factors,
@@ -43,7 +48,27 @@ and one `with Check(...)` block:
   `calls(rnn_backward=[(rnn_step_backward, check_rnn_step_backward)])`. Each caller is then
   graded given the course's reference for its callees, and its self-check names a callee of
   the student's that fails its own check (see `calls`).
-- A check may raise `CheckFailed(message, kind)` itself; `kind` is one of KINDS.
+- A check may raise `CheckFailed(message, kind)` itself, or `declared(message, kind)` for
+  a message written "what is wrong: how to fix it"; `kind` is one of KINDS.
+
+A failure that no diagnoser named gets a second look (Check): a second call on the same
+inputs (state kept between calls), then the exercise's `Probe`, which varies the case, each
+time calling the student's function and the course's `trusted` one:
+- `switches`, parts of the computation switched off or one upstream gradient sent alone
+  (`Switch("reg = 0", "the regularization term is off", {"reg": 0.0})`, ONE_EXAMPLE,
+  sequence_switches): right with one of them, wrong without, names the part at fault;
+- `blocks`, outputs made of blocks (the four gates' columns): blocks alone wrong are named;
+- the smallest failing case: each size of `inputs` as small as it goes, whole numbers, one
+  upstream entry, shown with the expected outputs and the student's, to check by hand.
+The look makes at most PROBE_CALLS calls in PROBE_SECONDS of CPU; a diagnosis that says where
+and not why (LOCATING) gets the smallest case shown below it.
+
+Help comes in steps. Whatever is the exercise's own advice (a Mistake's message after its
+": ", a Factor's hint, `hints`) is the failure's `hint`: the whole message has it, as the
+grader's feedback shows, while the student's kernel first shows the `brief` message, what
+is wrong and where, and the hint when the student runs `hint()` or sees the same diagnosis
+again (CheckFailed.shown). A general diagnoser's advice is general: an example that belongs
+to one exercise (a conv's `[pad:pad + H]`) is that exercise's hint for the diagnosis's tag.
 
 The checks run in the grader's process on values the student chose, so what they look at is
 bounded: `check.call` refuses a result nested over MAX_NESTING deep or holding over MAX_ITEMS
@@ -77,6 +102,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradlab.inputs import rng_for
+
 # The closed set of kinds of a CheckFailed, and what each means.
 KINDS = {
     "not implemented": "the function still raises NotImplementedError",
@@ -98,8 +125,12 @@ KINDS = {
     "wrong point": "a derivative evaluated at the wrong point (at z instead of s, at a_i ...)",
     "slices": "only some slices are right (an example, a time step, the border), or shifted",
     "order": "outputs, operands or classes swapped",
+    "region": "right where an input has one sign, wrong where it has the other",
+    "path": "right with one part switched off (an upstream gradient, a step, a term): that part",
+    "state": "state kept between calls (a global), or two names for one object (m = v = {})",
     "formula": "another wrong formula the exercise recognises",
     "other": "a specific diagnosis an exercise raised without naming its kind",
+    "smallest case": "nothing named the mistake: the smallest inputs on which it shows are given",
     "values": "wrong values no diagnoser recognised: the generic diagnosis",
 }
 GENERIC = "values"
@@ -108,26 +139,61 @@ GENERIC = "values"
 class CheckFailed(AssertionError):
     """A check found a mistake. The first line of the message names it.
 
-    kind: one of KINDS; hint: the exercise's advice for it ("" when the message has none).
+    kind: one of KINDS; hint: the exercise's own advice for it, often the formula of the fix
+    ("" when the message has none); brief: the message without that hint, what the student's
+    kernel shows first (see `shown`).
     """
 
-    def __init__(self, message, kind="other", hint=""):
+    def __init__(self, message, kind="other", hint="", brief=None):
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}: use one of {sorted(KINDS)}")
         super().__init__(message)
         self.kind = kind
         self.hint = hint
+        self.brief = message if brief is None else brief
 
     def __reduce__(self):
-        return type(self), (str(self), self.kind, self.hint)
+        return type(self), (str(self), self.kind, self.hint, self.brief)
+
+    def shown(self):
+        """What the student's kernel shows of this failure, help in steps: first what is
+        wrong and where (the brief message) and how to get the hint; the whole message, hint
+        included, once the same diagnosis is shown again. The grader shows the whole message.
+        """
+        global _last_failure
+        _last_failure = self
+        key = first_line(self.brief)
+        _times_shown[key] = _times_shown.get(key, 0) + 1
+        if self.brief == str(self) or _times_shown[key] > 1:
+            return str(self)
+        return f"{self.brief}\n{HINT_OFFER}"
 
     def _render_traceback_(self):
-        """What IPython shows instead of a traceback: the diagnosis alone.
+        """What IPython shows instead of a traceback: the diagnosis alone, in steps (`shown`).
 
         The frames of the check's own code would only bury what the student must read.
         """
-        first, *rest = str(self).splitlines() or [""]
+        first, *rest = self.shown().splitlines() or [""]
         return [f"\x1b[1;31mCheckFailed: {first}\x1b[0m", *rest]
+
+
+HINT_OFFER = "hint: run hint() for the formula, or this self-check again to see it here"
+_times_shown = {}  # the brief first line of each diagnosis the kernel showed -> how often
+_last_failure = None  # the CheckFailed the kernel showed last
+
+
+def hint():
+    """Print the hint of the last self-check that failed in this kernel: the exercise's advice,
+    often the formula of the fix, that its first message leaves out."""
+    if _last_failure is None:
+        print("No self-check has failed in this kernel yet: run one first.")
+    elif _last_failure.hint:
+        print(f"hint: {_last_failure.hint}")
+    else:
+        print(
+            "No formula for this one: its message says all the check knows. Work through "
+            "the smallest case it shows by hand, or compare with the lesson's derivation."
+        )
 
 
 @dataclass(frozen=True)
@@ -172,13 +238,15 @@ class Sum:
 class Diagnosis:
     """What a diagnoser found: its kind, the finding, and the general advice for it.
 
-    tag refines the kind for hints (e.g. "last" for "only the last time step matches").
+    tag refines the kind for hints (e.g. "last" for "only the last time step matches"); hint
+    is the exercise's own advice that came with it (a declared mistake's fix, a factor's).
     """
 
     kind: str
     finding: str
     advice: str = ""
     tag: str = ""
+    hint: str = ""
 
 
 def stdout_only(check_fn):
@@ -370,7 +438,8 @@ class Comparison:
     """Everything a diagnoser may look at: one output of one call of the student's function.
 
     got, expected: float64 arrays; inputs: (name, array) pairs of the call's float arrays
-    (items of tuples and dicts included); deadline: the thread_time() after which trying
+    (items of tuples and dicts included); integral: the answer was an array of integers (or
+    booleans) before it was made float; deadline: the thread_time() after which trying
     another candidate raises TimeoutError; the rest are compare's options.
     """
 
@@ -386,6 +455,7 @@ class Comparison:
     atol: float = 0.0
     warned: tuple = ()
     stable_hint: str = ""
+    integral: bool = False
     deadline: float = math.inf
 
     def _in_time(self):
@@ -425,11 +495,26 @@ def _axes_text(axes):
 # ---------------------------------------------------------------- the diagnosers, in order
 
 
+def split_fix(message):
+    """(what is wrong, how to fix it) of a message written "what: how" (or "what; how");
+    (message, "") when it has no such part."""
+    cut = min((i for i in (message.find(": "), message.find("; ")) if i > 0), default=-1)
+    return (message, "") if cut < 0 else (message[:cut], message[cut + 2 :])
+
+
+def declared(message, kind):
+    """The CheckFailed of an exercise's own diagnosis written "what: fix": the fix is its hint,
+    which the student's kernel shows when asked (CheckFailed.shown)."""
+    what, fix = split_fix(message)
+    return CheckFailed(message, kind, fix, what)
+
+
 def declared_mistake(c):
     """The exercise's typical wrong answers, simulated from its reference: the most specific."""
     for mistake in c.mistakes:
         if c.matches(mistake.output):
-            return Diagnosis(mistake.kind, f"{c.label}: {mistake.message}")
+            what, fix = split_fix(mistake.message)
+            return Diagnosis(mistake.kind, f"{c.label}: {what}", hint=fix)
     return None
 
 
@@ -566,7 +651,8 @@ def cropped(c):
         "shape",
         f"{c.label} has shape {got.shape}, expected {expected.shape}, and holds the first "
         "entries of the expected value",
-        "a loop or an output size stops too early (Ho = 1 + (H - HH) // stride?)",
+        "a loop or an output size stops too early",
+        "cropped",
     )
 
 
@@ -646,7 +732,7 @@ def flipped(c):
             return Diagnosis(
                 "order",
                 f"{c.label} is the expected value reversed along {names}",
-                "an index runs backwards (a flipped kernel, n - 1 - i where i belongs?)",
+                "an index runs backwards (n - 1 - i where i belongs?)",
             )
     return None
 
@@ -696,7 +782,10 @@ def factor(c):
     for f in (*c.factors, *COMMON_FACTORS):
         if np.isclose(k, f.value, rtol=1e-6):
             times = f"{k:g}" if f.name == f"{k:g}" else f"{k:g} = {f.name}"
-            return Diagnosis(f.kind, f"{c.label} is the expected value times {times}", f.hint)
+            finding = f"{c.label} is the expected value times {times}"
+            if f in COMMON_FACTORS:
+                return Diagnosis(f.kind, finding, f.hint)
+            return Diagnosis(f.kind, finding, hint=f.hint)  # the exercise's: its hint
     if c.got.size > 1:
         kind = "sign" if k < 0 else "factor"
         finding = f"{c.label} is the expected value times {k:.4g}"
@@ -712,7 +801,8 @@ def slice_factors(c):
     for axis in range(c.got.ndim):
         others = tuple(a for a in range(c.got.ndim) if a != axis)
         energy = np.sum(c.expected * c.expected, axis=others, keepdims=True)
-        if c.expected.shape[axis] < 2 or np.any(energy == 0):
+        single = c.expected.size // c.expected.shape[axis] < 2  # any slice of one entry fits
+        if c.expected.shape[axis] < 2 or single or np.any(energy == 0):
             continue
         k = np.sum(c.got * c.expected, axis=others, keepdims=True) / energy
         varies = np.ptp(k) > 1e-6 * np.max(np.abs(k))
@@ -749,27 +839,66 @@ def logarithm(c):
 
 
 def integer(c):
-    """An integer result: the float entries were truncated."""
-    if c.got.dtype.kind not in "iub":
+    """An array of integers where floats belong: its float entries were truncated."""
+    if not c.integral or np.array_equal(c.expected, np.round(c.expected)):
         return None
+    kind = "booleans" if c.got.dtype.kind == "b" else "integers"
     return Diagnosis(
-        "dtype", f"{c.label} has integer dtype {c.got.dtype}", "the result must be float"
+        "dtype",
+        f"{c.label} is an array of {kind} where floats belong: its entries were truncated",
+        "was it made from an integer array (np.zeros_like of integer labels, dtype=int)?",
     )
 
 
+def _wrong_entries(c):
+    """A boolean array of the entries of got that differ from expected (same shape)."""
+    return ~(np.abs(c.got - c.expected) <= c.atol + c.rtol * np.abs(c.expected))
+
+
+def region(c):
+    """Right where an input of the answer's shape has one sign and wrong where it has the
+    other, e.g. "dx is right where x > 0 and 0 where x < 0"."""
+    if not c.same_shape() or c.got.size < 2:
+        return None
+    wrong = _wrong_entries(c)
+    for (name, u), sign in itertools.product(c.inputs, (">", "<")):
+        c._in_time()
+        if u.shape != c.got.shape:
+            continue
+        part = u > 0 if sign == ">" else u < 0
+        other = "<" if sign == ">" else ">"
+        rest = ~part & (c.expected != 0)
+        if not rest.any() or (wrong & ~part).any() or wrong.sum() < max(1, part.sum() / 2):
+            continue
+        if np.all(c.got[wrong] == 0):
+            return Diagnosis(
+                "region",
+                f"{c.label} is right where {name} {other} 0 and 0 where {name} {sign} 0: it is "
+                f"the expected value times the mask ({name} {other} 0)",
+                "which step multiplies by that mask, and does it belong there?",
+            )
+        return Diagnosis(
+            "region",
+            f"{c.label} is right where {name} {other} 0 and wrong where {name} {sign} 0",
+            f"look at what your code computes for the entries where {name} {sign} 0",
+        )
+    return None
+
+
 def unwritten(c):
-    """Right everywhere except at entries still 0: a loop that skips them."""
+    """Right everywhere except at entries that are 0 where the expected ones are not: never
+    written (a loop one short, a case missed), or zeroed (a mask, a clip)."""
     if not c.same_shape() or c.got.ndim == 0:
         return None
-    close = np.abs(c.got - c.expected) <= c.atol + c.rtol * np.abs(c.expected)
-    if close.all() or not np.all(c.got[~close] == 0):
+    wrong = _wrong_entries(c)
+    if not wrong.any() or not np.all(c.got[wrong] == 0):
         return None
-    first = tuple(int(i) for i in np.argwhere(~close)[0])
+    first = tuple(int(i) for i in np.argwhere(wrong)[0])
     return Diagnosis(
         "slices",
-        f"{c.label} is right except at {int((~close).sum())} entries that are still 0, the "
-        f"first at index {first}",
-        "does a loop skip them (a range one short, a missing case)?",
+        f"{c.label} is right except at {int(wrong.sum())} entries that are 0 where the "
+        f"expected ones are not, the first at index {first}",
+        "what leaves them at 0 or sets them to 0 (a loop one short, a case missed, a mask)?",
     )
 
 
@@ -826,7 +955,7 @@ def end_slices(c):
                 return Diagnosis(
                     "slices",
                     f"{c.label}: only the {part} of the last two axes matches, the {other} differs",
-                    "check the first and last rows and columns (padding, windows at the edges)",
+                    "check what happens at the first and last rows and columns",
                     tag=part,
                 )
     return None
@@ -854,7 +983,8 @@ def shifted(c):
             return Diagnosis(
                 "slices",
                 f"{c.label} holds the expected values shifted by {shift} along ({names})",
-                "a slice starts at the wrong index (e.g. [:H] where [pad:pad + H] belongs)",
+                "a slice or an index starts at the wrong place",
+                "shifted",
             )
     return None
 
@@ -865,7 +995,7 @@ def values(c):
         return Diagnosis(
             GENERIC, f"{c.label} is {float(c.got):.6g}, expected {float(c.expected):.6g}"
         )
-    wrong = ~(np.abs(c.got - c.expected) <= c.atol + c.rtol * np.abs(c.expected))
+    wrong = _wrong_entries(c)
     first = tuple(int(i) for i in np.argwhere(wrong)[0])
     return Diagnosis(
         GENERIC,
@@ -900,11 +1030,12 @@ DIAGNOSERS = [
     scrambled,  # transposed and then reshaped
     broadcast,  # (N,) and (N, 1) broadcast to (N, N)
     shape,  # any other wrong shape
+    integer,  # integers where floats belong: truncated, whatever else it looks like
     not_finite,  # NaN or inf
     factor,  # a constant factor, a flipped sign
     logarithm,  # log or exp of the expected value
     flipped,  # reversed along some axes
-    integer,  # integer dtype
+    region,  # right where an input is positive, wrong where it is negative (or the reverse)
     named_slices,  # only some examples, time steps, channels match
     unwritten,  # right except at entries left at 0
     slice_factors,  # each row off by its own factor
@@ -914,14 +1045,16 @@ DIAGNOSERS = [
 ]
 
 
-def _float_inputs(name, value):
-    """(name, float array) pairs of an argument, items of tuples, lists and dicts included."""
+def _float_inputs(name, value, known=None):
+    """(name, float array) pairs of an argument, items of tuples, lists and dicts included;
+    an array in known ({id: name}, a probe's inputs) goes by its name there."""
+    known = known or {}
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _float_inputs(f"{name}['{k}']", v)]
+        return [p for k, v in value.items() for p in _float_inputs(f"{name}['{k}']", v, known)]
     if isinstance(value, (tuple, list)):
-        return [p for k, v in enumerate(value) for p in _float_inputs(f"{name}[{k}]", v)]
+        return [p for k, v in enumerate(value) for p in _float_inputs(f"{name}[{k}]", v, known)]
     if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim >= 1:
-        return [(name, value)]
+        return [(known.get(id(value), name), value)]
     return []
 
 
@@ -969,22 +1102,449 @@ def compare(
     - stable_hint: what to suggest when the answer has NaN or inf and the expected one has not
     """
     expected = np.asarray(expected, dtype=np.float64)
-    got = as_array(label, got, expected)
+    answer, got = got, as_array(label, got, expected)  # as_array refuses what is no answer
+    integral = np.asarray(answer).dtype.kind in "iub"
     if atol is None:
         atol = 1e-8 * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     c = Comparison(
         label, got, expected, list(inputs), tuple(mistakes), tuple(factors), sums,
-        tuple(axes) if axes else None, rtol, atol, tuple(warned), stable_hint,
+        tuple(axes) if axes else None, rtol, atol, tuple(warned), stable_hint, integral,
     )  # fmt: skip
     if c.matches(expected):
         return
     found = _diagnose(c)
     hints = hints or {}
-    hint = hints.get(f"{found.kind}:{found.tag}", hints.get(found.kind, ""))
-    advice = hint or found.advice
+    hint = hints.get(f"{found.kind}:{found.tag}", hints.get(found.kind, "")) or found.hint
     details = "" if got.size > _SMALL else f"\nexpected:\n{_fmt(expected)}\ngot:\n{_fmt(got)}"
-    first = found.finding + (f": {advice}" if advice else "")
-    raise CheckFailed(first + details, found.kind, hint)
+    # the exercise's hint replaces the general advice in the whole message; the brief one, shown
+    # first in the student's kernel, keeps the general advice and leaves the hint for later
+    first = found.finding + (f": {hint or found.advice}" if hint or found.advice else "")
+    brief = found.finding + (f": {found.advice}" if found.advice else "")
+    raise CheckFailed(first + details, found.kind, hint, brief + details)
+
+
+# ---------------------------------------------------------------- probes: where it goes wrong
+
+
+# What the second look at one failing check may spend: calls of the student's function (with
+# the course's on the same small case; in the grader, each a round trip to its sandboxed
+# child) and CPU seconds of this process, so that a self-check still answers in well under a
+# second. Counted in calls, its findings do not depend on the machine's load; the longest
+# look of the catalogue makes 22.
+PROBE_CALLS = 64
+PROBE_SECONDS = 0.5
+# An input of the smallest failing case with more entries than this is shown by its shape; a
+# case whose inputs all have more is not worth showing
+HAND_SIZE = 24
+# At most this many entries of an upstream gradient are tried, one at a time
+ONE_AT_A_TIME = 24
+# The kinds of a diagnosis that says where an answer is wrong and not why: the smallest case
+# on which it is still wrong is shown with it
+LOCATING = ("slices", "region")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One part of an exercise's computation switched off, or one upstream gradient sent
+    alone: a case in which the answer may be right although it is wrong in the full case.
+
+    when: that case in words ("reg = 0", "only dnext_c flows back", "T = 1")
+    fault: what is at fault when the answer is right there and wrong in the full case, the
+        quantity first ("the regularization term is off")
+    values: {input: value} it sets, an array input to value everywhere; a function of the
+        input's value gives its new value
+    sizes: {size: value} it sets
+    """
+
+    when: str
+    fault: str
+    values: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One exercise's case as a second look may vary it, when no diagnoser named the mistake:
+    smaller sizes, simpler values, one upstream entry at a time, parts switched off.
+
+    inputs: {name: (value, axes)}, what the case is made of. axes names the size along each
+        axis of an array: "N D" for x (N, D), "4*H" for an axis of 4 blocks of H, "F*16" for
+        one of F blocks of 16, a number for one whose length stays; "" for a number (reg, a
+        stride); a whole number that is a size itself gets that size's name ("n")
+    call: call(**inputs) -> the arguments of the student's function (a cache made by the
+        course's forward pass from the inputs)
+    trusted: trusted(*arguments) -> the right outputs, exact and fast (no central differences)
+    outputs: the names of the outputs in order, None for one not compared (a cache); a dict
+        output is compared key by key, as "grads['W1']"
+    upstream: the input that is the upstream gradient, tried with one entry 1 and the rest 0
+    switches: the Switches to try, in order
+    smallest: {size: its smallest value} where it is not 1
+    derived: {size: rule} for a size that follows from the others (Ho from H, the window and
+        the stride): rule(values) with values the sizes and the numbers among the inputs
+    valid: valid(**inputs) -> whether the exercise is defined there (away from its kinks)
+    blocks: {output: (axis, labels)} for an output whose axis is made of equal blocks, one
+        per label (the four gates' columns of dWx): blocks alone wrong are named
+    rtol: the comparison's relative tolerance
+    """
+
+    inputs: dict
+    call: object
+    trusted: object
+    outputs: tuple
+    upstream: str = ""
+    switches: tuple = ()
+    smallest: dict = field(default_factory=dict)
+    derived: dict = field(default_factory=dict)
+    valid: object = None
+    blocks: dict = field(default_factory=dict)
+    rtol: float = 1e-6
+
+    def names(self):
+        """{id(array): name} of the input arrays, to name them in messages."""
+        return {id(value): name for name, (value, _) in self.inputs.items()}
+
+    def values(self):
+        return {name: value for name, (value, _) in self.inputs.items()}
+
+    def sizes(self):
+        """{size: value} of the case, the derived sizes left out."""
+        found = {}
+        for value, axes in self.inputs.values():
+            if _is_size(value, axes):
+                found.setdefault(axes, value)
+                continue
+            for length, token in zip(np.shape(value), axes.split()):
+                size, outer, inner = _axis(token)
+                if size:
+                    found.setdefault(size, length // (outer * inner))
+        return {size: n for size, n in found.items() if size not in self.derived}
+
+    def resized(self, values, sizes):
+        """The inputs `values` cut (or grown) to `sizes`, the derived sizes following; None
+        when a size falls below its smallest."""
+        numbers = {name: v for name, v in values.items() if np.ndim(v) == 0}
+        sizes = dict(sizes)
+        for size, rule in self.derived.items():
+            sizes[size] = rule({**numbers, **sizes})
+        if any(n < self.smallest.get(size, 1) for size, n in sizes.items()):
+            return None
+        resized = {}
+        for name, (value, axes) in self.inputs.items():
+            if _is_size(value, axes):
+                resized[name] = sizes[axes]
+                continue
+            array = values[name]
+            for axis, token in enumerate(axes.split()):
+                size, outer, inner = _axis(token)
+                if size:
+                    array = _fit(array, axis, outer, sizes[size], inner)
+            resized[name] = array
+        return resized
+
+    def switched(self, values, switch, sizes):
+        """The inputs with `switch` on: its values set, then its sizes."""
+        values = dict(values)
+        for name, value in switch.values.items():
+            if callable(value):
+                values[name] = value(values[name])
+            else:
+                values[name] = np.full_like(values[name], value) if np.ndim(values[name]) else value
+        return self.resized(values, {**sizes, **switch.sizes})
+
+
+def in_order(**inputs):
+    """A Probe's `call` when the student's function takes its inputs as they are, in order."""
+    return tuple(inputs.values())
+
+
+# A batch of one example: right there and wrong on a batch, the examples are combined wrongly
+ONE_EXAMPLE = Switch("N = 1", "how the examples of the batch are combined is wrong", sizes={"N": 1})
+
+
+def any_shape(shape):
+    """Names for the axes of an elementwise exercise's input of this shape: "n" for one axis,
+    "rows columns" for two, "n1 n2 n3" for more."""
+    if len(shape) <= 2:
+        return " ".join(("n",) if len(shape) == 1 else ("rows", "columns")[: len(shape)])
+    return " ".join(f"n{k}" for k in range(1, len(shape) + 1))
+
+
+def _is_size(value, axes):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(axes)
+
+
+def _axis(token):
+    """(size, blocks outside, entries inside) of an axis named `token`: "N" is ("N", 1, 1),
+    "4*H" is ("H", 4, 1), "F*16" is ("F", 1, 16), a number (None, 1, 1)."""
+    outer, _, inner = token.partition("*")
+    if not inner:
+        return (None if token.isdigit() else token), 1, 1
+    return (inner, int(outer), 1) if outer.isdigit() else (outer, 1, int(inner))
+
+
+def _fit(array, axis, outer, n, inner):
+    """array with n entries of each block along `axis` (outer blocks of entries of `inner`
+    numbers each): the first n, or more drawn at random (zeros for integers)."""
+    moved = np.moveaxis(np.asarray(array), axis, 0)
+    rest = moved.shape[1:]
+    blocks = moved.reshape(outer, -1, inner, *rest)
+    if n <= blocks.shape[1]:
+        blocks = blocks[:, :n]
+    else:
+        shape = (outer, n - blocks.shape[1], inner, *rest)
+        more = rng_for(n).normal(size=shape) if blocks.dtype.kind == "f" else np.zeros(shape)
+        blocks = np.concatenate([blocks, more.astype(blocks.dtype)], axis=1)
+    return np.moveaxis(blocks.reshape(outer * n * inner, *rest), 0, axis)
+
+
+def _simpler(value):
+    """Simpler versions of an array of floats: whole numbers from -2 to 2, whole numbers,
+    signs (±1)."""
+    rounded = np.round(value) + 0.0
+    return [np.clip(rounded, -2.0, 2.0), rounded, np.where(value < 0, -1.0, 1.0)]
+
+
+def _entries(outputs):
+    """How many numbers the values of a dict of outputs hold, as arrays (0 for a value that
+    is not numbers)."""
+    total = 0
+    for value in outputs.values():
+        with contextlib.suppress(TypeError, ValueError):
+            total += np.size(value)
+    return total
+
+
+def _named_outputs(result, names):
+    """{name: value} of a result by the output names (None: left out); a dict output's items
+    by key. Raises ValueError for a result of another structure."""
+    parts = (result,) if len(names) == 1 else result
+    if not isinstance(parts, (tuple, list)) or len(parts) != len(names):
+        raise ValueError("not the outputs' structure")
+    named = {}
+    for name, part in zip(names, parts):
+        if name is not None and isinstance(part, dict):
+            named.update({f"{name}['{key}']": value for key, value in part.items()})
+        elif name is not None:
+            named[name] = part
+    return named
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class Probing:
+    """One second look, with the student's function `run` (its result on arguments, or None
+    when it raises), which it calls at most PROBE_CALLS times, until the thread_time()
+    `deadline`, after which it stops trying cases."""
+
+    def __init__(self, probe, run, deadline):
+        self.probe = probe
+        self.run = run
+        self.deadline = deadline
+        self.calls = 0
+
+    def outcome(self, values):
+        """{output: (got, expected)} on the case made of `values`, or None when the
+        exercise is not defined there, or the student's function or the course's fails."""
+        self.calls += 1
+        if self.calls > PROBE_CALLS or time.thread_time() > self.deadline:
+            raise _OutOfTime
+        if values is None or (self.probe.valid and not self.probe.valid(**values)):
+            return None
+        try:
+            args = self.probe.call(**copy.deepcopy(values))
+            expected = _named_outputs(self.probe.trusted(*copy.deepcopy(args)), self.probe.outputs)
+            got = _named_outputs(self.run(args), self.probe.outputs)
+        except Exception:  # the course's function is undefined there, or a result is malformed
+            return None
+        if _entries(got) > SIZE_ROOM * max(_entries(expected), SIZE_ROOM):
+            raise _OutOfTime  # far larger than any answer: no more of them (see SIZE_ROOM)
+        return {name: (got.get(name), want) for name, want in expected.items()}
+
+    def wrong(self, outcome):
+        """The outputs of an outcome that are wrong."""
+        return [
+            name
+            for name, (got, want) in outcome.items()
+            if not _right_answer(got, want, self.probe.rtol)
+        ]
+
+    def still_wrong(self, values, wrong):
+        """Whether every output of `wrong` is still wrong on the case `values`."""
+        outcome = self.outcome(values)
+        return outcome is not None and set(wrong) <= set(self.wrong(outcome))
+
+    def diagnosis(self):
+        """A CheckFailed naming the part at fault or the smallest failing case, or None."""
+        values, sizes = self.probe.values(), self.probe.sizes()
+        try:
+            full = self.outcome(values)
+            wrong = self.wrong(full) if full else []
+            if not wrong:
+                return None  # not this probe's case (a cache, a stacked output): no look
+            found, missed = self.switches(values, sizes, wrong)
+        except _OutOfTime:
+            return None
+        right = [name for name in full if name not in wrong]
+        blocked, blocks = self.blocks(full, wrong)
+        shown, sized = self.smallest_case(values, sizes, wrong, missed)
+        if blocked and not found:
+            others = [name for name in wrong if name not in blocked]
+            finding = f"only {_listed(blocks)} {_be(blocks)} wrong: {_listed(blocked)} "
+            finding += f"{_be(blocked)} right but in the block of {_listed(blocks)}"
+            finding += f"; {_listed(others)} {_be(others)} wrong too" if others else ""
+            return CheckFailed(finding + _rights(right) + shown, "path")
+        if found:
+            others = " or ".join(s.when for s in missed)
+            finding = f"{found.fault}: {_listed(wrong)} {_be(wrong)} right when {found.when}"
+            finding += f" but not when {others}" if others else ""
+            if blocked:
+                finding += f"; {_listed(blocked)} {_be(blocked)} wrong only in the block of "
+                finding += _listed(blocks)
+            return CheckFailed(finding + _rights(right) + shown, "path")
+        if not shown:
+            return None
+        more = f", as {_be(wrong[1:])} {_listed(wrong[1:])}" if wrong[1:] else ""
+        still = "they still are" if more else "it still is"
+        finding = f"{wrong[0]}: wrong{more}{_rights(right)}; the smallest case found where "
+        finding += f"{still}: {sized} (below)"
+        return CheckFailed(finding + shown, "smallest case")
+
+    def located(self):
+        """The lines that show the smallest failing case, for a diagnosis that says where the
+        answer is wrong and not why; "" when there is none to show."""
+        values, sizes = self.probe.values(), self.probe.sizes()
+        try:
+            full = self.outcome(values)
+        except _OutOfTime:
+            return ""
+        wrong = self.wrong(full) if full else []
+        return self.smallest_case(values, sizes, wrong, ())[0] if wrong else ""
+
+    def smallest_case(self, values, sizes, wrong, switches):
+        """(the lines that show the smallest failing case found, its sizes as text), or
+        ("", "") when there is none to show."""
+        case, sizes = self.smallest(values, sizes, wrong, switches)
+        try:
+            outcome = self.outcome(case)
+        except _OutOfTime:
+            return "", ""
+        sized = ", ".join(f"{size}={n}" for size, n in sizes.items())
+        return (self.shown(case, sized, outcome, wrong), sized) if outcome else ("", "")
+
+    def blocks(self, outcome, wrong):
+        """(the wrong outputs that are wrong in some of their blocks only, those blocks) when
+        they share them (the columns of one gate), else ((), ())."""
+        found = {}
+        for name in (name for name in wrong if name in self.probe.blocks):
+            axis, labels = self.probe.blocks[name]
+            got, want = (np.asarray(v, dtype=np.float64) for v in outcome[name])
+            if got.shape != want.shape or got.shape[axis] % len(labels):
+                return (), ()
+            pieces = zip(labels, *(np.split(v, len(labels), axis) for v in (got, want)))
+            bad = [label for label, g, w in pieces if not _right_answer(g, w, self.probe.rtol)]
+            found[name] = tuple(bad) if len(bad) < len(labels) else ()
+        shared = set(found.values())
+        if len(shared) != 1 or not next(iter(shared)):
+            return (), ()
+        return list(found), list(shared.pop())
+
+    def switches(self, values, sizes, wrong):
+        """(the first Switch with which the wrong outputs are right, the Switches with which
+        they are still wrong)."""
+        found, missed = None, []
+        for switch in self.probe.switches:
+            outcome = self.outcome(self.probe.switched(values, switch, sizes))
+            if outcome is None:
+                continue
+            if set(self.wrong(outcome)) & set(wrong):
+                missed.append(switch)
+            elif found is None:
+                found = switch
+        return found, missed
+
+    def smallest(self, values, sizes, wrong, switches):
+        """(the inputs, the sizes) of the smallest and simplest case on which an output of
+        `wrong` is still wrong, as far as the time allows: the `switches` on that keep it
+        wrong, then each size as small as it goes, whole numbers, one upstream entry."""
+        try:
+            for switch in switches:
+                switched = self.probe.switched(values, switch, sizes)
+                if self.still_wrong(switched, wrong):
+                    values, sizes = switched, {**sizes, **switch.sizes}
+            for size, n in list(sizes.items()):
+                low = self.probe.smallest.get(size, 1)
+                for m in sorted({low, low + 1, low + 2, n // 2, n - 1} & set(range(low, n))):
+                    smaller = self.probe.resized(values, {**sizes, size: m})
+                    if smaller is not None and self.still_wrong(smaller, wrong):
+                        values, sizes = smaller, {**sizes, size: m}
+                        break
+            floats = [
+                name
+                for name, value in values.items()
+                if name != self.probe.upstream
+                and np.asarray(value).dtype.kind == "f"
+                and np.ndim(value)
+            ]
+            for k in range(3):  # all inputs simpler at once, else one by one
+                together = {**values, **{name: _simpler(values[name])[k] for name in floats}}
+                if self.still_wrong(together, wrong):
+                    values = together
+                    break
+            else:
+                for name in floats:
+                    for simpler in _simpler(values[name]):
+                        if self.still_wrong({**values, name: simpler}, wrong):
+                            values = {**values, name: simpler}
+                            break
+            if self.probe.upstream:
+                upstream = values[self.probe.upstream]
+                for k in range(min(upstream.size, ONE_AT_A_TIME)):
+                    alone = np.zeros_like(upstream)
+                    alone.flat[k] = 1.0
+                    if self.still_wrong({**values, self.probe.upstream: alone}, wrong):
+                        values = {**values, self.probe.upstream: alone}
+                        break
+        except _OutOfTime:
+            pass
+        return values, sizes
+
+    def shown(self, values, sized, outcome, wrong):
+        """The lines that show a case of sizes `sized` and its wrong outputs, "" when it is too
+        large to check by hand."""
+        arrays = [np.asarray(v) for v in values.values() if np.ndim(v)]
+        if arrays and min(a.size for a in arrays) > HAND_SIZE:
+            return ""
+        lines = [f"\nthe smallest failing case found{f' ({sized})' if sized else ''}:"]
+        lines += [f"  {name} = {_small(value)}" for name, value in values.items()]
+        for name in [name for name in self.wrong(outcome) if name in wrong]:
+            got, want = outcome[name]
+            lines += [f"  expected: {name} = {_small(want)}", f"  yours:    {name} = {_small(got)}"]
+        return "\n".join(lines)
+
+
+def _be(names):
+    return "is" if len(names) == 1 else "are"
+
+
+def _rights(right):
+    return f" ({_listed(right)} {_be(right)} right)" if right else ""
+
+
+def _small(value):
+    """A value as the smallest case shows it: in full when small, else by its shape."""
+    try:
+        array = np.asarray(value)
+        array = array if array.dtype.kind in "iub" else array.astype(np.float64) + 0.0
+    except (TypeError, ValueError):
+        return repr(value)[:60]
+    if array.ndim == 0:
+        return f"{array:g}" if array.dtype.kind == "f" else str(array)
+    if array.size > HAND_SIZE:
+        return f"(an array of shape {array.shape})"
+    text = np.array2string(array, precision=4, suppress_small=True, separator=", ")
+    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------- the runner
@@ -1017,8 +1577,9 @@ def _excess(value):
     return ""
 
 
-def _snapshot(value):
-    return copy.deepcopy(value) if isinstance(value, (np.ndarray, dict, list, tuple)) else None
+def _snapshot(value, copied):
+    """The copy of an argument to compare it with after the call (None: nothing to compare)."""
+    return copied if isinstance(value, (np.ndarray, dict, list, tuple)) else None
 
 
 def _same(a, b):
@@ -1144,15 +1705,21 @@ class Check:
 
     Used as a context manager: on success it prints one line to stdout (and, for a function
     that calls other exercises' functions, its notes: see `calls`); on failure it lets
-    CheckFailed through with the function name and the case added.
+    CheckFailed through with the function name and the case added. A failure no diagnoser
+    named gets a second look first: a second call on the same inputs (state kept between
+    calls), then the exercise's `probe` (a Probe), which finds the part at fault and the
+    smallest case on which the answer is still wrong.
     """
 
-    def __init__(self, name, fn, case):
+    def __init__(self, name, fn, case, probe=None):
         self.name = name
         self.fn = fn
         self.case = case
+        self.probe = probe
         self.warned = []
         self.inputs = []
+        self.calls = []  # (the arguments, the result) of each call, as they were then
+        self.outputs = {}  # {name: (got, expected)} of the last call, from `unpack`
         self.callees = CALLEES.get(name, ())
         # in the grader, the student's function is a proxy that the callees can be lent to
         self.lending = bool(self.callees) and hasattr(fn, "given")
@@ -1171,18 +1738,94 @@ class Check:
                 kept.extend(notes)
             return False
         if issubclass(exc_type, CheckFailed):
-            first, *rest = str(exc).splitlines() or [""]
+            if exc.kind == GENERIC:
+                exc = self._second_look() or self._with_outputs(exc)
+            elif exc.kind in LOCATING and self.probe is not None:
+                exc = self._with_smallest_case(exc)
             kind, hint, note = exc.kind, exc.hint, self._given_note()
+            texts = (str(exc), exc.brief)
             if failing := self._failing_callee():  # the likely cause comes first
                 callee, found = failing
-                note = f"with it, {self.name} gets: {first}"
-                first = f"your {callee}, which {self.name} calls, fails its own check: "
-                first += _diagnosis_of(found, callee)
+                lead = f"your {callee}, which {self.name} calls, fails its own check: "
+                texts = [
+                    _led(lead + _diagnosis_of(own, callee), f"with it, {self.name} gets: ", text)
+                    for text, own in ((str(exc), found), (exc.brief, CheckFailed(found.brief)))
+                ]
                 kind, hint = found.kind, found.hint
-            lines = [*wrapped(f"{self.name}: {first}"), f"case: {self.case}"]
-            lines += [part for line in [note, *rest] if line for part in wrapped(line)]
-            raise CheckFailed("\n".join(lines), kind, hint) from None
+            full, brief = (self._framed(text, note) for text in texts)
+            raise CheckFailed(full, kind, hint, brief) from None
         return False
+
+    def _framed(self, text, note):
+        """A failure's text with the function's name in front, the case, and a note."""
+        first, *rest = text.splitlines() or [""]
+        lines = [*wrapped(f"{self.name}: {first}"), f"case: {self.case}"]
+        lines += [part for line in [note, *rest] if line for part in wrapped(line)]
+        return "\n".join(lines)
+
+    def _run(self, args):
+        """The student's function on args (a copy of them), quietly: its result, or None
+        when it raises (an error of the student's code is not this look's to report) or
+        returns more than any answer holds (see `_excess`)."""
+        fn = self.fn
+        if self.lending:
+            fn = fn.given({callee.name: self._lent(callee) for callee in self.callees})
+        quiet = io.StringIO()
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(quiet),
+            contextlib.redirect_stderr(quiet),
+            np.errstate(all="ignore"),
+        ):
+            warnings.simplefilter("ignore")
+            try:
+                result = fn(*copy.deepcopy(args))
+            except Exception:
+                return None
+        return None if _excess(result) else result
+
+    def _second_look(self):
+        """A CheckFailed that says more than the generic one, or None: state kept between
+        calls, else what the exercise's probe finds (the part at fault, the smallest case)."""
+        deadline = time.thread_time() + PROBE_SECONDS
+        found = self._state()
+        if found is None and self.probe is not None:
+            found = Probing(self.probe, self._run, deadline).diagnosis()
+        return found
+
+    def _state(self):
+        """A CheckFailed when the student's function, called again on the arguments of its
+        first or its last call, returns another result than it did then; else None."""
+        for args, result in self.calls[:1] + self.calls[1:][-1:]:
+            again = self._run(args)
+            if again is not None and not _same_answer(again, result):
+                found = (
+                    f"called twice on the same inputs, {self.name} returned two different "
+                    "results: it keeps state between calls"
+                )
+                hint = (
+                    "a global variable, a default argument (cache=[], t=0), np.random's global "
+                    "generator or an array kept from an earlier call changes what the next "
+                    "call returns: compute each result from the arguments alone"
+                )
+                return CheckFailed(f"{found}: {hint}", "state", hint, found)
+        return None
+
+    def _with_smallest_case(self, exc):
+        """exc, the smallest case on which the answer is still wrong shown below it."""
+        deadline = time.thread_time() + PROBE_SECONDS
+        shown = Probing(self.probe, self._run, deadline).located()
+        if not shown:
+            return exc
+        return CheckFailed(str(exc) + shown, exc.kind, exc.hint, exc.brief + shown)
+
+    def _with_outputs(self, exc):
+        """exc, its first line saying which other outputs of the call are right, if any."""
+        right = [name for name, (got, want) in self.outputs.items() if _right_answer(got, want)]
+        if not right or len(right) == len(self.outputs):
+            return exc
+        full, brief = (_after_first(text, _rights(right)) for text in (str(exc), exc.brief))
+        return CheckFailed(full, exc.kind, exc.hint, brief)
 
     def _passing_notes(self):
         """In the grader: a note for each lent callee the student's code called whose
@@ -1235,7 +1878,8 @@ class Check:
         warn_free, any RuntimeWarning (overflow, invalid value) is a failure.
         """
         names = _argument_names(self.fn, len(args))
-        before = [_snapshot(a) for a in args]
+        kept = copy.deepcopy(args)  # as they were, a generator's state included
+        before = list(map(_snapshot, args, kept))
         fn = self.fn
         if self.lending:  # the callees are the course's: a mistake of theirs costs nothing here
             fn = fn.given({callee.name: self._lent(callee) for callee in self.callees})
@@ -1253,7 +1897,8 @@ class Check:
             except Exception as exc:  # any error of the student's code becomes a diagnosis
                 raise CheckFailed(error_diagnosis(exc), "error") from None
         self.warned = [f"{w.category.__name__}: {w.message}" for w in caught]
-        self.inputs = [p for name, a in zip(names, before) for p in _float_inputs(name, a)]
+        known = {} if self.probe is None else self.probe.names()
+        self.inputs = [p for name, a in zip(names, args) for p in _float_inputs(name, a, known)]
         for name, old, new in zip(names, before, args):
             if old is not None and not _same(old, new):
                 raise CheckFailed(
@@ -1273,15 +1918,38 @@ class Check:
                 f"returned {excess}: return arrays (np.array) rather than nested or long lists",
                 "type",
             )
+        self.calls.append((kept, copy.deepcopy(result)))
         return result
 
-    def unpack(self, result, names):
-        """Split a tuple result into its parts, failing clearly when its length is wrong."""
+    def unpack(self, result, names, expected=None):
+        """Split a tuple result into its parts, failing clearly when its length is wrong.
+
+        expected: the right parts, in the same order (None for a part that has no one right
+        value to match, such as a cache). The parts are then matched by value before any is
+        judged: parts that hold each other's values are named (returned in the wrong order),
+        and a failure of one part says which others are right.
+        """
         if not isinstance(result, (tuple, list)) or len(result) != len(names):
             count = len(result) if isinstance(result, (tuple, list)) else 1
             raise CheckFailed(
                 f"returned {count} value(s), expected a tuple ({', '.join(names)})", "type"
             )
+        if expected is None:
+            return result
+        parts = dict(zip(names, zip(result, expected)))
+        wrong = {name: want for name, (got, want) in parts.items() if not _holds(got, want)}
+        misplaced = {
+            name: other
+            for name in wrong
+            for other in [_held(parts[name][0], {o: w for o, w in wrong.items() if o != name})]
+            if other
+        }
+        if misplaced:
+            said = ", ".join(f"your {name} is {other}" for name, other in misplaced.items())
+            found = f"returned in the wrong order: {said}"
+            order = f"return ({', '.join(names)}) in this order"
+            raise CheckFailed(f"{found}: {order}", "order", order, found)
+        self.outputs = {name: part for name, part in parts.items() if part[1] is not None}
         return result
 
     def compare(self, label, got, expected, **options):
@@ -1321,31 +1989,91 @@ class Check:
         else:
             items = list(cache)
         for k, ((name, value), item) in enumerate(zip(contract, items)):
-            if _cache_item_is(item, value):
+            if _holds(item, value, 1e-9):
                 continue
             where = "the cache" if len(contract) == 1 else f"cache item {k} ({name})"
             wanted = names[0] if len(contract) == 1 else f"{layout}, in this order"
             for other, other_value in contract:
-                if other != name and _cache_item_is(item, other_value):
+                if other != name and _holds(item, other_value, 1e-9):
                     raise CheckFailed(f"{where} holds {other}: the cache must be {wanted}", "cache")
             for mistake in mistakes if k == len(contract) - 1 else ():
-                if _cache_item_is(item, mistake.output):
+                if _holds(item, mistake.output, 1e-9):
                     raise CheckFailed(f"{where} {mistake.message}: it must be {name}", "cache")
             raise CheckFailed(
                 f"{where} is not the {name} it must hold: the cache must be {wanted}", "cache"
             )
 
 
-def _cache_item_is(item, value):
-    """Whether a cache item holds `value` (an array within rounding, or an equal dict)."""
+def _holds(item, value, rtol=1e-6):
+    """Whether an answer or a cache item holds `value` (an array within rounding, or an
+    equal dict); never for a value of None."""
+    if value is None:
+        return False
     if isinstance(value, dict):
         return isinstance(item, dict) and item == value
     try:
         item = np.asarray(item, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     value = np.asarray(value, dtype=np.float64)
-    return _close(item, value, 1e-9, 1e-12 * max(1.0, float(np.max(np.abs(value), initial=0))))
+    return _close(item, value, rtol, 1e-12 * max(1.0, float(np.max(np.abs(value), initial=0))))
+
+
+def _held(item, values):
+    """The name of the first of `values` ({name: value}) that item holds, or ""."""
+    return next((name for name, value in values.items() if _holds(item, value)), "")
+
+
+def _right_answer(got, expected, rtol=1e-6):
+    """Whether got is expected as compare judges it by default (arrays, numbers)."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return _close(got, expected, rtol, 1e-8 * max(1.0, float(np.max(np.abs(expected), initial=0))))
+
+
+def _same_answer(a, b):
+    """Whether two results of the student's function are the same (both arrays and numbers,
+    in the same tuples, lists and dicts)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(_same_answer(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (
+            isinstance(a, (tuple, list))
+            and isinstance(b, (tuple, list))
+            and len(a) == len(b)
+            and all(map(_same_answer, a, b))
+        )
+    try:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return True  # not numbers: nothing to tell
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=0, equal_nan=True))
+
+
+def _listed(names):
+    """ "a", "a and b", "a, b and c"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _after_first(text, said):
+    """text with `said` added at the end of its first line."""
+    first, _, rest = text.partition("\n")
+    return first + said + (f"\n{rest}" if rest else "")
+
+
+def _led(lead, before, text):
+    """text's first line moved below `lead`, after `before`; the rest of text follows."""
+    first, _, rest = text.partition("\n")
+    return "\n".join(part for part in (lead, before + first, rest) if part)
 
 
 # ---------------------------------------------------------------- exercises that call exercises

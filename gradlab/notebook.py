@@ -7,7 +7,9 @@ calls `progress()`:
   raises the stub's NotImplementedError, or its cell has not run) says so in one line,
   "this cell uses `affine_forward` (Exercise 1), which is not implemented yet", instead of
   a traceback. This is one IPython exception handler for the whole notebook: demo, plot
-  and widget cells need nothing of their own.
+  and widget cells need nothing of their own. It also gives the notebook `hint()`, which
+  prints the hint of the last self-check that failed (gradlab.checking.hint: a self-check
+  shows what is wrong and where first, and its hint when asked or when shown again).
 - progress: runs every self-check quietly and lists each exercise as done, failing (with
   the first line of its diagnosis) or not started, with its points, and the exercise Run
   All stops at. The list keeps itself up to date as self-check cells run (during a Run All
@@ -41,7 +43,7 @@ from pathlib import Path
 from IPython import get_ipython
 from IPython.display import display
 
-from gradlab.checking import first_line
+from gradlab.checking import first_line, hint
 
 TEST_SUFFIX = "_test"
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
@@ -128,11 +130,13 @@ def visible(source):
 def gentle_errors():
     """Show a cell that needs an unfinished exercise as one line (the lesson's setup cell).
 
-    Outside IPython (a plain exec of the setup cell) it does nothing.
+    Also binds `hint` in the notebook, unless the notebook has its own. Outside IPython (a
+    plain exec of the setup cell) it does nothing.
     """
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((NotImplementedError, NameError), _show_error)
+        shell.user_ns.setdefault("hint", hint)
 
 
 def _show_error(shell, etype, value, tb, tb_offset=None):
@@ -240,7 +244,7 @@ def _status(error):
         return DONE, ""
     if isinstance(error, NameError) or getattr(error, "kind", "") == "not implemented":
         return NOT_STARTED, ""
-    first = first_line(str(error).strip())
+    first = first_line(getattr(error, "brief", str(error)).strip())  # no hint: see `hint`
     if not isinstance(error, AssertionError):  # CheckFailed is one: its line says it all
         first = f"{type(error).__name__}: {first}".rstrip(": ")
     return FAILING, first

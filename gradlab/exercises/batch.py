@@ -7,7 +7,7 @@ Z = X @ W + b, taken for each example alone or for the whole batch.
 
 import numpy as np
 
-from gradlab.checking import Check, Factor, Mistake, Sum, stdout_only
+from gradlab.checking import ONE_EXAMPLE, Check, Factor, Mistake, Probe, Sum, in_order, stdout_only
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_vjp
 
@@ -80,9 +80,15 @@ def check_per_example_weight_grads(per_example_weight_grads, N=4, D=3, M=2, seed
             "shape",
         ),
     ]
-    with Check(
-        "per_example_weight_grads", per_example_weight_grads, f"X {(N, D)}, dZ {(N, M)}"
-    ) as check:
+    probe = Probe(
+        {"X": (X, "N D"), "dZ": (dZ, "N M")},
+        in_order,
+        lambda X, dZ: X[:, :, None] * dZ[:, None, :],
+        ("G",),
+        upstream="dZ",
+    )
+    case = f"X {(N, D)}, dZ {(N, M)}"
+    with Check("per_example_weight_grads", per_example_weight_grads, case, probe) as check:
         check.compare(
             "G",
             check.call(X, dZ),
@@ -105,7 +111,16 @@ def check_batch_weight_grad(batch_weight_grad, N=4, D=3, M=2, seed=0):
             "products, sum_n outer(X[n], dZ[n]) = X.T @ dZ, not the product of the sums",
         ),
     ]
-    with Check("batch_weight_grad", batch_weight_grad, f"X {(N, D)}, dZ {(N, M)}") as check:
+    probe = Probe(
+        {"X": (X, "N D"), "dZ": (dZ, "N M")},
+        in_order,
+        lambda X, dZ: X.T @ dZ,
+        ("dW",),
+        upstream="dZ",
+        switches=(ONE_EXAMPLE,),
+    )
+    case = f"X {(N, D)}, dZ {(N, M)}"
+    with Check("batch_weight_grad", batch_weight_grad, case, probe) as check:
         check.compare(
             "dW",
             check.call(X, dZ),
@@ -157,7 +172,15 @@ def check_batch_bias_grad(batch_bias_grad, N=4, M=3, seed=0):
             *mistakes,
         ]
     rows = Sum([(None, row) for row in dZ], "example")
-    with Check("batch_bias_grad", batch_bias_grad, f"dZ {(N, M)}") as check:
+    probe = Probe(
+        {"dZ": (dZ, "N M")},
+        in_order,
+        lambda dZ: dZ.sum(axis=0),
+        ("db",),
+        upstream="dZ",
+        switches=(ONE_EXAMPLE,),
+    )
+    with Check("batch_bias_grad", batch_bias_grad, f"dZ {(N, M)}", probe) as check:
         check.compare(
             "db", check.call(dZ), db, mistakes=mistakes, factors=divided_again(N), sums=rows
         )

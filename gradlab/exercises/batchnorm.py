@@ -21,7 +21,11 @@ from gradlab.checking import (
     Check,
     CheckFailed,
     Mistake,
+    Probe,
+    Switch,
+    any_shape,
     as_array,
+    declared,
     simulated,
     stdout_only,
     summed,
@@ -212,6 +216,14 @@ def _case(**sizes):
     return ", ".join(f"{k}={v}" for k, v in sizes.items())
 
 
+def batchnorm_inputs(x, gamma, beta, eps):
+    return {"x": (x, "N D"), "gamma": (gamma, "D"), "beta": (beta, "D"), "eps": (eps, "")}
+
+
+# a batch of one example normalises to 0: the smallest batch that shows anything has two
+TWO_EXAMPLES = {"N": 2}
+
+
 def _summed(name, N):
     """The factor 1/N of a parameter gradient averaged over the batch instead of summed."""
     return summed(N, "N", "the batch", f"{name} is shared by all N examples")
@@ -237,8 +249,22 @@ def check_batchnorm_forward(batchnorm_forward_fn, N=6, D=4, eps=None, seed=0):
     )
     args = (x, gamma, beta) if eps is None else (x, gamma, beta, eps)
     case = _case(N=N, D=D) + ("" if eps is None else f", eps={eps}")
-    with Check("batchnorm_forward", batchnorm_forward_fn, case) as check:
-        got, cache = check.unpack(check.call(*args), ("out", "cache"))
+    probe = Probe(
+        batchnorm_inputs(x, gamma, beta, used_eps),
+        lambda x, gamma, beta, eps: (x, gamma, beta) if len(args) == 3 else (x, gamma, beta, eps),
+        lambda x, gamma, beta, eps=DEFAULT_EPS: batchnorm_forward(x, gamma, beta, eps),
+        ("out", None),
+        switches=(
+            Switch(
+                "gamma = 1 and beta = 0",
+                "the scale and shift are wrong",
+                {"gamma": 1.0, "beta": 0.0},
+            ),
+        ),
+        smallest=TWO_EXAMPLES,
+    )
+    with Check("batchnorm_forward", batchnorm_forward_fn, case, probe) as check:
+        got, cache = check.unpack(check.call(*args), ("out", "cache"), (out, None))
         check.compare("out", got, out, mistakes=mistakes["out"])
         check.compare_cache(
             cache,
@@ -281,7 +307,6 @@ def batchnorm_backward_mistakes(dout, cache):
     ]
     found["dbeta"] += [
         Mistake(dout, f"{unsummed}dbeta = np.sum(dout, axis=0)", "axis"),
-        Mistake((dout * x_hat).sum(axis=0), "that is dgamma: return (dx, dgamma, dbeta)", "order"),
     ]
     return found
 
@@ -302,17 +327,26 @@ def check_batchnorm_backward(batchnorm_backward_fn, N=6, D=4, eps=DEFAULT_EPS, s
     mistakes = batchnorm_backward_mistakes(dout, cache)
     factors = {"dgamma": [_summed("gamma", N)], "dbeta": [_summed("beta", N)]}
     case = _case(N=N, D=D) + ("" if eps == DEFAULT_EPS else f", eps={eps}")
-    with Check("batchnorm_backward", batchnorm_backward_fn, case) as check:
-        grads = check.unpack(check.call(dout, cache), names)
+    probe = Probe(
+        {**batchnorm_inputs(x, gamma, beta, eps), "dout": (dout, "N D")},
+        lambda x, gamma, beta, eps, dout: (dout, (x, gamma, beta, eps)),
+        batchnorm_backward,
+        names,
+        upstream="dout",
+        switches=(Switch("gamma = 1", "how gamma enters is wrong", {"gamma": 1.0}),),
+        smallest=TWO_EXAMPLES,
+    )
+    with Check("batchnorm_backward", batchnorm_backward_fn, case, probe) as check:
+        grads = check.unpack(check.call(dout, cache), names, expected)
         try:
             check.compare("dx", grads[0], expected[0], mistakes=mistakes["dx"])
         except CheckFailed as failure:
             if failure.kind != GENERIC or not _columns_do_not_sum_to_zero(as_array("dx", grads[0])):
                 raise
-            raise CheckFailed(
-                "dx: the columns of your dx do not sum to 0, but adding a constant to a whole "
-                "feature changes neither x_hat nor out, so every column of dx must: the path "
-                "through the mean is missing or wrong (dmu = -sum(dxc, axis=0))",
+            raise declared(
+                "dx: the path through the mean is missing or wrong, for the columns of your dx "
+                "do not sum to 0 (adding a constant to a whole feature changes neither x_hat "
+                "nor out, so every column of dx must): dmu = -sum(dxc, axis=0)",
                 "formula",
             ) from None
         for name, got, value in zip(names[1:], grads[1:], expected[1:]):
@@ -334,14 +368,14 @@ def _drop_pattern(label, got, mask):
     if np.array_equal(zero, ~mask):
         return None
     if mask.any() and np.array_equal(zero, mask):
-        return CheckFailed(
-            f"{label} is zero where the mask keeps a unit and nonzero where it drops one: the "
-            "mask is inverted (True means kept, with probability keep_prob)",
+        return declared(
+            f"the mask is inverted, {label} is zero where the mask keeps a unit and nonzero "
+            "where it drops one: True means kept, with probability keep_prob",
             "formula",
         )
     if not zero.any():
-        return CheckFailed(
-            f"{label} has no zeros: nothing was dropped, multiply by the mask", "missing term"
+        return declared(
+            f"{label} has no zeros, nothing was dropped: multiply by the mask", "missing term"
         )
     return CheckFailed(f"{label} is not zero exactly where the mask drops a unit", "formula")
 
@@ -376,13 +410,21 @@ def check_dropout_forward(dropout_forward_fn, shape=(4, 5), keep_prob=0.6, seed=
     mask = dropout_mask(shape, keep_prob, seed)
     out = x * mask / keep_prob
     case = f"x of shape {shape}, keep_prob={keep_prob}, rng=np.random.default_rng({seed})"
-    with Check("dropout_forward", dropout_forward_fn, case) as check:
-        got, cache = check.unpack(check.call(x, keep_prob, rng_for(seed)), ("out", "cache"))
+    probe = Probe(
+        {"x": (x, any_shape(shape)), "keep_prob": (keep_prob, "")},
+        lambda x, keep_prob: (x, keep_prob, rng_for(seed)),
+        lambda x, keep_prob, rng: (x * (rng.random(x.shape) < keep_prob) / keep_prob, None),
+        ("out", None),
+    )
+    with Check("dropout_forward", dropout_forward_fn, case, probe) as check:
+        got, cache = check.unpack(
+            check.call(x, keep_prob, rng_for(seed)), ("out", "cache"), (out, None)
+        )
         got_array = as_array("out", got)
         if got_array.shape == shape:
             failure = _drop_pattern("out", got_array, mask)
             if failure is not None and failure.args[0].endswith("drops a unit"):
-                raise CheckFailed(
+                raise declared(
                     "out is not zero exactly where mask = rng.random(x.shape) < keep_prob is "
                     "False for this rng: draw the mask with exactly that call, once, on the rng "
                     "passed in (not np.random, not a new generator)",
@@ -436,14 +478,22 @@ def check_dropout_backward(dropout_backward_fn, shape=(4, 5), keep_prob=0.6, see
         ),
     ]
     case = f"dout of shape {shape}, keep_prob={keep_prob}"
-    with Check("dropout_backward", dropout_backward_fn, case) as check:
+    axes = any_shape(shape)
+    probe = Probe(
+        {"dout": (dout, axes), "mask": (mask, axes), "keep_prob": (keep_prob, "")},
+        lambda dout, mask, keep_prob: (dout, (mask, keep_prob)),
+        lambda dout, cache: dout * cache[0] / cache[1],
+        ("dx",),
+        upstream="dout",
+    )
+    with Check("dropout_backward", dropout_backward_fn, case, probe) as check:
         got = check.call(dout, (mask, keep_prob))
         got_array = as_array("dx", got)
-        declared = any(_same_values(got_array, m.output) for m in mistakes)
-        if got_array.shape == shape and not declared:
+        foreseen = any(_same_values(got_array, m.output) for m in mistakes)
+        if got_array.shape == shape and not foreseen:
             failure = _drop_pattern("dx", got_array, mask)
             if failure is not None and failure.args[0].endswith("drops a unit"):
-                raise CheckFailed(
+                raise declared(
                     "dx is not zero exactly where the forward dropped a unit: a dropped unit "
                     "did not affect the loss, so backpropagate through the mask of the cache, "
                     "never a freshly drawn one",

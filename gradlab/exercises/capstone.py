@@ -14,7 +14,16 @@ switches of `cnn_variant` and `train_variant`.
 
 import numpy as np
 
-from gradlab.checking import Check, CheckFailed, Mistake, batch_factors, calls, stdout_only
+from gradlab.checking import (
+    ONE_EXAMPLE,
+    Check,
+    CheckFailed,
+    Mistake,
+    Probe,
+    batch_factors,
+    calls,
+    stdout_only,
+)
 from gradlab.data.digits import digits
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient
@@ -230,10 +239,21 @@ def check_cnn_loss(cnn_loss_fn, N=4, F=3, M=5, seed=0):
     }
     expected = cnn_numerical_grads(params, X, y)
     case = f"X {X.shape}, W1 {params['W1'].shape}, M = {M} hidden units"
-    with Check("cnn_loss", cnn_loss_fn, case) as check:
+    axes = {"W1": "F 1 3 3", "b1": "F", "W2": "F*16 M", "b2": "M", "W3": "M 10", "b3": "10"}
+    probe = Probe(
+        {"X": (X, "N 1 8 8"), "y": (y, "N"), **{k: (params[k], axes[k]) for k in PARAM_NAMES}},
+        lambda X, y, **params: (params, X, y),
+        cnn_loss,
+        ("loss", "grads"),
+        switches=(ONE_EXAMPLE,),
+        valid=lambda X, y, **params: _safe(params, X) and y.max() < 10,
+    )
+    with Check("cnn_loss", cnn_loss_fn, case, probe) as check:
         scores = check.call(params, X)
         check.compare("the scores (y = None)", scores, cnn_loss(params, X), mistakes=forward)
-        loss, grads = check.unpack(check.call(params, X, y), ("loss", "grads"))
+        loss, grads = check.unpack(
+            check.call(params, X, y), ("loss", "grads"), (cnn_loss(params, X, y)[0], None)
+        )
         check.compare("loss", loss, cnn_loss(params, X, y)[0], factors=batch_factors(N))
         _check_grads_dict(grads)
         for name in ("W3", "b3", "W2", "b2", "W1", "b1"):
@@ -264,12 +284,13 @@ def train_variant(params, data, epochs, batch_size, lr, seed, mistake=None):
     every epoch: the same order each time), "no_shuffle", "drop_last" (the smaller last batch
     is skipped), "unpaired" (images shuffled, labels not), "last_loss" (the epoch's loss is its
     last batch's), "weighted" (batch losses weighted by batch size), "sgd" (plain gradient
-    descent instead of Adam), "t_from_0" (Adam's first step has t = 0).
+    descent instead of Adam), "t_from_0" (Adam's first step has t = 0), "aliased" (m and v
+    are one dict, m = v = {...}, so that each update of one overwrites the other).
     """
     X_train, y_train, X_val, y_val = data
     params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
     m = {name: np.zeros_like(value) for name, value in params.items()}
-    v = {name: np.zeros_like(value) for name, value in params.items()}
+    v = m if mistake == "aliased" else {name: np.zeros_like(w) for name, w in params.items()}
     rng = np.random.default_rng(seed)
     history = {key: [] for key in HISTORY_KEYS}
     t = 0
@@ -357,14 +378,17 @@ TRAIN_MISTAKES = {
         "the parameters moved by plain gradient descent (w - lr * dw): train with Adam, "
         "adam_step, one m and one v per parameter",
     ),
+    "aliased": (
+        "state",
+        "m and v are one dict (m = v = {...}), so each update of one overwrites the other: "
+        "give Adam's two moments a dict each",
+    ),
 }
 
 # train calls the student's own cnn_loss: a wrong one shows up here first as a wrong loss
-LOSS_FIRST_HINT = {"values": "train calls your cnn_loss, so make sure its self-check passes first"}
-
 TRAIN_NAN_HINT = (
-    "is t counted from 1? adam_step's bias correction divides by 1 - beta1**t, which is 0 at "
-    "t = 0 (and train calls your cnn_loss: its self-check must pass first)"
+    "find the first step where a parameter, an m or a v stops being finite (np.isfinite): "
+    "a bias correction 1 - beta**t, for one, is 0 at t = 0 (t counts from 1)"
 )
 
 
@@ -429,7 +453,6 @@ def check_train(train_fn, n_train=40, n_val=20, F=2, M=8, epochs=3, batch_size=1
                 for name, (kind, message) in TRAIN_MISTAKES.items()
             ],
             axes=EPOCH_AXIS,
-            hints=LOSS_FIRST_HINT,
             stable_hint=TRAIN_NAN_HINT,
         )
         _check_params_dict(got_params)

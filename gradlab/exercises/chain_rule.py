@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gradlab.checking import Check, Factor, Mistake, simulated, stdout_only
+from gradlab.checking import Check, Factor, Mistake, Probe, any_shape, simulated, stdout_only
 from gradlab.inputs import rng_for
 
 CENTRAL = Factor(2.0, "2", "a central difference divides by 2h, not by h")
@@ -84,7 +84,14 @@ def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, h=1e-5):
             )
         )
     case = f"f(x) = sum(sin(x) * x**2) + sum(x)**2 / 4, x of shape {shape}"
-    with Check("numerical_gradient", numerical_gradient, case) as check:
+    probe = Probe(
+        {"x": (x, any_shape(shape))},
+        lambda x: (wavy, x, h),
+        lambda f, x, h: wavy_gradient(x),
+        ("the gradient",),
+        rtol=1e-7,
+    )
+    with Check("numerical_gradient", numerical_gradient, case, probe) as check:
         grad = check.call(wavy, x, h)
         check.compare(
             "the gradient",
@@ -137,7 +144,14 @@ def check_numerical_jacobian(numerical_jacobian, n=None, seed=0, h=1e-5):
         ),
     ]
     case = f"f = {f.__name__}, x of size {x.size}"
-    with Check("numerical_jacobian", numerical_jacobian, case) as check:
+    probe = Probe(
+        {"x": (x, "3" if n is None else "n")},  # curl takes 3 inputs, square_map any number
+        lambda x: (f, x, h),
+        lambda f, x, h: jacobian(x),
+        ("J",),
+        rtol=1e-7,
+    )
+    with Check("numerical_jacobian", numerical_jacobian, case, probe) as check:
         check.compare(
             "J",
             check.call(f, x, h),

@@ -9,9 +9,13 @@ with plain loops.
 import numpy as np
 
 from gradlab.checking import (
+    ONE_EXAMPLE,
     Check,
     Mistake,
+    Probe,
     Sum,
+    Switch,
+    in_order,
     stdout_only,
     summed,
     upstream_mistakes,
@@ -21,12 +25,25 @@ from gradlab.numeric import numerical_gradient, numerical_vjp
 from gradlab.tools.conv import (
     conv_backward_fast,
     conv_forward_fast,
+    output_size,
     pad_images,
     windows,
 )
 
 IMAGE_AXES = ("example", "channel", "row", "column")
 OUTPUT_AXES = ("example", "filter", "output row", "output column")
+# the conv exercises' own examples for the general diagnoses of a window or an offset
+WINDOW_HINTS = {
+    "shape:cropped": "a loop or an output size stops too early (Ho = 1 + (H + 2 * pad - HH) "
+    "// stride?)",
+    "slices:shifted": "a slice starts at the wrong index (e.g. [:H] where [pad:pad + H] belongs)",
+    "slices:border": "check the first and last rows and columns: the padding, the windows at "
+    "the edges",
+}
+CONV_SWITCHES = (
+    Switch("pad = 0", "the padding is wrong", {"pad": 0}),
+    Switch("stride = 1", "the stride is wrong: where each window starts", {"stride": 1}),
+)
 
 # ---------------------------------------------------------------------------------------
 # 1-D: the matrix of a cross-correlation and the gradient of its tied weights
@@ -157,7 +174,15 @@ def conv1d_matrix_mistakes(w, n):
 def check_conv1d_matrix(conv1d_matrix_fn, n=8, k=3, seed=0):
     """M = conv1d_matrix(w, n) must satisfy M @ x = correlate1d(x, w) for every x."""
     w = rng_for(seed).normal(size=k)
-    with Check("conv1d_matrix", conv1d_matrix_fn, f"w of size k = {k}, n = {n}") as check:
+    probe = Probe(
+        {"w": (w, "k"), "n": (n, "n")},
+        in_order,
+        conv1d_matrix,
+        ("M",),
+        valid=lambda w, n: n >= len(w),
+    )
+    case = f"w of size k = {k}, n = {n}"
+    with Check("conv1d_matrix", conv1d_matrix_fn, case, probe) as check:
         check.compare(
             "M",
             check.call(w, n),
@@ -200,7 +225,15 @@ def check_tied_weight_grad(tied_weight_grad_fn, n=8, k=3, seed=0):
     rows = n - k + 1
     averaged = summed(rows, "(n - k + 1)", "the entries w[j] occupies", "the chain rule adds them")
     case = f"dM of shape {(rows, n)}, k = {k}"
-    with Check("tied_weight_grad", tied_weight_grad_fn, case) as check:
+    probe = Probe(
+        {"dM": (dM, "R n"), "k": (k, "k")},
+        in_order,
+        tied_weight_grad,
+        ("dw",),
+        upstream="dM",
+        derived={"R": lambda sizes: sizes["n"] - sizes["k"] + 1},
+    )
+    with Check("tied_weight_grad", tied_weight_grad_fn, case, probe) as check:
         check.compare(
             "dw",
             check.call(dM, k),
@@ -219,6 +252,23 @@ def conv_case(seed, x_shape, w_shape, stride, pad):
     w = rng.normal(size=w_shape)
     b = rng.normal(size=w_shape[0])
     return x, w, b, {"stride": stride, "pad": pad}
+
+
+def conv_inputs(x, w, b, conv_param):
+    """The inputs of a conv exercise's Probe: x (N, C, H, W), w (F, C, HH, WW), b, the stride
+    and the padding."""
+    return {
+        "x": (x, "N C H W"),
+        "w": (w, "F C HH WW"),
+        "b": (b, "F"),
+        "stride": (conv_param["stride"], ""),
+        "pad": (conv_param["pad"], ""),
+    }
+
+
+def conv_fits(x, w, stride, pad, **_):
+    """Whether at least one window of w fits in the padded x."""
+    return all(s + 2 * pad >= k for s, k in zip(x.shape[2:], w.shape[2:]))
 
 
 def _conv_case_text(x_shape, w_shape, stride, pad):
@@ -281,10 +331,23 @@ def check_conv_forward_naive(
     x, w, b, conv_param = conv_case(seed, x_shape, w_shape, stride, pad)
     out, _ = conv_forward_fast(x, w, b, conv_param)
     case = _conv_case_text(x_shape, w_shape, stride, pad)
-    with Check("conv_forward_naive", conv_forward_fn, case) as check:
-        got, cache = check.unpack(check.call(x, w, b, conv_param), ("out", "cache"))
+    probe = Probe(
+        conv_inputs(x, w, b, conv_param),
+        lambda x, w, b, stride, pad: (x, w, b, {"stride": stride, "pad": pad}),
+        conv_forward_fast,
+        ("out", None),
+        switches=(*CONV_SWITCHES, Switch("b = 0", "the bias term is wrong", {"b": 0.0})),
+        valid=conv_fits,
+    )
+    with Check("conv_forward_naive", conv_forward_fn, case, probe) as check:
+        got, cache = check.unpack(check.call(x, w, b, conv_param), ("out", "cache"), (out, None))
         check.compare(
-            "out", got, out, mistakes=conv_forward_mistakes(x, w, b, conv_param), axes=OUTPUT_AXES
+            "out",
+            got,
+            out,
+            mistakes=conv_forward_mistakes(x, w, b, conv_param),
+            axes=OUTPUT_AXES,
+            hints=WINDOW_HINTS,
         )
         check.compare_cache(cache, [("x", x), ("w", w), ("b", b), ("conv_param", conv_param)])
 
@@ -399,8 +462,24 @@ def check_conv_backward_naive(
         "accumulate with +="
     }
     case = _conv_case_text(x_shape, w_shape, stride, pad)
-    with Check("conv_backward_naive", conv_backward_fn, case) as check:
-        got = check.unpack(check.call(dout, cache), ("dx", "dw", "db"))
+    probe = Probe(
+        {**conv_inputs(x, w, b, conv_param), "dout": (dout, "N F Ho Wo")},
+        lambda x, w, b, stride, pad, dout: (
+            dout,
+            conv_forward_fast(x, w, b, {"stride": stride, "pad": pad})[1],
+        ),
+        conv_backward_fast,
+        ("dx", "dw", "db"),
+        upstream="dout",
+        switches=(*CONV_SWITCHES, ONE_EXAMPLE),
+        derived={
+            "Ho": lambda v: output_size(v["H"], v["HH"], v["pad"], v["stride"]),
+            "Wo": lambda v: output_size(v["W"], v["WW"], v["pad"], v["stride"]),
+        },
+        valid=conv_fits,
+    )
+    with Check("conv_backward_naive", conv_backward_fn, case, probe) as check:
+        got = check.unpack(check.call(dout, cache), ("dx", "dw", "db"), (dx, dw, db))
         check.compare(
             "dx",
             got[0],
@@ -408,7 +487,7 @@ def check_conv_backward_naive(
             mistakes=mistakes["dx"],
             sums=Sum(dx_terms, "window"),
             axes=IMAGE_AXES,
-            hints=shared,
+            hints={**WINDOW_HINTS, **shared},
         )
         check.compare(
             "dw",

@@ -7,7 +7,17 @@ differences of the trusted loss below; the typical mistakes are built from the d
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, Sum, batch_factors, stdout_only
+from gradlab.checking import (
+    ONE_EXAMPLE,
+    Check,
+    Mistake,
+    Probe,
+    Sum,
+    Switch,
+    batch_factors,
+    in_order,
+    stdout_only,
+)
 from gradlab.exercises.softmax import ROWS_MINUS_ONE, rows_minus_one
 from gradlab.inputs import hinge_safe_problem, rng_for
 from gradlab.numeric import numerical_gradient
@@ -169,6 +179,28 @@ def loss_mistakes(data_loss, W, reg, N):
     return mistakes
 
 
+def linear_probe(W, X, y, reg, loss, dS):
+    """The Probe of a linear classifier's loss(W, X, y, reg) -> (loss, dW), with dS(S, y) the
+    derivative of each example's loss with respect to its scores."""
+
+    def trusted(W, X, y, reg):
+        return loss(W, X, y, reg), X.T @ dS(X @ W, y) / len(X) + 2 * reg * W
+
+    def defined(W, X, y, reg):  # every label a class, every hinge margin off its kink
+        margins = hinge_margins(X @ W, y) if y.max() < W.shape[1] else None
+        return margins is not None and np.all(np.abs(margins[margins != 0] - 0) > 1e-9)
+
+    return Probe(
+        {"W": (W, "D C"), "X": (X, "N D"), "y": (y, "N"), "reg": (reg, "")},
+        in_order,
+        trusted,
+        ("loss", "dW"),
+        switches=(Switch("reg = 0", "the regularization term is off", {"reg": 0.0}), ONE_EXAMPLE),
+        smallest={"C": 2},
+        valid=defined,
+    )
+
+
 def _case(N, D, C, reg, scale, gap=None):
     text = f"X of shape {(N, D)}, W of shape {(D, C)}, reg={reg:g}"
     if scale != 1:
@@ -224,8 +256,9 @@ def check_svm_loss(svm_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0, gap=0.05
         ),
         *loss_mistakes(data_loss, W, reg, N),
     ]
-    with Check("svm_loss", svm_loss, _case(N, D, C, reg, scale, gap)) as check:
-        got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
+    probe = linear_probe(W, X, y, reg, svm_loss_value, svm_dS)
+    with Check("svm_loss", svm_loss, _case(N, D, C, reg, scale, gap), probe) as check:
+        got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"), (loss, dW))
         check.compare("loss", got_loss, loss, factors=batch_factors(N), mistakes=svm_mistakes)
         check.compare(
             "dW",
@@ -265,8 +298,9 @@ def check_softmax_loss(softmax_loss, N=5, D=4, C=3, reg=0.1, seed=0, scale=1.0):
         *loss_mistakes(cross_entropy(S, y), W, reg, N),
         Mistake(-np.mean(np.log(over_batch[np.arange(N), y])) + penalty, batch_axis, "axis"),
     ]
-    with Check("softmax_loss", softmax_loss, _case(N, D, C, reg, scale)) as check:
-        got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"))
+    probe = linear_probe(W, X, y, reg, softmax_loss_value, softmax_dS)
+    with Check("softmax_loss", softmax_loss, _case(N, D, C, reg, scale), probe) as check:
+        got_loss, got_dW = check.unpack(check.call(W, X, y, reg), ("loss", "dW"), (loss, dW))
         check.compare(
             "loss",
             got_loss,

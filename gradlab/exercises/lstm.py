@@ -18,7 +18,19 @@ import itertools
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, Sum, calls, simulated, stdout_only, summed
+from gradlab.checking import (
+    Check,
+    Mistake,
+    Probe,
+    Sum,
+    Switch,
+    calls,
+    in_order,
+    simulated,
+    stdout_only,
+    summed,
+)
+from gradlab.exercises.rnn import sequence_switches
 from gradlab.inputs import rng_for
 
 GATES = ("i", "f", "o", "g")
@@ -273,6 +285,40 @@ def _case(**sizes):
     return ", ".join(f"{k}={v}" for k, v in sizes.items())
 
 
+def lstm_inputs(**arrays):
+    """The inputs of an LSTM exercise's Probe: each array with its axes (Wx, Wh and b hold
+    the four gates' blocks of H)."""
+    axes = {
+        "x": "N T D" if arrays["x"].ndim == 3 else "N D",
+        "Wx": "D 4*H",
+        "Wh": "H 4*H",
+        "b": "4*H",
+        "dh": "N T H",
+    }
+    return {name: (value, axes.get(name, "N H")) for name, value in arrays.items()}
+
+
+# the four gates' columns of the weights' gradients, in the contract's order
+GATE_BLOCKS = {
+    name: (axis, tuple(f"gate {gate}" for gate in GATES))
+    for name, axis in (("dWx", 1), ("dWh", 1), ("db", 0))
+}
+
+
+STEP_BACKWARD_SWITCHES = (
+    Switch(
+        "only dnext_c flows back",
+        "the mistake is on the path from next_h, through o or tanh(c_t)",
+        {"dnext_h": 0.0},
+    ),
+    Switch(
+        "only dnext_h flows back",
+        "the mistake is on the path of dnext_c, the cell gradient from the next step",
+        {"dnext_c": 0.0},
+    ),
+)
+
+
 def _order_text(gates):
     return ", ".join(gates)
 
@@ -401,11 +447,22 @@ def check_lstm_step_forward(lstm_step_forward_fn, N=3, D=4, H=5, seed=0):
         b,
         names=names,
     )
-    swapped = "return (next_h, next_c, cache), in this order"
-    mistakes["next_h"].append(Mistake(next_c, f"that is next_c: {swapped}", "order"))
-    mistakes["next_c"].append(Mistake(next_h, f"that is next_h: {swapped}", "order"))
-    with Check("lstm_step_forward", lstm_step_forward_fn, _case(N=N, D=D, H=H)) as check:
-        got = check.unpack(check.call(x, prev_h, prev_c, Wx, Wh, b), (*names, "cache"))
+    probe = Probe(
+        lstm_inputs(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b),
+        in_order,
+        lstm_step_forward,
+        (*names, None),
+        switches=(
+            Switch(
+                "prev_c = 0", "how prev_c enters is wrong: through the forget gate", {"prev_c": 0.0}
+            ),
+            Switch("prev_h = 0", "the recurrent term prev_h @ Wh is wrong", {"prev_h": 0.0}),
+        ),
+    )
+    with Check("lstm_step_forward", lstm_step_forward_fn, _case(N=N, D=D, H=H), probe) as check:
+        got = check.unpack(
+            check.call(x, prev_h, prev_c, Wx, Wh, b), (*names, "cache"), (next_h, next_c, None)
+        )
         _compare_all(
             check, names, dict(zip(names, got)), dict(zip(names, (next_h, next_c))), mistakes
         )
@@ -432,8 +489,24 @@ def check_lstm_step_backward(lstm_step_backward_fn, N=3, D=4, H=5, seed=0, dnext
     )
     factors = {"db": [summed(N, "N", "the batch", "b is shared by all N examples")]}
     case = _case(N=N, D=D, H=H) + ("" if dnext_c == "random" else ", dnext_c = 0")
-    with Check("lstm_step_backward", lstm_step_backward_fn, case) as check:
-        got = dict(zip(names, check.unpack(check.call(dnext_h, dc, cache), names)))
+    probe = Probe(
+        lstm_inputs(
+            x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b, dnext_h=dnext_h, dnext_c=dc
+        ),
+        lambda dnext_h, dnext_c, **step: (
+            dnext_h,
+            dnext_c,
+            lstm_step_forward(*step.values())[2],
+        ),
+        lstm_step_backward,
+        names,
+        upstream="dnext_h",
+        switches=STEP_BACKWARD_SWITCHES,
+        blocks=GATE_BLOCKS,
+    )
+    with Check("lstm_step_backward", lstm_step_backward_fn, case, probe) as check:
+        got = check.unpack(check.call(dnext_h, dc, cache), names, tuple(expected.values()))
+        got = dict(zip(names, got))
         _compare_all(check, names, got, expected, mistakes, factors)
 
 
@@ -477,8 +550,15 @@ def check_lstm_forward(lstm_forward_fn, N=2, T=6, D=3, H=4, seed=0):
             "transpose",
         ),
     ]
-    with Check("lstm_forward", lstm_forward_fn, _case(N=N, T=T, D=D, H=H)) as check:
-        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("h", "cache"))
+    probe = Probe(
+        lstm_inputs(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b),
+        in_order,
+        lstm_forward,
+        ("h", None),
+        switches=sequence_switches(),
+    )
+    with Check("lstm_forward", lstm_forward_fn, _case(N=N, T=T, D=D, H=H), probe) as check:
+        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("h", "cache"), (h, None))
         check.compare(
             "h",
             got_h,
@@ -584,8 +664,18 @@ def check_lstm_backward(lstm_backward_fn, N=3, T=5, D=4, H=6, seed=0, upstream="
     }
     where = "every step" if upstream == "every" else "the last step only"
     case = _case(N=N, T=T, D=D, H=H) + f", upstream gradient on {where}"
-    with Check("lstm_backward", lstm_backward_fn, case) as check:
-        got = dict(zip(names, check.unpack(check.call(dh, cache), names)))
+    probe = Probe(
+        lstm_inputs(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh=dh),
+        lambda dh, **sequence: (dh, lstm_forward(*sequence.values())[1]),
+        lstm_backward,
+        names,
+        upstream="dh",
+        switches=sequence_switches("dh"),
+        blocks=GATE_BLOCKS,
+    )
+    with Check("lstm_backward", lstm_backward_fn, case, probe) as check:
+        got = check.unpack(check.call(dh, cache), names, grads)
+        got = dict(zip(names, got))
         _compare_all(check, names, got, expected, mistakes, factors, options)
 
 

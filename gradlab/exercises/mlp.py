@@ -10,12 +10,17 @@ import itertools
 import numpy as np
 
 from gradlab.checking import (
+    ONE_EXAMPLE,
     Check,
     CheckFailed,
     Mistake,
+    Probe,
     Sum,
+    Switch,
+    any_shape,
     batch_factors,
     calls,
+    in_order,
     simulated,
     stdout_only,
     summed,
@@ -71,6 +76,11 @@ def sigmoid_forward(x):
 
 def relu_forward(x):
     return relu(x), x
+
+
+def off_kink(x, **_):
+    """Whether every ReLU input x is away from the kink at 0, where relu' is not defined."""
+    return bool(np.all(np.abs(x) >= GAP))
 
 
 def sigmoid_backward(dout, cache):
@@ -245,24 +255,28 @@ def check_affine_forward(affine_forward_fn, N=4, D=5, M=3, seed=0):
         mistakes.append(
             Mistake(x @ W.T + b, "W is (D, M): out = x @ W + b, not x @ W.T", "transpose")
         )
-    with Check("affine_forward", affine_forward_fn, f"x {(N, D)}, W {(D, M)}, b {(M,)}") as check:
-        out, cache = check.unpack(check.call(x, W, b), ("out", "cache"))
+    probe = Probe(
+        {"x": (x, "N D"), "W": (W, "D M"), "b": (b, "M")},
+        in_order,
+        affine_forward,
+        ("out", None),
+        switches=(Switch("b = 0", "the bias term is wrong", {"b": 0.0}), ONE_EXAMPLE),
+    )
+    case = f"x {(N, D)}, W {(D, M)}, b {(M,)}"
+    with Check("affine_forward", affine_forward_fn, case, probe) as check:
+        out, cache = check.unpack(check.call(x, W, b), ("out", "cache"), (x @ W + b, None))
         check.compare("out", out, x @ W + b, mistakes=mistakes, axes=("example", None))
         check.compare_cache(
             cache, [("x", x), ("W", W), ("b", b)], [Mistake(x @ W + b, "holds out")]
         )
 
 
-def affine_backward_mistakes(x, W, b, dout, dx, dW, db):
-    """{output: Mistakes} of affine_backward: outputs in the wrong order, dout mishandled."""
-    order = "return (dx, dW, db), in the order of the forward's inputs (x, W, b)"
+def affine_backward_mistakes(x, W, b, dout):
+    """{output: Mistakes} of affine_backward: dout mishandled, W or a sum taken wrongly."""
     mistakes = upstream_mistakes(affine_backward, dout, (x, W, b), names=("dx", "dW", "db"))
-    mistakes["dx"].append(Mistake(dW, f"that is dW: {order}", "order"))
-    mistakes["dW"] += [Mistake(dx, f"that is dx: {order}", "order")]
-    mistakes["dW"] += [Mistake(db, f"that is db: {order}", "order")]
     if x.shape[1] == W.shape[1]:
         mistakes["dx"].append(
-            Mistake(dout @ W, "dx = dout @ W.T: W must be transposed", "transpose")
+            Mistake(dout @ W, "W is not transposed: dx = dout @ W.T", "transpose")
         )
     if len(x) > 1:
         mistakes["db"].append(
@@ -292,11 +306,19 @@ def check_affine_backward(affine_backward_fn, N=4, D=5, M=3, seed=0):
     dx = numerical_vjp(lambda x_: affine_forward(x_, W, b)[0], x, dout)
     dW = numerical_vjp(lambda W_: affine_forward(x, W_, b)[0], W, dout)
     db = numerical_vjp(lambda b_: affine_forward(x, W, b_)[0], b, dout)
-    mistakes = affine_backward_mistakes(x, W, b, dout, dx, dW, db)
+    mistakes = affine_backward_mistakes(x, W, b, dout)
     examples = [(None, np.outer(x[n], dout[n])) for n in range(N)]
     mean = summed(N, "N", "the batch", "dout already carries the loss's 1/N")
-    with Check("affine_backward", affine_backward_fn, f"x {(N, D)}, W {(D, M)}") as check:
-        got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"))
+    probe = Probe(
+        {"x": (x, "N D"), "W": (W, "D M"), "b": (b, "M"), "dout": (dout, "N M")},
+        lambda x, W, b, dout: (dout, (x, W, b)),
+        affine_backward,
+        ("dx", "dW", "db"),
+        upstream="dout",
+        switches=(ONE_EXAMPLE,),
+    )
+    with Check("affine_backward", affine_backward_fn, f"x {(N, D)}, W {(D, M)}", probe) as check:
+        got = check.unpack(check.call(dout, cache), ("dx", "dW", "db"), (dx, dW, db))
         check.compare(
             "dx", got[0], dx, mistakes=mistakes["dx"], hints={"transpose": "dx = dout @ W.T"}
         )
@@ -336,8 +358,9 @@ def check_sigmoid_forward(sigmoid_forward_fn, shape=(4, 5), seed=0, scale=1.0):
         ),
     ]
     case = f"x of shape {shape}, entries of size ~{scale:g}"
-    with Check("sigmoid_forward", sigmoid_forward_fn, case) as check:
-        got, cache = check.unpack(check.call(x), ("out", "cache"))
+    probe = Probe({"x": (x, any_shape(shape))}, in_order, sigmoid_forward, ("out", None))
+    with Check("sigmoid_forward", sigmoid_forward_fn, case, probe) as check:
+        got, cache = check.unpack(check.call(x), ("out", "cache"), (out, None))
         check.compare("out", got, out, mistakes=mistakes)
         check.compare_cache(cache, [("out", out)], [Mistake(x, "holds the input x")])
 
@@ -374,7 +397,14 @@ def check_sigmoid_backward(sigmoid_backward_fn, shape=(4, 5), seed=0):
             "1 - out**2 is the derivative of tanh; the sigmoid's is out * (1 - out)",
         ),
     ]
-    with Check("sigmoid_backward", sigmoid_backward_fn, f"x of shape {shape}") as check:
+    probe = Probe(
+        {"x": (x, any_shape(shape)), "dout": (dout, any_shape(shape))},
+        lambda x, dout: (dout, sigmoid(x)),
+        sigmoid_backward,
+        ("dx",),
+        upstream="dout",
+    )
+    with Check("sigmoid_backward", sigmoid_backward_fn, f"x of shape {shape}", probe) as check:
         check.compare("dx", check.call(dout, cache), dx, mistakes=mistakes)
 
 
@@ -395,8 +425,11 @@ def check_relu_forward(relu_forward_fn, shape=(4, 5), seed=0):
             "order",
         ),
     ]
-    with Check("relu_forward", relu_forward_fn, f"x of shape {shape}") as check:
-        got, cache = check.unpack(check.call(x), ("out", "cache"))
+    probe = Probe(
+        {"x": (x, any_shape(shape))}, in_order, relu_forward, ("out", None), valid=off_kink
+    )
+    with Check("relu_forward", relu_forward_fn, f"x of shape {shape}", probe) as check:
+        got, cache = check.unpack(check.call(x), ("out", "cache"), (out, None))
         check.compare("out", got, out, mistakes=mistakes)
         check.compare_cache(cache, [("x", x)], [Mistake(out, "holds out = relu(x)")])
 
@@ -425,7 +458,15 @@ def check_relu_backward(relu_backward_fn, shape=(4, 5), seed=0):
             "np.sign(x) is -1 for negative x, where relu' is 0: use the mask (x > 0)",
         ),
     ]
-    with Check("relu_backward", relu_backward_fn, f"x of shape {shape}") as check:
+    probe = Probe(
+        {"x": (x, any_shape(shape)), "dout": (dout, any_shape(shape))},
+        lambda x, dout: (dout, x),
+        relu_backward,
+        ("dx",),
+        upstream="dout",
+        valid=off_kink,
+    )
+    with Check("relu_backward", relu_backward_fn, f"x of shape {shape}", probe) as check:
         check.compare("dx", check.call(dout, cache), dx, mistakes=mistakes)
 
 
@@ -448,6 +489,33 @@ def mlp_mistakes(params, X, y, activation):
     return simulated(wrong, variants, names=keys)
 
 
+def mlp_probe(params, X, y, activation):
+    """The Probe of mlp_loss: layer i has D{i - 1} inputs and D{i} outputs, DL classes."""
+    L = layer_count(params)
+    inputs = {"X": (X, "N D0"), "y": (y, "N")}
+    for i in range(1, L + 1):
+        inputs[f"W{i}"] = (params[f"W{i}"], f"D{i - 1} D{i}")
+        inputs[f"b{i}"] = (params[f"b{i}"], f"D{i}")
+
+    def defined(X, y, **params):  # every label a class, every ReLU input off its kink
+        z, _ = mlp_logits(params, X, activation)
+        kinks = activation == "relu" and any(np.min(np.abs(zi), initial=1) < GAP for zi in z[1:-1])
+        return y.max() < params[f"b{L}"].size and not kinks
+
+    return Probe(
+        inputs,
+        lambda X, y, **params: (params, X, y, activation),
+        lambda params, X, y, activation: (
+            mlp_loss_value(params, X, y, activation),
+            mlp_grads(params, X, y, activation),
+        ),
+        ("loss", "grads"),
+        switches=(ONE_EXAMPLE,),
+        smallest={f"D{L}": 2},
+        valid=defined,
+    )
+
+
 @stdout_only
 def check_mlp_loss(mlp_loss_fn, dims=(2, 4, 3), N=5, activation="sigmoid", seed=0):
     """(loss, grads) of an MLP with layer sizes dims; every gradient by central differences.
@@ -460,8 +528,13 @@ def check_mlp_loss(mlp_loss_fn, dims=(2, 4, 3), N=5, activation="sigmoid", seed=
     expected = mlp_numerical_grads(params, X, y, activation)
     mistakes = mlp_mistakes(params, X, y, activation)
     sizes = "-".join(map(str, dims))
-    with Check("mlp_loss", mlp_loss_fn, f"a {sizes} {activation} network, N = {N}") as check:
-        loss, grads = check.unpack(check.call(params, X, y, activation), ("loss", "grads"))
+    case = f"a {sizes} {activation} network, N = {N}"
+    with Check("mlp_loss", mlp_loss_fn, case, mlp_probe(params, X, y, activation)) as check:
+        loss, grads = check.unpack(
+            check.call(params, X, y, activation),
+            ("loss", "grads"),
+            (mlp_loss_value(params, X, y, activation), None),
+        )
         check.compare(
             "loss", loss, mlp_loss_value(params, X, y, activation), factors=batch_factors(N)
         )
@@ -559,6 +632,14 @@ def classic_mistakes(x, y, V, gamma, W, theta, dV, dW):
     return mistakes
 
 
+def classic_grads(x, y, V, gamma, W, theta):
+    """(dV, dgamma, dW, dtheta) of E for one example, by the chain rule."""
+    b, yhat = classic_forward(x, V, gamma, W, theta)
+    g = (yhat - y) * yhat * (1 - yhat)  # dE/dbeta_j
+    e = (W @ g) * b * (1 - b)  # dE/dalpha_h
+    return np.outer(x, e), -e, np.outer(b, g), -g
+
+
 def classic_output_terms(x, y, V, gamma, W, theta):
     """The contribution of each output j to e_h = b_h (1 - b_h) sum_j w_hj g_j."""
     b, yhat = classic_forward(x, V, gamma, W, theta)
@@ -595,9 +676,16 @@ def check_classic_bp_grads(classic_bp_grads_fn, d=3, q=4, l=2, seed=0):
         "dV": {"transpose": "dV[i, h] = x_i e_h, shape (d, q) like V"},
     }
     case = f"d = {d} inputs, q = {q} hidden, l = {l} outputs"
-    with Check("classic_bp_grads", classic_bp_grads_fn, case) as check:
-        names = ("dV", "dgamma", "dW", "dtheta")
-        got = dict(zip(names, check.unpack(check.call(*args), names)))
+    names = ("dV", "dgamma", "dW", "dtheta")
+    axes = ("d", "l", "d q", "q", "q l", "l")
+    probe = Probe(
+        {k: (v, a) for k, v, a in zip(("x", "y", "V", "gamma", "W", "theta"), args, axes)},
+        in_order,
+        classic_grads,
+        names,
+    )
+    with Check("classic_bp_grads", classic_bp_grads_fn, case, probe) as check:
+        got = dict(zip(names, check.unpack(check.call(*args), names, (dV, dgamma, dW, dtheta))))
         for name, value in (("dW", dW), ("dtheta", dtheta), ("dV", dV), ("dgamma", dgamma)):
             check.compare(
                 name,

@@ -10,7 +10,17 @@ named at the first step where it shows; the typical wrong versions are computed 
 
 import numpy as np
 
-from gradlab.checking import Check, CheckFailed, Mistake, stdout_only
+from gradlab.checking import (
+    Check,
+    CheckFailed,
+    Mistake,
+    Probe,
+    Switch,
+    any_shape,
+    declared,
+    in_order,
+    stdout_only,
+)
 from gradlab.inputs import rng_for
 from gradlab.tools.optim import adam_step, clip_gradients, global_norm, momentum_step
 
@@ -157,7 +167,14 @@ def check_gradient_descent(
         f"{landscape} f with A ({n}, {n}) of condition number {condition:g}, lr = {lr:g}, "
         f"steps = {steps}"
     )
-    with Check("gradient_descent", gradient_descent_fn, case) as check:
+    probe = Probe(
+        {"A": (A, "n n"), "x0": (x0, "n"), "lr": (lr, ""), "steps": (steps, "steps")},
+        lambda A, x0, lr, steps: (landscape_gradient(A, landscape), x0, lr, steps),
+        gradient_descent,
+        ("the iterates",),
+        smallest={"steps": 0},
+    )
+    with Check("gradient_descent", gradient_descent_fn, case, probe) as check:
         got = check.call(grad_f, x0, lr, steps)
         check.compare("the iterates", got, expected, mistakes=mistakes, axes=(STEP_AXIS, None))
 
@@ -202,7 +219,14 @@ def check_max_stable_learning_rate(
     ]
     kind = "rotated" if rotated else "diagonal"
     case = f"{kind} A ({n}, {n}), eigenvalues from {lam_min:.3g} to {lam_max:.3g}"
-    with Check("max_stable_learning_rate", max_stable_learning_rate_fn, case) as check:
+    probe = Probe(
+        {"A": (A, "n n")},
+        in_order,
+        lambda A: 2 / np.linalg.eigvalsh(A)[-1],
+        ("the learning rate",),
+        valid=lambda A: np.allclose(A, A.T) and np.linalg.eigvalsh(A)[0] > 0,
+    )
+    with Check("max_stable_learning_rate", max_stable_learning_rate_fn, case, probe) as check:
         got = check.call(A)
         if np.ndim(got) != 0 and np.size(got) == 1:
             got = np.reshape(got, ())  # a 1-element array is a fine float
@@ -284,10 +308,25 @@ def check_momentum_step(momentum_step_fn, shape=(3,), steps=4, lr=0.1, mu=0.9, s
         for name in MOMENTUM_MISTAKES
     }
     case = f"w of shape {shape}, {steps} steps from a nonzero velocity, lr = {lr:g}, mu = {mu:g}"
-    with Check("momentum_step", momentum_step_fn, case) as check:
+    axes = any_shape(shape)
+    probe = Probe(  # the last step's case
+        {
+            **{name: (value, axes) for name, value in zip(("w", "dw", "v"), inputs[-1])},
+            "lr": (lr, ""),
+            "mu": (mu, ""),
+        },
+        in_order,
+        momentum_step,
+        ("w_next", "v_next"),
+        switches=(
+            Switch("mu = 0", "the velocity's memory, mu * v, is wrong", {"mu": 0.0}),
+            Switch("v = 0", "how the old velocity v enters is wrong", {"v": 0.0}),
+        ),
+    )
+    with Check("momentum_step", momentum_step_fn, case, probe) as check:
         outputs = [
-            check.unpack(check.call(w_k, dw_k, v_k, lr, mu), ("w_next", "v_next"))
-            for w_k, dw_k, v_k in inputs
+            check.unpack(check.call(w_k, dw_k, v_k, lr, mu), ("w_next", "v_next"), want)
+            for (w_k, dw_k, v_k), want in zip(inputs, expected)
         ]
         for index, label in enumerate(("w_next", "v_next")):
             _stacked(
@@ -394,9 +433,28 @@ def check_adam_step(adam_step_fn, shape=(3,), steps=4, t0=1, lr=0.01, seed=0):
     expected = [adam_step(*args, lr) for args in inputs]
     variants = {name: [adam_variant(*args, lr, name) for args in inputs] for name in ADAM_MISTAKES}
     case = f"w of shape {shape}, steps t = {t0} to {t0 + steps - 1}, lr = {lr:g}, default betas"
-    with Check("adam_step", adam_step_fn, case) as check:
+    axes = any_shape(shape)
+    probe = Probe(  # the last step's case
+        {
+            **{name: (value, axes) for name, value in zip(("w", "dw", "m", "v"), inputs[-1])},
+            "t": (inputs[-1][4], ""),
+            "lr": (lr, ""),
+        },
+        in_order,
+        adam_step,
+        ("w_next", "m_next", "v_next"),
+        switches=(
+            Switch(
+                "t = 10**6, where the bias corrections are 1",
+                "the bias correction is wrong",
+                {"t": 10**6},
+            ),
+        ),
+    )
+    with Check("adam_step", adam_step_fn, case, probe) as check:
         outputs = [
-            check.unpack(check.call(*args, lr), ("w_next", "m_next", "v_next")) for args in inputs
+            check.unpack(check.call(*args, lr), ("w_next", "m_next", "v_next"), want)
+            for args, want in zip(inputs, expected)
         ]
         # the moments first: a wrong average explains a wrong step
         for index, label in ((1, "m_next"), (2, "v_next"), (0, "w_next")):
@@ -498,7 +556,7 @@ def check_clip_gradients(clip_gradients_fn, shapes=((3, 4), (4,), (4, 2)), ratio
             )
         for name, (kind, message) in CLIP_MISTAKES.items():
             if _same_dict(variants[name], got) and not _same_dict(variants[name], expected):
-                raise CheckFailed(message, kind)
+                raise declared(message, kind)
         for key in grads:
             check.compare(f"clipped['{key}']", got[key], expected[key])
 

@@ -11,12 +11,17 @@ derived from the first-maximum rule.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gradlab.checking import Check, Mistake, Sum, stdout_only, upstream_mistakes
+from gradlab.checking import Check, Mistake, Probe, Sum, Switch, stdout_only, upstream_mistakes
 from gradlab.inputs import distinct_values, rng_for
 from gradlab.numeric import numerical_vjp
 from gradlab.tools.pooling import avg_pool_backward, avg_pool_forward
 
 IMAGE_AXES = ("example", "channel", "row", "column")
+# the pooling exercises' own example for the general diagnosis of a cropped output
+WINDOW_HINTS = {
+    "shape:cropped": "a loop or an output size stops too early (Ho = 1 + (H - pool_height) "
+    "// stride?)"
+}
 
 
 def pooled_size(size, window, stride):
@@ -127,6 +132,25 @@ def pool_case(seed, x_shape, pool, stride, ties):
     return x, {"pool_height": pool[0], "pool_width": pool[1], "stride": stride}
 
 
+def pool_probe(x, pool_param, ties, **more):
+    """The Probe of a pooling exercise on x (N, C, H, W): `more` gives the rest of the Probe.
+    Without ties in the case, a smaller or simpler case has none either."""
+    params = {name: (value, "") for name, value in pool_param.items()}
+
+    def defined(x, pool_height, pool_width, stride, **_):
+        if x.shape[2] < pool_height or x.shape[3] < pool_width:
+            return False
+        param = {"pool_height": pool_height, "pool_width": pool_width, "stride": stride}
+        top = np.sort(pool_windows(x, param).reshape(*x.shape[:2], -1, pool_height * pool_width))
+        return ties or bool(np.all(top[..., -1] > top[..., -2]))
+
+    return Probe({"x": (x, "N C H W"), **params, **more.pop("inputs", {})}, valid=defined, **more)
+
+
+def _param(pool_height, pool_width, stride):
+    return {"pool_height": pool_height, "pool_width": pool_width, "stride": stride}
+
+
 def _case_text(x_shape, pool, stride, ties):
     kind = "integers 0..2, many ties" if ties else "distinct values"
     return f"x {tuple(x_shape)} ({kind}), pool {pool[0]}x{pool[1]}, stride {stride}"
@@ -177,14 +201,23 @@ def check_max_pool_forward_naive(
     x, pool_param = pool_case(seed, x_shape, pool, stride, ties)
     out, _ = max_pool_forward(x, pool_param)
     case = _case_text(x_shape, pool, stride, ties)
-    with Check("max_pool_forward_naive", max_pool_forward_fn, case) as check:
-        got, cache = check.unpack(check.call(x, pool_param), ("out", "cache"))
+    probe = pool_probe(
+        x,
+        pool_param,
+        ties,
+        call=lambda x, **param: (x, _param(**param)),
+        trusted=max_pool_forward,
+        outputs=("out", None),
+    )
+    with Check("max_pool_forward_naive", max_pool_forward_fn, case, probe) as check:
+        got, cache = check.unpack(check.call(x, pool_param), ("out", "cache"), (out, None))
         check.compare(
             "out",
             got,
             out,
             mistakes=max_pool_forward_mistakes(x, pool_param),
             axes=("example", "channel", "output row", "output column"),
+            hints=WINDOW_HINTS,
         )
         check.compare_cache(cache, [("x", x), ("pool_param", pool_param)])
 
@@ -267,7 +300,27 @@ def check_max_pool_backward_naive(
         "receives the sum of their gradients"
     )
     case = _case_text(x_shape, pool, stride, ties)
-    with Check("max_pool_backward_naive", max_pool_backward_fn, case) as check:
+    tiling = Switch(
+        f"the windows do not overlap (stride = {pool[0]})",
+        "the windows that overlap are combined wrongly",
+        {"stride": pool[0]},
+    )
+    probe = pool_probe(
+        x,
+        pool_param,
+        ties,
+        inputs={"dout": (dout, "N C Ho Wo")},
+        call=lambda x, dout, **param: (dout, (x, _param(**param))),
+        trusted=max_pool_backward,
+        outputs=("dx",),
+        upstream="dout",
+        switches=(tiling,) if pool[0] == pool[1] and stride < pool[0] else (),
+        derived={
+            "Ho": lambda v: pooled_size(v["H"], v["pool_height"], v["stride"]),
+            "Wo": lambda v: pooled_size(v["W"], v["pool_width"], v["stride"]),
+        },
+    )
+    with Check("max_pool_backward_naive", max_pool_backward_fn, case, probe) as check:
         check.compare(
             "dx",
             check.call(dout, cache),

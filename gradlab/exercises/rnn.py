@@ -10,10 +10,14 @@ typical wrong answers are computed by `rnn_backward_variant` so that a check can
 import numpy as np
 
 from gradlab.checking import (
+    ONE_EXAMPLE,
     Check,
     Mistake,
+    Probe,
     Sum,
+    Switch,
     calls,
+    in_order,
     simulated,
     stdout_only,
     summed,
@@ -174,6 +178,46 @@ def _case(**sizes):
     return ", ".join(f"{k}={v}" for k, v in sizes.items())
 
 
+def rnn_inputs(x, h0, Wx, Wh, b, sequence=True):
+    """The inputs of an RNN exercise's Probe (h0 is a step's prev_h)."""
+    first = ("x", "N T D") if sequence else ("x", "N D")
+    return {
+        first[0]: (x, first[1]),
+        "h0" if sequence else "prev_h": (h0, "N H"),
+        "Wx": (Wx, "D H"),
+        "Wh": (Wh, "H H"),
+        "b": (b, "H"),
+    }
+
+
+def sequence_switches(upstream=""):
+    """The Switches of a recurrent exercise on x (N, T, D) with h0 and Wh: h0 = 0, T = 1,
+    Wh = 0 and, for a backward one, its upstream gradient (N, T, H) on the last step only."""
+    switches = [
+        Switch("h0 = 0", "how h0 enters is wrong: it is the previous state of step 0", {"h0": 0.0}),
+        Switch(
+            "T = 1",
+            "the carry between steps is wrong: what passes from one step to the next",
+            sizes={"T": 1},
+        ),
+    ]
+    if upstream:
+        last = Switch(
+            f"{upstream} is 0 but at the last step",
+            f"how {upstream}[:, t] of the earlier steps enters is wrong",
+            {upstream: lambda d: np.where(np.arange(d.shape[1])[:, None] == d.shape[1] - 1, d, 0)},
+        )
+        switches.append(last)
+    switches.append(Switch("Wh = 0", "the recurrent term, through Wh, is wrong", {"Wh": 0.0}))
+    return tuple(switches)
+
+
+STEP_SWITCHES = (
+    Switch("prev_h = 0", "the recurrent term prev_h @ Wh is wrong", {"prev_h": 0.0}),
+    Switch("b = 0", "the bias term is wrong", {"b": 0.0}),
+)
+
+
 def time_terms(dh, cache):
     """The contribution of each time step t, as the backward loop adds them, to dWx, dWh and
     db: three lists of (None, value) pairs in the loop's order t = T - 1, ..., 0."""
@@ -244,8 +288,17 @@ def check_rnn_step_forward(rnn_step_forward_fn, N=3, D=4, H=5, seed=0):
         "holds the pre-activation a (store next_h = tanh(a): the backward gets "
         "tanh'(a) = 1 - next_h**2 from it)",
     )
-    with Check("rnn_step_forward", rnn_step_forward_fn, _case(N=N, D=D, H=H)) as check:
-        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("next_h", "cache"))
+    probe = Probe(
+        rnn_inputs(x, h0, Wx, Wh, b, sequence=False),
+        in_order,
+        rnn_step_forward,
+        ("next_h", None),
+        switches=STEP_SWITCHES,
+    )
+    with Check("rnn_step_forward", rnn_step_forward_fn, _case(N=N, D=D, H=H), probe) as check:
+        got_h, cache = check.unpack(
+            check.call(x, h0, Wx, Wh, b), ("next_h", "cache"), (next_h, None)
+        )
         check.compare("next_h", got_h, next_h, mistakes=step_forward_mistakes(x, h0, Wx, Wh, b))
         check.compare_cache(cache, list(zip(STEP_CACHE, (x, h0, Wx, Wh, next_h))), [pre_activation])
 
@@ -302,8 +355,16 @@ def check_rnn_step_backward(rnn_step_backward_fn, N=3, D=4, H=5, seed=0):
     ]
     names = ("dx", "dprev_h", "dWx", "dWh", "db")
     mistakes = step_backward_mistakes(dnext_h, cache, b)
-    with Check("rnn_step_backward", rnn_step_backward_fn, _case(N=N, D=D, H=H)) as check:
-        grads = check.unpack(check.call(dnext_h, cache), names)
+    probe = Probe(
+        {**rnn_inputs(*inputs, sequence=False), "dnext_h": (dnext_h, "N H")},
+        lambda dnext_h, **step: (dnext_h, rnn_step_forward(*step.values())[1]),
+        rnn_step_backward,
+        names,
+        upstream="dnext_h",
+        switches=(ONE_EXAMPLE,),
+    )
+    with Check("rnn_step_backward", rnn_step_backward_fn, _case(N=N, D=D, H=H), probe) as check:
+        grads = check.unpack(check.call(dnext_h, cache), names, expected)
         for name, got, value in zip(names, grads, expected):
             factors = [batch_mean(N)] if name == "db" else ()
             check.compare(name, got, value, mistakes=mistakes[name], factors=factors)
@@ -358,8 +419,15 @@ def check_rnn_forward(rnn_forward_fn, N=2, T=6, D=3, H=4, seed=0):
     x, h0, Wx, Wh, b = rnn_problem(seed, N, T, D, H)
     h, _ = rnn_forward(x, h0, Wx, Wh, b)
     first_step = "step 0 is right, so check how each new state is passed on to the next step"
-    with Check("rnn_forward", rnn_forward_fn, _case(N=N, T=T, D=D, H=H)) as check:
-        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("h", "cache"))
+    probe = Probe(
+        rnn_inputs(x, h0, Wx, Wh, b),
+        in_order,
+        rnn_forward,
+        ("h", None),
+        switches=sequence_switches(),
+    )
+    with Check("rnn_forward", rnn_forward_fn, _case(N=N, T=T, D=D, H=H), probe) as check:
+        got_h, cache = check.unpack(check.call(x, h0, Wx, Wh, b), ("h", "cache"), (h, None))
         check.compare(
             "h",
             got_h,
@@ -452,8 +520,16 @@ def check_rnn_backward(rnn_backward_fn, N=3, T=5, D=4, H=6, seed=0, upstream="ev
     factors = {"dWx": [time_mean(T)], "dWh": [time_mean(T)], "db": [time_mean(T), batch_mean(N)]}
     where = "every step" if upstream == "every" else "the last step only"
     case = _case(N=N, T=T, D=D, H=H) + f", upstream gradient on {where}"
-    with Check("rnn_backward", rnn_backward_fn, case) as check:
-        grads = check.unpack(check.call(dh, cache), names)
+    probe = Probe(
+        {**rnn_inputs(*inputs), "dh": (dh, "N T H")},
+        lambda dh, **sequence: (dh, rnn_forward(*sequence.values())[1]),
+        rnn_backward,
+        names,
+        upstream="dh",
+        switches=sequence_switches("dh"),
+    )
+    with Check("rnn_backward", rnn_backward_fn, case, probe) as check:
+        grads = check.unpack(check.call(dh, cache), names, expected)
         for name, got, value in zip(names, grads, expected):
             check.compare(
                 name,

@@ -7,7 +7,18 @@ with class index 1 - y, which is the identity the lesson teaches.
 
 import numpy as np
 
-from gradlab.checking import Check, Mistake, as_array, batch_factors, calls, stdout_only
+from gradlab.checking import (
+    ONE_EXAMPLE,
+    Check,
+    Mistake,
+    Probe,
+    any_shape,
+    as_array,
+    batch_factors,
+    calls,
+    in_order,
+    stdout_only,
+)
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp
 from gradlab.tools.softmax import cross_entropy, softmax
@@ -79,7 +90,8 @@ def check_sigmoid(sigmoid_fn, shape=(6,), seed=0, scale=5.0):
             "wrong point",
         ),
     ]
-    with Check("sigmoid", sigmoid_fn, _size(shape, scale)) as check:
+    probe = Probe({"z": (z, any_shape(shape))}, in_order, sigmoid, ("sigmoid(z)",))
+    with Check("sigmoid", sigmoid_fn, _size(shape, scale), probe) as check:
         s = check.call(z, warn_free=scale > 10)
         check.compare("sigmoid(z)", s, sigmoid(z), mistakes=mistakes, stable_hint=STABLE)
 
@@ -127,7 +139,8 @@ def check_sigmoid_grad(sigmoid_grad_fn, shape=(6,), seed=0, scale=5.0):
         Mistake(1 - s**2, "1 - s**2 is the derivative of tanh; for the sigmoid it is s * (1 - s)"),
         Mistake(s, "that is sigmoid(z) itself: its derivative is s * (1 - s)", "missing term"),
     ]
-    with Check("sigmoid_grad", sigmoid_grad_fn, _size(shape, scale)) as check:
+    probe = Probe({"z": (z, any_shape(shape))}, in_order, sigmoid_grad, ("sigmoid_grad(z)",))
+    with Check("sigmoid_grad", sigmoid_grad_fn, _size(shape, scale), probe) as check:
         ds = check.call(z, warn_free=scale > 10)
         check.compare("sigmoid_grad(z)", ds, expected, mistakes=mistakes, stable_hint=STABLE)
 
@@ -162,7 +175,8 @@ def check_two_class_logits(two_class_logits_fn, N=5, seed=0, scale=3.0):
             "these are the probabilities [sigmoid(z), 1 - sigmoid(z)], not logits: return [z, 0]",
         ),
     ]
-    with Check("two_class_logits", two_class_logits_fn, f"z of shape {(N,)}") as check:
+    probe = Probe({"z": (z, "N")}, in_order, two_class_logits, ("logits",))
+    with Check("two_class_logits", two_class_logits_fn, f"z of shape {(N,)}", probe) as check:
         out = check.call(z)
         got = as_array("logits", out)
         if got.shape == expected.shape and np.all(np.isfinite(got)):
@@ -215,9 +229,9 @@ def check_sigmoid_logit(sigmoid_logit_fn, N=5, seed=0, scale=3.0):
             "this is the probability p1; its logit is z1 - z2 = log(p1 / p2)",
         ),
     ]
-    with Check(
-        "sigmoid_logit", sigmoid_logit_fn, f"logits of shape {(N, 2)}, size ~{scale:g}"
-    ) as check:
+    probe = Probe({"logits": (L, "N 2")}, in_order, lambda L: L[:, 0] - L[:, 1], ("z",))
+    case = f"logits of shape {(N, 2)}, size ~{scale:g}"
+    with Check("sigmoid_logit", sigmoid_logit_fn, case, probe) as check:
         z = check.call(L, warn_free=scale > 10)
         check.compare(
             "z",
@@ -272,8 +286,17 @@ def check_binary_cross_entropy(bce_fn, N=6, seed=0, scale=4.0):
     ]
     labels_text = "".join(map(str, y[:8])) + ("..." if N > 8 else "")
     case = f"z of shape {(N,)}, entries up to {scale:g} in size, labels {labels_text}"
-    with Check("binary_cross_entropy", bce_fn, case) as check:
-        got_loss, got_dz = check.unpack(check.call(z, y, warn_free=scale > 10), ("loss", "dz"))
+    probe = Probe(
+        {"z": (z, "N"), "y": (y, "N")},
+        in_order,
+        lambda z, y: (bce_loss(z, y), (sigmoid(z) - y) / len(z)),
+        ("loss", "dz"),
+        switches=(ONE_EXAMPLE,),
+    )
+    with Check("binary_cross_entropy", bce_fn, case, probe) as check:
+        got_loss, got_dz = check.unpack(
+            check.call(z, y, warn_free=scale > 10), ("loss", "dz"), (loss, dz)
+        )
         check.compare(
             "loss",
             got_loss,

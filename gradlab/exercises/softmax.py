@@ -2,7 +2,17 @@
 
 import numpy as np
 
-from gradlab.checking import Check, Factor, Mistake, batch_factors, calls, stdout_only
+from gradlab.checking import (
+    ONE_EXAMPLE,
+    Check,
+    Factor,
+    Mistake,
+    Probe,
+    batch_factors,
+    calls,
+    in_order,
+    stdout_only,
+)
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient
 from gradlab.tools.softmax import cross_entropy, one_hot, softmax
@@ -61,7 +71,10 @@ def check_softmax(softmax_fn, shape=(4, 5), seed=0, scale=1.0):
     z = logits(seed, shape, scale)
     K = shape[-1]
     mean = Factor(K, "K", "np.mean divides by K as well: normalise by the sum")
-    with Check("softmax", softmax_fn, f"z of shape {shape}, entries of size ~{scale:g}") as check:
+    axes = "N K" if len(shape) == 2 else "K"  # a batch of logits, or one example's
+    probe = Probe({"z": (z, axes)}, in_order, softmax, ("softmax(z)",), smallest={"K": 2})
+    case = f"z of shape {shape}, entries of size ~{scale:g}"
+    with Check("softmax", softmax_fn, case, probe) as check:
         check.compare(
             "softmax(z)",
             check.call(z),
@@ -110,7 +123,14 @@ def check_softmax_jacobian(softmax_jacobian, K=4, seed=0):
     """softmax_jacobian(z) must equal diag(p) - p p^T."""
     z = logits(seed, (K,))
     p = softmax(z)
-    with Check("softmax_jacobian", softmax_jacobian, f"z of size {K}") as check:
+    probe = Probe(
+        {"z": (z, "K")},
+        in_order,
+        lambda z: jacobian_of_probabilities(softmax(z)),
+        ("J",),
+        smallest={"K": 2},
+    )
+    with Check("softmax_jacobian", softmax_jacobian, f"z of size {K}", probe) as check:
         check.compare(
             "J", check.call(z), jacobian_of_probabilities(p), mistakes=jacobian_mistakes(z, p)
         )
@@ -136,12 +156,18 @@ def check_softmax_cross_entropy(softmax_cross_entropy, N=4, K=5, seed=0, scale=1
         "np.mean over the (N, K) array of one-hot terms divides by N * K: sum over the "
         "classes, average over the examples",
     )
-    with Check(
-        "softmax_cross_entropy",
-        softmax_cross_entropy,
-        f"z of shape {(N, K)}, entries of size ~{scale:g}",
-    ) as check:
-        loss, grad = check.unpack(check.call(z, y), ("loss", "dz"))
+    probe = Probe(
+        {"z": (z, "N K"), "y": (y, "N")},
+        in_order,
+        lambda z, y: (cross_entropy(z, y), (softmax(z) - one_hot(y, z.shape[1])) / len(z)),
+        ("loss", "dz"),
+        switches=(ONE_EXAMPLE,),
+        smallest={"K": 2},
+        valid=lambda z, y: y.max() < z.shape[1],
+    )
+    case = f"z of shape {(N, K)}, entries of size ~{scale:g}"
+    with Check("softmax_cross_entropy", softmax_cross_entropy, case, probe) as check:
+        loss, grad = check.unpack(check.call(z, y), ("loss", "dz"), (cross_entropy(z, y), dz))
         check.compare(
             "loss",
             loss,

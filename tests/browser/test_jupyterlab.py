@@ -68,13 +68,14 @@ def lesson(lab, page, request):
 
 
 def expected_diagnosis(notebook_file, wrong_source):
-    """What the exercise's self-check says about wrong_source: its first line, computed here
-    by running the lesson's own test cell on that code."""
+    """What the exercise's self-check says first about wrong_source (its brief message: what
+    is wrong and where, the hint held back), computed here by running the lesson's own test
+    cell on that code."""
     namespace = {"np": np}
     exec(wrong_source, namespace)
     with pytest.raises(CheckFailed) as failure:
         exec(visible_test_source(notebook_file, f"{EXERCISE}_test"), namespace)
-    return str(failure.value).splitlines()[0]
+    return failure.value.brief.splitlines()[0]
 
 
 def answer_every_exercise(notebook):

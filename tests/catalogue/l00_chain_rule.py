@@ -157,7 +157,7 @@ def gradient_nudges_every_entry(f, x, h=1e-5):
     return grad
 
 
-@wrong("numerical_gradient", "still 0", "slices")
+@wrong("numerical_gradient", "that are 0 where the expected ones are not", "slices")
 def gradient_flat_range_one_short(f, x, h=1e-5):
     x = np.array(x, dtype=float)
     flat = x.reshape(-1)

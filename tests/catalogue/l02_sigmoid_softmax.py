@@ -328,3 +328,9 @@ def bce_loss_per_example(z, y):
     loss = np.logaddexp(0, z) - y * z
     s = np.exp(-np.logaddexp(0, -z))
     return loss, (s - y) / len(z)
+
+
+@wrong("sigmoid_grad", "is right where z < 0 and wrong where z > 0", "region")
+def sigmoid_grad_doubled_for_positive_z(z):
+    s = 0.5 * (1 + np.tanh(z / 2))
+    return np.where(z > 0, 2 * s * (1 - s), s * (1 - s))

@@ -378,3 +378,16 @@ def softmax_normalised_over_the_batch(W, X, y, reg):
     loss = -np.log(p[rows, y]).mean() + reg * np.sum(W * W)
     p[rows, y] -= 1
     return loss, X.T @ p / N + 2 * reg * W
+
+
+@wrong("svm_loss", "the regularization term is off: loss is right when reg = 0", "path")
+def svm_loss_penalty_tripled(W, X, y, reg):
+    N = X.shape[0]
+    rows = np.arange(N)
+    S = X @ W
+    margins = S - S[rows, y][:, None] + 1
+    margins[rows, y] = 0
+    dS = (margins > 0).astype(float)
+    dS[rows, y] = -dS.sum(axis=1)
+    loss = np.maximum(0, margins).sum() / N + 3 * reg * np.sum(W * W)
+    return loss, X.T @ dS / N + 2 * reg * W

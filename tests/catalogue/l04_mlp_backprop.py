@@ -73,7 +73,7 @@ def affine_backward_db_wrong_axis(dout, cache):
     return dout @ W.T, x.T @ dout, dout.sum(axis=1)
 
 
-@wrong("affine_backward", "that is dW: return (dx, dW, db)", "order")
+@wrong("affine_backward", "returned in the wrong order: your dx is dW, your dW is dx", "order")
 def affine_backward_wrong_order(dout, cache):
     x, W, _ = cache
     return x.T @ dout, dout @ W.T, dout.sum(axis=0)
@@ -659,3 +659,50 @@ def classic_hidden_slope_without_threshold(x, y, V, gamma, W, theta):
     s = 1 / (1 + np.exp(-(x @ V)))
     e = (W @ g) * s * (1 - s)
     return np.outer(x, e), -e, np.outer(b, g), -g
+
+
+@wrong("affine_backward", "dx is right where x > 0 and 0 where x < 0", "region")
+def affine_backward_with_a_stray_relu_mask(dout, cache):
+    x, W, _ = cache
+    return (dout @ W.T) * (x > 0), x.T @ dout, dout.sum(axis=0)
+
+
+@wrong(
+    "affine_backward", "dW: wrong (dx and db are right); the smallest case found", "smallest case"
+)
+def affine_backward_counts_example_0_twice(dout, cache):
+    x, W, _ = cache
+    dW = np.outer(x[0], dout[0])
+    for n in range(len(x)):
+        dW += np.outer(x[n], dout[n])
+    return dout @ W.T, dW, dout.sum(axis=0)
+
+
+@wrong("affine_forward", "the bias term is wrong: out is right when b = 0", "path")
+def affine_forward_adds_the_bias_twice(x, W, b):
+    return x @ W + b + b, (x, W, b)
+
+
+@wrong("mlp_loss", "loss: wrong, as are grads['W", "smallest case")
+def mlp_loss_activates_the_output_layer(params, X, y, activation="sigmoid"):
+    functions = {
+        "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
+        "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0) * 1.0),
+        "tanh": (np.tanh, lambda a: 1 - a**2),
+    }
+    act, slope = functions[activation]
+    L, N = len(params) // 2, len(X)
+    a = [X]
+    for i in range(1, L + 1):
+        a.append(act(a[-1] @ params[f"W{i}"] + params[f"b{i}"]))  # the output layer too
+    e = np.exp(a[-1] - a[-1].max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    delta = p.copy()
+    delta[np.arange(N), y] -= 1
+    delta = delta / N * slope(a[-1])
+    grads = {}
+    for i in range(L, 0, -1):
+        grads[f"W{i}"] = a[i - 1].T @ delta
+        grads[f"b{i}"] = delta.sum(axis=0)
+        delta = (delta @ params[f"W{i}"].T) * slope(a[i - 1])
+    return -np.log(p[np.arange(N), y]).mean(), grads

@@ -327,3 +327,19 @@ def max_pool_backward_dout_indices_swapped(dout, cache):
                     r, q = np.unravel_index(np.argmax(window), window.shape)
                     dx[n, c, i * s + r, j * s + q] += dout[n, c, j, i]
     return dx
+
+
+@wrong(
+    "max_pool_backward_naive",
+    "dx: wrong; the smallest case found where it still is",
+    "smallest case",
+)
+def max_pool_backward_without_the_window_offset(dout, cache):
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(dout.shape):
+        window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
+        r, q = np.unravel_index(np.argmax(window), window.shape)
+        dx[n, c, r, q] += dout[n, c, i, j]  # the window's own corner is left out
+    return dx

@@ -554,3 +554,21 @@ def backward_upstream_of_the_last_step_only(dh, cache):
         dWh += prev_h.T @ da
         db += da.sum(axis=0)
     return dx, dprev_h, dWx, dWh, db
+
+
+@wrong("rnn_forward", "how h0 enters is wrong: it is the previous state of step 0", "path")
+def rnn_forward_starts_from_zeros(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h = np.zeros((N, T, h0.shape[1]))
+    prev_h = np.zeros_like(h0)
+    for t in range(T):
+        prev_h = np.tanh(x[:, t] @ Wx + prev_h @ Wh + b)
+        h[:, t] = prev_h
+    return h, (x, h0, Wx, Wh, h)
+
+
+@wrong("rnn_step_backward", "returned in the wrong order: your dx is dWx, your dWx is dx", "order")
+def step_backward_returns_the_weights_first(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return x.T @ da, da @ Wh.T, da @ Wx.T, prev_h.T @ da, da.sum(axis=0)

@@ -316,3 +316,42 @@ def clip_with_vdot(grads, max_norm):
         total += np.vdot(g, g)
     scale = max_norm / max(np.sqrt(total), max_norm)
     return {name: scale * g for name, g in grads.items()}
+
+
+@wrong("adam_step", "the bias correction is wrong: w_next is right when t = 10**6", "path")
+def adam_step_corrections_swapped(w, dw, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m_next = beta1 * m + (1 - beta1) * dw
+    v_next = beta2 * v + (1 - beta2) * dw**2
+    m_hat, v_hat = m_next / (1 - beta2**t), v_next / (1 - beta1**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m_next, v_next
+
+
+@wrong(
+    "adam_step", "adam_step returned two different results: it keeps state between calls", "state"
+)
+def adam_step_counts_its_own_steps(w, dw, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, seen=[]):  # noqa: B006
+    seen.append(t)  # the step number is the number of calls so far, not t
+    m_next = beta1 * m + (1 - beta1) * dw
+    v_next = beta2 * v + (1 - beta2) * dw**2
+    step = len(seen)
+    m_hat, v_hat = m_next / (1 - beta1**step), v_next / (1 - beta2**step)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m_next, v_next
+
+
+@wrong(
+    "max_stable_learning_rate", "the learning rate: wrong; the smallest case found", "smallest case"
+)
+def max_stable_learning_rate_from_the_frobenius_norm(A):
+    return 2 / np.linalg.norm(A)
+
+
+@wrong(
+    "gradient_descent",
+    "holds the first entries of the expected value: a loop or an output size stops too early",
+    "shape",
+)
+def gradient_descent_one_step_short(grad_f, x0, lr, steps):
+    xs = [np.array(x0, dtype=float)]
+    for _ in range(steps - 1):
+        xs.append(xs[-1] - lr * grad_f(xs[-1]))
+    return np.array(xs)

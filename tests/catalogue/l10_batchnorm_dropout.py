@@ -169,7 +169,11 @@ def backward_averaged_dbeta(dout, cache):
     return dx, (dout * x_hat).sum(axis=0), dout.mean(axis=0)
 
 
-@wrong("batchnorm_backward", "dx: the columns of your dx do not sum to 0", "formula")
+@wrong(
+    "batchnorm_backward",
+    "dx: the path through the mean is missing or wrong, for the columns",
+    "formula",
+)
 def backward_graph_with_the_wrong_sign_of_dmu(dout, cache):
     x, gamma, _, eps = cache
     N = x.shape[0]
@@ -333,3 +337,13 @@ def dropout_backward_element_by_element(dout, cache):
         if mask[index]:
             dx[index] = dout[index] / keep_prob
     return dx
+
+
+@wrong(
+    "batchnorm_forward",
+    "out: wrong; the smallest case found where it still is: N=2, D=1",
+    "smallest case",
+)
+def batchnorm_forward_divides_the_mean_only(x, gamma, beta, eps=1e-5):
+    x_hat = x - x.mean(axis=0) / np.sqrt(x.var(axis=0) + eps)  # precedence: / before -
+    return gamma * x_hat + beta, (x, gamma, beta, eps)

@@ -59,7 +59,7 @@ def step_forward_without_bias(x, prev_h, prev_c, Wx, Wh, b):
     return o * np.tanh(next_c), next_c, (x, prev_h, prev_c, Wx, Wh, b)
 
 
-@wrong("lstm_step_forward", "next_h: that is next_c", "order")
+@wrong("lstm_step_forward", "your next_h is next_c, your next_c is next_h", "order")
 def step_forward_returns_the_states_swapped(x, prev_h, prev_c, Wx, Wh, b):
     H = prev_h.shape[1]
     a = x @ Wx + prev_h @ Wh + b
@@ -828,3 +828,40 @@ def backward_one_sequence_at_a_time(dh, cache):
             db += da
         dh0[n] = carry_h
     return dx, dh0, dWx, dWh, db
+
+
+@wrong(
+    "lstm_step_backward", "the mistake is on the path from next_h, through o or tanh(c_t)", "path"
+)
+def step_backward_output_gate_without_its_sigmoid_derivative(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, b = cache
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = (1 / (1 + np.exp(-a[:, k * H : (k + 1) * H])) for k in range(3))
+    g = np.tanh(a[:, 3 * H :])
+    tanh_c = np.tanh(f * prev_c + i * g)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    da = np.hstack(
+        [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tanh_c, dc * i * (1 - g**2)]
+    )
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+@wrong(
+    "lstm_step_backward",
+    "only gate o is wrong: dWx, dWh and db are right but in the block of gate o",
+    "path",
+)
+def step_backward_output_gate_from_dc(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, b = cache
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o = (1 / (1 + np.exp(-a[:, k * H : (k + 1) * H])) for k in range(3))
+    g = np.tanh(a[:, 3 * H :])
+    tanh_c = np.tanh(f * prev_c + i * g)
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    do = dc * tanh_c  # the output gate's gradient comes from dnext_h alone
+    da = np.hstack(
+        [dc * g * i * (1 - i), dc * prev_c * f * (1 - f), do * o * (1 - o), dc * i * (1 - g**2)]
+    )
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)

@@ -532,7 +532,7 @@ def train_with_sgd(params, data, epochs, batch_size, lr, seed):
     return params, history
 
 
-@wrong("train", "is t counted from 1?", "instability")
+@wrong("train", "a bias correction 1 - beta**t, for one, is 0 at t = 0", "instability")
 def train_counts_t_from_zero(params, data, epochs, batch_size, lr, seed):
     from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
     from gradlab.tools.layers import (
@@ -748,3 +748,56 @@ def train_with_its_own_adam_and_a_while_loop(params, data, epochs, batch_size, l
         history["train_acc"][epoch] = np.mean(loss_of(trained, X_train).argmax(axis=1) == y_train)
         history["val_acc"][epoch] = np.mean(loss_of(trained, X_val).argmax(axis=1) == y_val)
     return {k: s[0] for k, s in state.items()}, history
+
+
+@wrong("train", "m and v are one dict (m = v = {...})", "state")
+def train_with_one_dict_for_m_and_v(params, data, epochs, batch_size, lr, seed):
+    from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
+    from gradlab.tools.layers import (
+        affine_backward,
+        affine_forward,
+        max_pool_backward_fast,
+        max_pool_forward_fast,
+        relu_backward,
+        relu_forward,
+        softmax_loss,
+    )
+    from gradlab.tools.optim import adam_step
+
+    def loss_of(p, X, y=None):
+        a1, c1 = conv_forward_fast(X, p["W1"], p["b1"], {"stride": 1, "pad": 1})
+        h1, r1 = relu_forward(a1)
+        pooled, cp = max_pool_forward_fast(h1, {"pool_height": 2, "pool_width": 2, "stride": 2})
+        a2, c2 = affine_forward(pooled.reshape(len(X), -1), p["W2"], p["b2"])
+        h2, r2 = relu_forward(a2)
+        scores, c3 = affine_forward(h2, p["W3"], p["b3"])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        g = {}
+        dh2, g["W3"], g["b3"] = affine_backward(dscores, c3)
+        dflat, g["W2"], g["b2"] = affine_backward(relu_backward(dh2, r2), c2)
+        dh1 = max_pool_backward_fast(dflat.reshape(pooled.shape), cp)
+        _, g["W1"], g["b1"] = conv_backward_fast(relu_backward(dh1, r1), c1)
+        return loss, g
+
+    X_train, y_train, X_val, y_val = data
+    params = {k: v.copy() for k, v in params.items()}
+    m = v = {k: np.zeros_like(w) for k, w in params.items()}  # one dict, two names
+    rng = np.random.default_rng(seed)
+    history = {"loss": [], "train_acc": [], "val_acc": []}
+    t = 0
+    for _ in range(epochs):
+        order = rng.permutation(len(X_train))
+        losses = []
+        for start in range(0, len(order), batch_size):
+            t += 1
+            batch = order[start : start + batch_size]
+            loss, grads = loss_of(params, X_train[batch], y_train[batch])
+            losses.append(loss)
+            for k in params:
+                params[k], m[k], v[k] = adam_step(params[k], grads[k], m[k], v[k], t, lr)
+        history["loss"].append(np.mean(losses))
+        history["train_acc"].append(np.mean(loss_of(params, X_train).argmax(axis=1) == y_train))
+        history["val_acc"].append(np.mean(loss_of(params, X_val).argmax(axis=1) == y_val))
+    return params, history
