@@ -215,8 +215,8 @@ def _grade(
             api = release(course, handed_out, db_url)
         db_url = api.coursedir.db_url
         gradebook.name_students(db_url, roster)
-        # the gradebook's own students (nbgrader db student import) are on the roster too
-        for student in sorted(gradebook.students(db_url) - set(intake.folders)):
+        # the gradebook's own roster (nbgrader db student import) is on the roster too
+        for student in sorted(gradebook.rostered(db_url) - set(intake.folders)):
             intake.folders[student] = student
             found += [Submission(student, x, notebook_name(x), None, MISSING) for x in handed_out]
         given = {key: days for key, days in extended.items() if key[1] in handed_out}

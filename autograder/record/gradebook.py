@@ -58,10 +58,11 @@ def record(course, items, store, contexts, db_url=None):
     return failed
 
 
-def students(db_url):
-    """The ids of the students the gradebook knows."""
+def rostered(db_url):
+    """The ids of the students the gradebook knows but holds no work of: its roster, as
+    `nbgrader db student import` makes it (one whose work it holds is graded or kept)."""
     with Gradebook(db_url, COURSE_ID) as gb:
-        return {student.id for student in gb.students}
+        return {student.id for student in gb.students if not student.submissions}
 
 
 def name_students(db_url, roster):
