@@ -161,7 +161,7 @@ def test_demo_plot_and_widget_cells_before_their_exercise_say_so_in_one_line(les
     lesson.run_cell(setup)
     gradient_check = demo_cell(lesson, "X_check = np.random")
     lesson.run_cell(gradient_check)  # before its exercise's cell has run
-    assert "`mlp_loss` (Exercise 7), which is not defined yet" in one_line(lesson, gradient_check)
+    assert "`mlp_loss` (Exercise 8), which is not defined yet" in one_line(lesson, gradient_check)
 
     # as a student who runs the cells one by one, the stubs untouched
     for name in lesson.exercises:
@@ -181,7 +181,7 @@ def test_demo_plot_and_widget_cells_before_their_exercise_say_so_in_one_line(les
     )
 
     lesson.run_cell(gradient_check)
-    assert "`mlp_loss` (Exercise 7), which is not implemented yet" in one_line(
+    assert "`mlp_loss` (Exercise 8), which is not implemented yet" in one_line(
         lesson, gradient_check
     )
     scroll_to_output(lesson, gradient_check)
@@ -190,7 +190,7 @@ def test_demo_plot_and_widget_cells_before_their_exercise_say_so_in_one_line(les
     widget = demo_cell(lesson, "interactive_figure(")
     lesson.run_cell(training)
     lesson.run_cell(widget)
-    assert "`mlp_loss` (Exercise 7), which is not implemented yet" in one_line(lesson, widget)
+    assert "`mlp_loss` (Exercise 8), which is not implemented yet" in one_line(lesson, widget)
     scroll_to_output(lesson, widget)
     lesson.screenshot("after-widget-cell-before-its-exercise")
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab.data.points import moons, spirals
-from gradlab.exercises import mlp
+from gradlab.exercises import checkpoints, mlp
 from gradlab.inputs import away_from_zero, rng_for
 from gradlab.numeric import numerical_gradient, numerical_vjp, rel_error
 from tests.conftest import solution_functions
@@ -93,6 +93,39 @@ def test_mlp_loss_matches_central_differences(hidden, D, K, N, activation, seed)
         assert grads[key].shape == params[key].shape
         assert rel_error(grads[key], numeric[key]) < TOL, key
         assert rel_error(grads[key], trusted[key]) < 1e-12, key
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    N=st.integers(1, 5),
+    H=st.integers(1, 5),
+    M=st.integers(1, 5),
+    activation=st.sampled_from(mlp.ACTIVATIONS),
+    seed=st.integers(0, 10_000),
+)
+def test_the_checkpoint_hidden_delta_matches_central_differences(N, H, M, activation, seed):
+    """delta_i = dL/dz_i for the upstream delta_{i+1}, by central differences of
+    z -> act(z) @ W_next: the solution's and the reference's."""
+    sol = solution_functions(LESSON)
+    rng = rng_for(seed)
+    z = away_from_zero(rng, (N, H), gap=0.1)
+    W_next, delta_next = rng.normal(size=(H, M)), rng.normal(size=(N, M))
+    numeric = numerical_vjp(lambda v: mlp.activate(v, activation) @ W_next, z, delta_next)
+    for found in (
+        sol["hidden_delta"](delta_next, W_next, z, activation),
+        checkpoints.hidden_delta(delta_next, W_next, z, activation),
+    ):
+        assert rel_error(found, numeric) < 1e-8
+
+
+@pytest.mark.parametrize("mistake", checkpoints.HIDDEN_DELTA_MISTAKES)
+def test_every_mistake_of_the_checkpoint_changes_delta(mistake):
+    rng = rng_for(3)
+    z = away_from_zero(rng, (4, 3), gap=0.1)
+    W_next, delta_next = rng.normal(size=(3, 3)), rng.normal(size=(4, 3))
+    right = checkpoints.hidden_delta(delta_next, W_next, z, "sigmoid")
+    wrong = checkpoints.hidden_delta(delta_next, W_next, z, "sigmoid", mistake)
+    assert rel_error(wrong, right) > 1e-3
 
 
 def test_mlp_loss_defaults_to_sigmoid_and_leaves_params_alone(sol):

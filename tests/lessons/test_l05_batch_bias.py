@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradlab.exercises import batch
+from gradlab.exercises import batch, checkpoints
 from gradlab.exercises.softmax import cross_entropy, one_hot, softmax
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_gradient, rel_error
@@ -42,6 +42,24 @@ def test_batch_gradients_match_central_differences_of_the_mean_loss(N, D, M, see
     db = numerical_gradient(lambda b_: cross_entropy(X @ W + b_, y), b)
     assert rel_error(sol["batch_weight_grad"](X, dZ), dW) < TOL
     assert rel_error(sol["batch_bias_grad"](dZ), db) < TOL
+
+
+@settings(max_examples=15, deadline=None)
+@given(**shapes)
+def test_the_checkpoint_augmented_weight_grad_matches_central_differences(N, D, M, seed):
+    """The gradient of W~ = [W; b^T] for the mean loss of the classifier written X~ @ W~: the
+    solution's and the reference's; its rows are dW and db."""
+    sol = solution_functions(LESSON)
+    X, y, W, b, dZ = linear_softmax_case(seed, N, D, M)
+    X_tilde = np.hstack([X, np.ones((N, 1))])
+    numeric = numerical_gradient(lambda V: cross_entropy(X_tilde @ V, y), np.vstack([W, b]))
+    for got in (sol["augmented_weight_grad"](X, dZ), checkpoints.augmented_weight_grad(X, dZ)):
+        # a nearly vanished gradient (a confident right answer) is judged absolutely
+        assert rel_error(got, numeric) < TOL or np.max(np.abs(got - numeric)) < 1e-10
+        assert rel_error(got[-1], sol["batch_bias_grad"](dZ)) < 1e-12
+    for mistake in checkpoints.AUGMENTED_MISTAKES if N > 1 else ():
+        wrong = checkpoints.augmented_weight_grad(X, dZ, mistake)
+        assert rel_error(wrong, checkpoints.augmented_weight_grad(X, dZ)) > 1e-3
 
 
 @settings(max_examples=10, deadline=None)

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab.data.images import CLASSES, shapes
+from gradlab.exercises import checkpoints
 from gradlab.exercises import conv as trusted
 from gradlab.numeric import numerical_gradient, numerical_vjp, rel_error
 from gradlab.tools import conv as tool
@@ -71,6 +72,28 @@ def test_the_transpose_holds_the_reversed_kernel():
     dz = np.random.default_rng(1).normal(size=4)
     # dx = M^T dz is the full convolution of dz with w: np.convolve flips the kernel
     assert np.allclose(M.T @ dz, np.convolve(dz, [1.0, 2.0, 3.0], mode="full"), rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 6), st.integers(0, 2**16))
+def test_the_checkpoint_conv1d_input_grad_agrees_with_central_differences(k, extra, seed):
+    """dx = M^T dz by central differences of x -> correlate(x, w), the solution's and the
+    reference's; and the lesson's remark that it is the full convolution of dz with w."""
+    n = k + extra
+    rng = np.random.default_rng(seed)
+    w, x, dz = rng.normal(size=k), rng.normal(size=n), rng.normal(size=n - k + 1)
+    numeric = numerical_vjp(lambda v: np.correlate(v, w, mode="valid"), x, dz)
+    for got in (fns()["conv1d_input_grad"](dz, w), checkpoints.conv1d_input_grad(dz, w)):
+        assert rel_error(got, numeric) < 1e-8
+    assert np.allclose(checkpoints.conv1d_input_grad(dz, w), np.convolve(dz, w), rtol=1e-12)
+
+
+def test_every_mistake_of_the_checkpoint_changes_dx():
+    rng = np.random.default_rng(2)
+    w, dz = rng.normal(size=3), rng.normal(size=6)
+    right = checkpoints.conv1d_input_grad(dz, w)
+    for mistake in checkpoints.CONV_INPUT_MISTAKES:
+        assert rel_error(checkpoints.conv1d_input_grad(dz, w, mistake), right) > 1e-3, mistake
 
 
 # --- 2-D: solutions against central differences ------------------------------------------

@@ -6,9 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gradlab.exercises import checkpoints
 from gradlab.exercises import pooling as trusted
 from gradlab.inputs import distinct_values
-from gradlab.numeric import numerical_vjp, rel_error
+from gradlab.numeric import numerical_gradient, numerical_vjp, rel_error
 from gradlab.tools import pooling as tool
 from tests.conftest import solution_functions
 
@@ -40,6 +41,31 @@ def test_backward_agrees_with_central_differences_without_ties(problem):
     dout = np.random.default_rng(1).normal(size=out.shape)
     dx = fns()["max_pool_backward_naive"](dout, cache)
     assert rel_error(dx, numerical_vjp(lambda v: forward(v, pool_param)[0], x, dout)) < 1e-8
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(0, 2**16))
+def test_the_checkpoint_max_window_grad_agrees_with_central_differences(PH, PW, seed):
+    """Distinct values: dout at the maximum by central differences of dout * max(window), the
+    solution's and the reference's."""
+    rng = np.random.default_rng(seed)
+    window, dout = distinct_values(rng, (PH, PW), gap=0.1), float(rng.normal())
+    numeric = numerical_gradient(lambda v: dout * np.max(v), window)
+    for got in (fns()["max_window_grad"](window, dout), checkpoints.max_window_grad(window, dout)):
+        assert rel_error(got, numeric) < 1e-8
+
+
+def test_the_checkpoint_sends_a_tied_window_to_its_first_maximum_and_agrees_with_the_layer():
+    window = np.array([[1.0, 3.0, 0.0], [3.0, 2.0, 3.0]])
+    expected = np.array([[0.0, 2.5, 0.0], [0.0, 0.0, 0.0]])
+    assert np.array_equal(fns()["max_window_grad"](window, 2.5), expected)
+    x = window[None, None]
+    pool_param = {"pool_height": 2, "pool_width": 3, "stride": 1}
+    layer = trusted.max_pool_backward(np.full((1, 1, 1, 1), 2.5), (x, pool_param))
+    assert np.array_equal(layer[0, 0], expected)
+    for mistake in checkpoints.MAX_WINDOW_MISTAKES:
+        if mistake != "height":
+            assert not np.array_equal(checkpoints.max_window_grad(window, 2.5, mistake), expected)
 
 
 @settings(max_examples=30, deadline=None)

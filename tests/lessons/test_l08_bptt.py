@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab.data.sequences import running_parity, sine_continuation
-from gradlab.exercises import rnn
+from gradlab.exercises import checkpoints, rnn
 from gradlab.numeric import numerical_vjp, rel_error
 from tests.conftest import solution_functions
 
@@ -131,6 +131,34 @@ def test_every_catalogued_mistake_changes_the_gradients(mistake):
     right = rnn.rnn_backward(dh, cache)
     wrong = rnn.rnn_backward_variant(dh, cache, b, mistake)
     assert max(rel_error(a, c) for a, c in zip(wrong, right)) > 1e-3
+
+
+@settings(max_examples=8, deadline=None)
+@given(N=sizes, T=st.integers(1, 7), H=sizes, seed=st.integers(0, 10_000), last_only=st.booleans())
+def test_the_checkpoint_bptt_dz_matches_central_differences(N, T, H, seed, last_only):
+    """dz_t = dL/dz_t, by central differences of the states with respect to a change added to
+    every step's pre-activation: the solution's and the reference's."""
+    sol = solution_functions(LESSON)
+    x, h0, Wx, Wh, b = rnn.rnn_problem(seed, N, T, 3, H)
+    dh = np.random.default_rng(seed + 1).normal(size=(N, T, H))
+    if last_only:
+        dh[:, :-1] = 0
+    h = checkpoints.rnn_states(x, h0, Wx, Wh, b)
+    np.testing.assert_allclose(h, sol["rnn_forward"](x, h0, Wx, Wh, b)[0], rtol=1e-12)
+    numeric = numerical_vjp(
+        lambda e: checkpoints.rnn_states(x, h0, Wx, Wh, b, e), np.zeros_like(h), dh
+    )
+    assert agree(sol["bptt_dz"](dh, h, Wh), numeric)
+    assert agree(checkpoints.bptt_dz(dh, h, Wh), numeric)
+
+
+@pytest.mark.parametrize("mistake", checkpoints.BPTT_MISTAKES)
+def test_every_mistake_of_the_checkpoint_changes_dz(mistake):
+    x, h0, Wx, Wh, b = rnn.rnn_problem(3, 2, 5, 3, 4)
+    dh = np.random.default_rng(4).normal(size=(2, 5, 4))
+    h = checkpoints.rnn_states(x, h0, Wx, Wh, b)
+    right = checkpoints.bptt_dz(dh, h, Wh)
+    assert rel_error(checkpoints.bptt_dz(dh, h, Wh, mistake), right) > 1e-3
 
 
 def test_the_inputs_of_the_checks_stay_away_from_saturation():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from autograder.notebooks import source_notebook
 from gradlab.compare import rel_error
-from gradlab.exercises import optim
+from gradlab.exercises import checkpoints, optim
 from gradlab.numeric import numerical_gradient
 from gradlab.tools import optim as tools
 from tests.conftest import solution_functions
@@ -98,7 +98,42 @@ def test_the_best_learning_rate_and_its_rate(kappa):
     assert rho.min() == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-4)
 
 
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(1, 5), condition=st.floats(1.0, 1e3), seed=st.integers(0, 99))
+def test_the_checkpoint_optimal_fixed_step_is_the_minimum_of_the_worst_factor(n, condition, seed):
+    """The solution's and the reference's (lr, rate) against a grid search of
+    max_i |1 - lr lambda_i| around the answer."""
+    sol = solution_functions(LESSON)
+    A = optim.spd_matrix(n, condition, seed)
+    eigenvalues = np.linalg.eigvalsh(A)
+    for lr, rate in (sol["optimal_fixed_step"](A), checkpoints.optimal_fixed_step(A)):
+        lrs = lr * (1 + np.linspace(-1e-2, 1e-2, 20_001))
+        worst = np.max(np.abs(1 - np.outer(lrs, eigenvalues)), axis=1)
+        assert abs(lrs[worst.argmin()] - lr) <= 2e-6 * lr
+        assert worst.min() == pytest.approx(rate, abs=1e-9)
+        assert np.max(np.abs(1 - lr * eigenvalues)) == pytest.approx(rate, abs=1e-12)
+
+
 # ---------------------------------------------------------------- momentum and Adam
+
+
+@pytest.mark.parametrize("kappa", [4.0, 25.0, 100.0])
+def test_polyaks_settings_give_double_roots_at_the_extreme_eigenvalues(kappa):
+    """The lesson's claim: with Polyak's lr and mu, every direction's characteristic roots have
+    modulus sqrt(mu), and at lambda_min and lambda_max the two roots coincide, so the error
+    there is (a + b k) r**k: the run stays above r**k by a factor that grows with k."""
+    lr = 4 / (np.sqrt(kappa) + 1) ** 2
+    mu = ((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2
+    for lam in np.linspace(1.0, kappa, 9):
+        roots = np.roots([1, -(1 + mu - lr * lam), mu])
+        np.testing.assert_allclose(np.abs(roots), np.sqrt(mu), rtol=1e-6)
+    for lam in (1.0, kappa):
+        assert (1 + mu - lr * lam) ** 2 - 4 * mu == pytest.approx(0, abs=1e-12)
+    errors, r = [1.0, 1.0], np.sqrt(mu)
+    for _ in range(60):
+        errors.append((1 + mu - lr) * errors[-1] - mu * errors[-2])
+    ratios = np.abs(np.array(errors[1:])) / r ** np.arange(len(errors) - 1)
+    assert np.all(np.diff(ratios[5:]) > 0)
 
 
 @settings(max_examples=15, deadline=None)

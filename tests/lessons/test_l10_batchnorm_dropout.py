@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gradlab.compare import rel_error
 from gradlab.exercises import batchnorm as bn
+from gradlab.exercises import checkpoints
 from gradlab.numeric import numerical_vjp
 from tests.conftest import solution_functions
 
@@ -54,6 +55,47 @@ def test_batchnorm_backward_matches_central_differences(N, D, eps, seed):
     numeric = numerical_batchnorm_gradients(sol["batchnorm_forward"], x, gamma, beta, eps, dout)
     for name, got, expected in zip(("dx", "dgamma", "dbeta"), grads, numeric):
         assert agree(got, expected), name
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    N=st.integers(2, 9),
+    D=st.integers(1, 4),
+    eps=st.sampled_from([1e-5, 0.1, 1.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_the_checkpoint_matches_central_differences_of_the_graph(N, D, eps, seed):
+    """dx_hat and dmu of the solution and of the reference against central differences of
+    the lesson's graph, with x_hat and the batch mean as inputs of their own; the mean path
+    of the compact formula is dmu / N."""
+    sol = solution_functions(LESSON)
+    x, gamma, beta, dout = problem(seed, N, D)
+    cache = (x, gamma, beta, eps)
+    mu = x.mean(axis=0)
+    x_hat = (x - mu) / np.sqrt(x.var(axis=0) + eps)
+    dx_hat = numerical_vjp(lambda v: gamma * v + beta, x_hat, dout)
+    dmu = numerical_vjp(lambda m: checkpoints.batchnorm_with_mean(x, m, gamma, beta, eps), mu, dout)
+    for found in (
+        sol["batchnorm_intermediate_grads"](dout, cache),
+        checkpoints.batchnorm_intermediate_grads(dout, cache),
+    ):
+        assert agree(found[0], dx_hat) and agree(found[1], dmu)
+    np.testing.assert_allclose(
+        checkpoints.batchnorm_with_mean(x, mu, gamma, beta, eps),
+        sol["batchnorm_forward"](x, gamma, beta, eps)[0],
+        rtol=1e-12,
+    )
+    mean_path = -dx_hat.sum(axis=0) / (N * np.sqrt(x.var(axis=0) + eps))
+    np.testing.assert_allclose(dmu / N, mean_path, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mistake", checkpoints.BATCHNORM_MISTAKES)
+def test_every_mistake_of_the_checkpoint_changes_its_answer(mistake):
+    x, gamma, beta, dout = problem(3, 6, 3)
+    cache = (x, gamma, beta, 1e-5)
+    right = checkpoints.batchnorm_intermediate_grads(dout, cache)
+    wrong = checkpoints.batchnorm_intermediate_grads(dout, cache, mistake)
+    assert max(rel_error(a, b) for a, b in zip(wrong, right)) > 1e-3
 
 
 def test_the_default_eps_is_1e_5(sol):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab.compare import rel_error
-from gradlab.exercises import lstm
+from gradlab.exercises import checkpoints, lstm
 from gradlab.numeric import numerical_gradient, numerical_vjp
 from tests.conftest import solution_functions
 
@@ -185,6 +185,34 @@ def test_the_inputs_of_the_checks_keep_the_gates_away_from_saturation():
         gates = lstm.sigmoid(a[..., : 3 * H])
         assert np.mean(gates * (1 - gates)) > 0.15
         assert np.mean(1 - np.tanh(a[..., 3 * H :]) ** 2) > 0.3
+
+
+@settings(max_examples=8, deadline=None)
+@given(N=sizes, D=sizes, H=sizes, seed=st.integers(0, 10_000), zero_dnext_c=st.booleans())
+def test_the_checkpoint_lstm_cell_grad_matches_central_differences(N, D, H, seed, zero_dnext_c):
+    """dc_t by central differences of sum(h_t * dnext_h) + sum(c_t * dnext_c) with respect to a
+    change added to c_t: the solution's and the reference's."""
+    sol = solution_functions(LESSON)
+    inputs, (dnext_h, dnext_c) = step_problem(seed, N, D, H)
+    if zero_dnext_c:
+        dnext_c = np.zeros_like(dnext_c)
+    _, next_c, cache = lstm.lstm_step_forward(*inputs)
+    x, prev_h, _, Wx, Wh, b = inputs
+    o = lstm.sigmoid((x @ Wx + prev_h @ Wh + b)[:, 2 * H : 3 * H])
+    numeric = numerical_gradient(
+        lambda c: np.sum(dnext_h * o * np.tanh(c)) + np.sum(dnext_c * c), next_c
+    )
+    assert agree(sol["lstm_cell_grad"](dnext_h, dnext_c, cache), numeric)
+    assert agree(checkpoints.lstm_cell_grad(dnext_h, dnext_c, cache), numeric)
+
+
+@pytest.mark.parametrize("mistake", checkpoints.LSTM_CELL_MISTAKES)
+def test_every_mistake_of_the_checkpoint_changes_dc(mistake):
+    inputs, (dnext_h, dnext_c) = step_problem(3, 3, 2, 4)
+    _, _, cache = lstm.lstm_step_forward(*inputs)
+    right = checkpoints.lstm_cell_grad(dnext_h, dnext_c, cache)
+    wrong = checkpoints.lstm_cell_grad(dnext_h, dnext_c, cache, mistake)
+    assert rel_error(wrong, right) > 1e-3
 
 
 def test_the_cell_state_starts_at_zero(sol):

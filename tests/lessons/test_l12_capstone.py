@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from autograder.notebooks import source_notebook
 from gradlab.compare import rel_error
 from gradlab.data import digits as digits_module
-from gradlab.exercises import capstone
+from gradlab.exercises import capstone, checkpoints
 from gradlab.numeric import numerical_gradient
+from gradlab.tools.conv import conv_forward_fast
+from gradlab.tools.layers import max_pool_forward_fast
 from tests.conftest import solution_functions
 
 LESSON = "12_capstone"
@@ -66,6 +68,37 @@ def test_trusted_cnn_loss_agrees_with_the_solution(N, F, M, seed):
         np.testing.assert_allclose(grads[name], trusted[name], rtol=1e-11, atol=1e-15)
 
 
+@settings(max_examples=10, deadline=None)
+@given(N=st.integers(1, 5), K=st.integers(1, 16), M=st.integers(1, 6), seed=st.integers(0, 999))
+def test_the_checkpoint_features_grad_matches_central_differences(N, K, M, seed):
+    """df of the solution and of the reference against central differences of the head's
+    loss; the head is the trusted capstone network's, from its flattened pooled maps."""
+    sol = solution_functions(LESSON)
+    f, y, W2, b2, W3, b3 = checkpoints.features_problem(seed, N, K, M)
+    numeric = numerical_gradient(lambda v: checkpoints.head_loss(v, y, W2, b2, W3, b3), f)
+    for got in (
+        sol["features_grad"](f, y, W2, b2, W3, b3),
+        checkpoints.features_grad(f, y, W2, b2, W3, b3),
+    ):
+        assert rel_error(got, numeric) < 1e-8
+
+
+@pytest.mark.parametrize("mistake", checkpoints.FEATURES_MISTAKES)
+def test_every_mistake_of_the_checkpoint_changes_df(mistake):
+    problem = checkpoints.features_problem(0, 4, 8, 5)
+    right = checkpoints.features_grad(*problem)
+    assert rel_error(checkpoints.features_grad(*problem, mistake), right) > 1e-3
+
+
+def test_the_head_loss_is_the_capstones_loss_from_its_flattened_pooled_maps():
+    params, X, y = capstone.cnn_problem(3, 2, 4, seed=0)
+    z1, _ = conv_forward_fast(X, params["W1"], params["b1"], capstone.CONV_PARAM)
+    pooled, _ = max_pool_forward_fast(np.maximum(z1, 0), capstone.POOL_PARAM)
+    head = [params[name] for name in ("W2", "b2", "W3", "b3")]
+    loss = checkpoints.head_loss(pooled.reshape(3, -1), y, *head)
+    assert loss == pytest.approx(capstone.cnn_loss(params, X, y)[0], rel=1e-12)
+
+
 def test_the_expected_gradients_of_the_check_are_the_analytic_ones():
     params, X, y = capstone.cnn_problem(4, 3, 5, seed=0)
     numeric = capstone.cnn_numerical_grads(params, X, y)
@@ -88,6 +121,18 @@ def test_the_input_gradient_of_the_interactive_figure(sol):
     dx, _, _ = capstone.conv_backward_fast(dh1 * (a1 > 0), conv_cache)
     numeric = numerical_gradient(lambda image: sol["cnn_loss"](params, image, y)[0], X)
     assert agree(dx, numeric)
+
+
+def test_the_saliency_maps_one_backward_pass_matches_central_differences(sol):
+    """The lesson's input_gradient (the student's features_grad, then the layers below it)
+    against central differences of cnn_loss, away from kinks and ties."""
+    namespace = dict(sol)
+    cells = source_notebook(LESSON).cells
+    (source,) = [c.source for c in cells if "def input_gradient" in c.source]
+    exec(source.split("\n\n\nfirst = ")[0], namespace)
+    params, X, y = capstone.cnn_problem(2, 3, 5, seed=5)
+    numeric = numerical_gradient(lambda image: sol["cnn_loss"](params, image, y)[0], X)
+    assert agree(namespace["input_gradient"](params, X, y), numeric)
 
 
 def test_the_lessons_init_params_is_the_trusted_one(sol):
