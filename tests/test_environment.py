@@ -5,6 +5,7 @@ helper package's own dependencies among them; `make lab` opens JupyterLab on les
 kernel that imports the course; every lesson has its solution notebook.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from jupyter_client.manager import KernelManager
 from packaging.requirements import Requirement
+from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = REPO / "lessons"
@@ -99,6 +101,18 @@ def test_make_lab_opens_jupyterlab_on_the_lessons():
     (command,) = [line for line in result.stdout.splitlines() if re.search(r"jupyter.* lab", line)]
     assert ".venv/bin/jupyter" in command, "the course's own JupyterLab, installed first"
     assert re.search(r"--(notebook-dir|ServerApp\.root_dir)=(\./)?lessons/?(\s|$)", command)
+
+
+def test_the_student_lab_shows_no_news_and_checks_for_no_update():
+    """A student's first launch opens on the lesson, with no pop-up asking about news."""
+    from jupyterlab.labapp import LabApp
+
+    settings = json.loads(
+        (REPO / "lab" / "jupyter_server_config.d" / "student-lab.json").read_text()
+    )
+    app = LabApp(config=Config(settings))
+    assert app.news_url is None
+    assert app.check_for_updates_class.__name__ == "NeverCheckForUpdate"
 
 
 @pytest.mark.parametrize("lesson", sorted(p.name for p in LESSONS.iterdir() if p.is_dir()))
