@@ -10,7 +10,6 @@ another name, a folder that cannot be a student) becomes a note that the termina
 report show, with the fix.
 """
 
-import csv
 import difflib
 import errno
 import json
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 from nbformat.validator import MissingIDFieldWarning
+
+from autograder.files import read_csv
 
 MISSING = "missing notebook"  # the problem of a notebook nobody handed in
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
@@ -225,17 +226,16 @@ def read_roster(path):
     """({student id: Rostered}, notes) of a roster file: CSV, its first line
     student,first_name,last_name,lms_id (more columns are ignored), a student being the name
     of their folder in SUBMISSIONS."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or [cell.strip() for cell in rows[0][:4]] != ROSTER_COLUMNS:
-        raise ValueError(f"{path}: its first line must be {','.join(ROSTER_COLUMNS)}")
+    try:
+        rows = read_csv(path, ROSTER_COLUMNS)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     roster, notes = {}, []
-    for number, row in enumerate(rows[1:], start=2):
-        cells = [cell.strip() for cell in row[:4]] + [""] * (4 - len(row[:4]))
-        if not STUDENT_ID.match(cells[0]):
+    for number, (student, *names_and_id) in rows:
+        if not STUDENT_ID.match(student):
             notes.append((f"{Path(path).name} line {number}", f"ignored: {STUDENT_RULE}"))
             continue
-        roster[cells[0]] = Rostered(*cells[1:])
+        roster[student] = Rostered(*names_and_id)
     return roster, notes
 
 

@@ -25,9 +25,9 @@ A student's LMS id is what the roster gives (grade --roster), else what OUT/lms_
 name of SUBMISSIONS.
 """
 
-import csv
 import re
 
+from autograder.files import read_csv
 from autograder.outputs import csvfile
 
 LMS_IDS = "lms_ids.csv"
@@ -45,16 +45,16 @@ def read_ids(path):
     """({folder: lms_id}, problems) of an lms_ids.csv; ({}, []) when there is none."""
     if not path.is_file():
         return {}, []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or [cell.strip() for cell in rows[0][:2]] != ["folder", "lms_id"]:
-        return {}, [f"{path.name} ignored: its first line must be folder,lms_id"]
+    try:
+        rows = read_csv(path, ["folder", "lms_id"])
+    except ValueError as exc:
+        return {}, [f"{path.name} ignored: {exc}"]
     ids, problems = {}, []
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+    for number, (folder, lms_id) in rows:
+        if not folder or not lms_id:
             problems.append(f"{path.name} line {number} ignored: a folder and an lms_id are needed")
         else:
-            ids[row[0].strip()] = row[1].strip()
+            ids[folder] = lms_id
     return ids, problems
 
 
@@ -81,13 +81,12 @@ def read_columns(path, lessons):
     (first line lesson,canvas,moodle; an empty cell keeps the lesson id)."""
     if not path.is_file():
         return {}, {}, []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or [cell.strip() for cell in rows[0][:3]] != ["lesson", "canvas", "moodle"]:
-        return {}, {}, [f"{path.name} ignored: its first line must be lesson,canvas,moodle"]
+    try:
+        rows = read_csv(path, ["lesson", "canvas", "moodle"])
+    except ValueError as exc:
+        return {}, {}, [f"{path.name} ignored: {exc}"]
     canvas, moodle, problems = {}, {}, []
-    for number, row in enumerate(rows[1:], start=2):
-        lesson, to_canvas, to_moodle = ([cell.strip() for cell in row] + [""] * 3)[:3]
+    for number, (lesson, to_canvas, to_moodle) in rows:
         if lesson not in lessons:
             problems.append(f"{path.name} line {number} ignored: {lesson!r} is not graded here")
             continue

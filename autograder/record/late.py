@@ -15,13 +15,14 @@ policy reaches nbgrader through its configuration (autograder.course), so that n
 autograde in OUT/course gives the same penalties.
 """
 
-import csv
 import math
 from dataclasses import dataclass
 
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.utils import parse_utc
 from traitlets import Dict
+
+from autograder.files import read_csv
 
 DUE_COLUMNS = ["lesson", "due", "per_day", "at_most"]
 DAY = 24 * 3600
@@ -36,15 +37,18 @@ class Due:
     at_most: float
 
 
+def _rows(path, columns):
+    """files.read_csv's rows of the file at path, whose errors name it."""
+    try:
+        return read_csv(path, columns)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def read_due(path, lessons):
     """{lesson: Due} of a due-date file; raises ValueError, naming the line, on anything else."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or [cell.strip() for cell in rows[0][:4]] != DUE_COLUMNS:
-        raise ValueError(f"{path}: its first line must be {','.join(DUE_COLUMNS)}")
     found = {}
-    for number, row in enumerate(rows[1:], start=2):
-        lesson, due, per_day, at_most = ([cell.strip() for cell in row] + [""] * 4)[:4]
+    for number, (lesson, due, per_day, at_most) in _rows(path, DUE_COLUMNS):
         try:
             if lesson not in lessons:
                 raise ValueError(f"unknown lesson {lesson!r}")
@@ -63,13 +67,8 @@ EXTENSION_COLUMNS = ["student", "lesson", "days"]
 def read_extensions(path, lessons):
     """{(student, lesson): days} of an extensions file (first line student,lesson,days);
     raises ValueError, naming the line, on anything else."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows or [cell.strip() for cell in rows[0][:3]] != EXTENSION_COLUMNS:
-        raise ValueError(f"{path}: its first line must be {','.join(EXTENSION_COLUMNS)}")
     found = {}
-    for number, row in enumerate(rows[1:], start=2):
-        student, lesson, days = ([cell.strip() for cell in row] + [""] * 3)[:3]
+    for number, (student, lesson, days) in _rows(path, EXTENSION_COLUMNS):
         try:
             if lesson not in lessons:
                 raise ValueError(f"unknown lesson {lesson!r}")
