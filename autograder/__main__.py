@@ -73,7 +73,6 @@ def _refuse_wrong_input(args):
         except (OSError, ValueError) as exc:
             return f"--roster: {exc}"
     if args.due:
-        from autograder.course import lesson_ids
         from autograder.record.late import read_due
 
         try:
@@ -81,7 +80,6 @@ def _refuse_wrong_input(args):
         except (OSError, ValueError) as exc:
             return f"--due: {exc}"
     if args.extensions:
-        from autograder.course import lesson_ids
         from autograder.record.late import read_extensions
 
         try:

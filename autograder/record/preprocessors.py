@@ -37,7 +37,7 @@ class GetGradesForThisWork(GetGrades):
     """nbgrader's GetGrades, for feedback on work that changed since it was graded by hand:
     until an instructor has reviewed it (autograder.record.manual), the page shows the
     automatic scores, none of the comments written for the earlier version, and a first
-    cell that says so."""
+    cell that says so. Late work's page says how late, and what it cost."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -46,9 +46,8 @@ class GetGradesForThisWork(GetGrades):
                 info["notebook"], info["assignment"], info["student"]
             )
             self.stale = manual.stale(notebook.grades)
+            seconds = notebook.assignment.total_seconds_late
         nb, resources = super().preprocess(nb, resources)
-        with Gradebook(info["db_url"]) as gb:
-            seconds = gb.find_submission(info["assignment"], info["student"]).total_seconds_late
         if info["late_penalty"]:
             note = f"**Handed in {late_by(seconds)} after the due date:** {info['late_penalty']:g}"
             note += " points off the score below, as the course's late policy says."
