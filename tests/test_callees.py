@@ -34,6 +34,7 @@ from autograder.run.trusted import StudentProcess, setup_sources, verify_noteboo
 from autograder.run.values import Verdict
 from gradlab.checking import CALLEES, CheckFailed, first_line
 from tests.test_grading import student_version
+from tests.test_hostile_run import writing_to_grader
 
 LIMITS = Limits(cell_seconds=20, notebook_seconds=120)
 FAILS_OWN_CHECK = "fails its own check"
@@ -310,18 +311,15 @@ def test_a_lent_name_is_put_back_after_the_call():
 # ---------------------------------------------------------------- forged and garbled callbacks
 
 # during a call, write `message` on the child's pipe to the grader, as its own stub would
-FORGES = """def {name}(*args):
+FORGES = (
+    """def {name}(*args):
     import fcntl, json, os, stat
     data = json.dumps({message!r}).encode()
-    for fd in range(3, 64):
-        try:
-            mode = os.fstat(fd).st_mode
-        except OSError:
-            continue
-        if stat.S_ISFIFO(mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
-            os.write(fd, len(data).to_bytes(8, "big") + data)
-    raise RuntimeError("forged")
 """
+    + writing_to_grader('len(data).to_bytes(8, "big") + data', 4)
+    + """    raise RuntimeError("forged")
+"""
+)
 DX = {"ndarray": wire.encode(np.zeros((2, 3)))["ndarray"]}
 STEP_ARGS = {"tuple": [DX, {"tuple": [DX] * 5}]}
 

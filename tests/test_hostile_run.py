@@ -9,6 +9,7 @@ first two notebooks of the run, so the two workers grade them at the same time).
 
 import csv
 import re
+import textwrap
 
 import nbformat
 import pytest
@@ -25,17 +26,27 @@ from tests.test_grading import (
     student_version,
 )
 
+# student code that finds its pipe to the grader (in the trusted run's child) and writes
+# WRITTEN (an expression) on it
+TO_GRADER = """for fd in range(3, 64):
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        continue
+    if stat.S_ISFIFO(mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+        os.write(fd, WRITTEN)
+"""
+
+
+def writing_to_grader(written, indent):
+    """TO_GRADER writing the expression `written`, indented by `indent` spaces."""
+    return textwrap.indent(TO_GRADER.replace("WRITTEN", written), " " * indent)
+
+
 # in the trusted run's child: write `payload` on the pipe to the grader, then carry on
 FORGE = """import os, stat, sys, fcntl
 if "autograder.run.student_child" in sys.modules:
-    for fd in range(3, 64):
-        try:
-            mode = os.fstat(fd).st_mode
-        except OSError:
-            continue
-        if stat.S_ISFIFO(mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
-            os.write(fd, {payload})
-"""
+""" + writing_to_grader("{payload}", 4)
 PAYLOADS = {
     "not_json": "(12).to_bytes(8, 'big') + b'not json!!!!'",
     "huge_header": "(2**40).to_bytes(8, 'big')",
