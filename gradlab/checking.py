@@ -2114,6 +2114,19 @@ def calls(**callers):
         CALLEES[caller] = tuple(Callee(ref.__name__, ref, check) for ref, check in callees)
 
 
+UNLENT = {}  # exercise -> names of the exercises it calls that the grader cannot lend
+
+
+def not_lent(**callers):
+    """Declare the calls between exercises that the grader cannot lend the course's reference
+    for (`calls`): the callee takes or builds a graph of Nodes, which lives in the student's
+    process (lesson 13's backward calls topological_order on the graph it is given;
+    mlp_loss_graph calls backward on the graph it builds). A mistake in such a callee costs
+    its callers too; their checks name it first ("your backward, which mlp_loss_graph calls,
+    fails its own check")."""
+    UNLENT.update(callers)
+
+
 def own_failure(fn, callee):
     """The CheckFailed that the student's own function for `callee` gets from the callee's
     own check, or None when it passes or there is none. It is the one fn sees: in fn's

@@ -105,6 +105,7 @@ class StudentProcess:
         self.answer_key = []  # the answer-key modules the student's code tried to import
         self.deadline = float("inf")
         self.bytes_left = NOTEBOOK_BYTES
+        self.nodes = wire.Nodes()  # the graph of the call in progress (lesson 13's Nodes)
         self.phases = {}  # core-seconds: the child's start, then its calls
 
     def load(self, cells, functions):
@@ -154,10 +155,13 @@ class StudentProcess:
         """
         if self.process.poll() is not None:
             raise ChildLost("the sandboxed process is no longer running", died=True)
-        callbacks = []
-        request = {"call": name, "args": wire.encode(args, callbacks)}
+        callbacks, nodes = [], wire.Nodes()
+        request = {"call": name, "args": wire.encode(args, callbacks, nodes)}
         if given:
             request["given"] = wire.encode(given, callbacks)
+        if len(nodes):  # the graphs among args (lesson 13), their vjps callbacks like the rest
+            request["graph"] = wire.encode_graph(nodes, callbacks)
+        self.nodes = nodes
         wire.send(self.process.stdin, request)
         while True:
             try:
@@ -243,13 +247,19 @@ def proxy(process, name, given=None):
 
     def call(*args):
         reply, callbacks = process.call(name, args, given)
+        nodes = process.nodes
         for category, message in reply[-2]:
             category = RuntimeWarning if category == "RuntimeWarning" else UserWarning
             warnings.warn(message, category, stacklevel=2)
         if reply[0] == "error":
             _raise_student_error(reply[1])
-        _write_back(args, wire.decode(reply[2], callbacks.__getitem__))
-        return wire.decode(reply[1])
+        try:
+            if len(nodes):  # each node's grad as the student's code left it (lesson 13)
+                wire.set_grads(nodes, reply[3], callbacks)
+            _write_back(args, wire.decode(reply[2], callbacks.__getitem__, nodes))
+            return wire.decode(reply[1], None, nodes)
+        except wire.WireError as exc:
+            process.lost(f"it broke the protocol ({exc})")
 
     call.__name__ = call.__qualname__ = name
     call.given = functools.partial(proxy, process, name)

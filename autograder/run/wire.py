@@ -10,6 +10,15 @@ functions a call lends the student's code under a name (its `given`: the course'
 for an exercise that the called function calls), which the child binds to those names for
 that call only. Anything else is refused. Messages are length-prefixed JSON.
 
+Lesson 13's graphs cross too, as a table: the trusted side lists every Node that the
+arguments of a call reach (gradlab.graph.Node) once, in a random order (the order of the
+listing tells nothing about the graph's), each with its value, its inputs as indices into
+the table, its grad and, for a non-leaf, its vjp as a callback; the arguments refer to Nodes
+by their index, so a node shared by several others stays one node. The child decodes the
+table into Nodes of its own. Back come the child's result and arguments, where a Node may
+only be one of the table's (by its index: a Node the student's code made never crosses), and
+the grad of every node of the table, plain values that the checks judge.
+
 Everything that arrives from a sandbox is hostile input: the student's code runs there and
 can write any bytes on the pipe. So every message is parsed against the schema of what the
 child may say (`ready`, `reply`, and within a call the callback requests of `reply`), with
@@ -24,9 +33,12 @@ import binascii
 import io
 import json
 import math
+import random
 import struct
 
 import numpy as np
+
+from gradlab.graph import Node
 
 MAX_MESSAGE_BYTES = 32 * 1024**2  # the largest value an exercise sends back is under 2 MB
 MAX_DEPTH = 16  # containers within containers: the capstone's parameters are 3 deep
@@ -35,15 +47,60 @@ MAX_ARRAY_RANK = 32
 MAX_ARRAY_ELEMENTS = 2**22  # 32 MB of float64: a callback into the grader is run on it
 MAX_TEXT = 4000  # characters of one message, diagnosis or warning a student's code made
 MAX_NAMES = 64  # functions, parameters, warnings or attempts listed in one message
+MAX_NODES = 10_000  # nodes of the graphs one call sends (a lesson 13 network has under 100)
 
 
 class WireError(ValueError):
     """A value that may not cross, or a message that is not well-formed."""
 
 
-def encode(value, callbacks=None):
+class Nodes:
+    """The table of the Nodes one call sends: the trusted side fills it as it encodes the
+    call's arguments (open), the child gets it from decode_graph (closed: a Node that is not
+    in it is refused)."""
+
+    def __init__(self, nodes=(), open=True):
+        self.list = list(nodes)
+        self.index = {id(node): k for k, node in enumerate(self.list)}
+        self.open = open
+
+    def __len__(self):
+        return len(self.list)
+
+    def add(self, root):
+        """root's index, root and every node it reaches listed first (in a random order)."""
+        found, seen, pending = [], set(), [root]
+        while pending:
+            node = pending.pop()
+            if id(node) in self.index or id(node) in seen:
+                continue
+            if not isinstance(node, Node):
+                raise WireError(f"a Node's input is a {type(node).__name__}, not a Node")
+            found.append(node)
+            seen.add(id(node))
+            if len(self.list) + len(found) > MAX_NODES:
+                raise WireError(f"a graph of more than {MAX_NODES} nodes")
+            pending.extend(node.inputs)
+        random.SystemRandom().shuffle(found)
+        for node in found:
+            self.index[id(node)] = len(self.list)
+            self.list.append(node)
+        return self.index[id(root)]
+
+
+def encode(value, callbacks=None, nodes=None):
     """value as JSON-able data. callbacks: a list that functions are appended to (the trusted
-    side only; without it a function is refused, unless it is a stub for one)."""
+    side only; without it a function is refused, unless it is a stub for one). nodes: the
+    call's Nodes table (without it a Node is refused; a closed table refuses a Node that is
+    not in it)."""
+    if isinstance(value, Node):
+        if nodes is None:
+            raise WireError("a Node cannot be sent here")
+        if id(value) in nodes.index:
+            return {"node": nodes.index[id(value)]}
+        if not nodes.open:
+            raise WireError("a Node that is not one of the graph the grader sent cannot be sent")
+        return {"node": nodes.add(value)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)) and type(value) in (int, float, bool):
@@ -55,19 +112,20 @@ def encode(value, callbacks=None):
         if array.dtype.kind not in "biuf":
             raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        # (np.ascontiguousarray makes a 0-d array 1-d: a scalar Node's value stays 0-d)
+        np.save(buffer, np.array(array, order="C", copy=True), allow_pickle=False)
         return {"ndarray": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if isinstance(value, np.random.Generator):
         if type(value.bit_generator) is not np.random.PCG64:
             raise WireError("only PCG64 random generators can be sent")
         return {"generator": value.bit_generator.state}
     if isinstance(value, (list, tuple)):
-        items = [encode(v, callbacks) for v in value]
+        items = [encode(v, callbacks, nodes) for v in value]
         return {"tuple" if isinstance(value, tuple) else "list": items}
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise WireError("only dicts with string keys can be sent")
-        return {"dict": {k: encode(v, callbacks) for k, v in value.items()}}
+        return {"dict": {k: encode(v, callbacks, nodes) for k, v in value.items()}}
     if callable(value) and hasattr(value, "callback_index"):  # a stub goes back as itself
         return {"callback": value.callback_index}
     if callable(value) and callbacks is not None:
@@ -76,15 +134,95 @@ def encode(value, callbacks=None):
     raise WireError(f"a {type(value).__name__} cannot be sent")
 
 
-def decode(value, callback=None):
+def decode(value, callback=None, nodes=None):
     """The value that encode() made, within the bounds above. callback(index): the stub
-    standing for a function the other side kept (without it a function is refused)."""
-    return _Decoder(callback).value(value, 0)
+    standing for a function the other side kept (without it a function is refused). nodes:
+    the call's Nodes table, which {"node": index} refers to (without it a Node is refused)."""
+    return _Decoder(callback, nodes).value(value, 0)
+
+
+def encode_graph(nodes, callbacks):
+    """The trusted side's table of a call's Nodes, as plain data: each node's value, name,
+    inputs (indices), grad and vjp (a callback, None for a leaf)."""
+    rows = []
+    for node in nodes.list:
+        inputs = [nodes.index.get(id(i)) for i in node.inputs]
+        if None in inputs:  # an input added to a node after the table was made
+            raise WireError("a Node's inputs changed while it was being sent")
+        rows.append(
+            {
+                "value": encode(node.value),
+                "name": str(node.name)[:100],
+                "inputs": inputs,
+                "grad": encode(node.grad),
+                "vjp": None if node.vjp is None else encode(node.vjp, callbacks),
+            }
+        )
+    return rows
+
+
+def decode_graph(rows, callback):
+    """The child's Nodes (a closed table) of the rows of encode_graph: every input an index
+    into the table, no cycle, at most MAX_NODES nodes."""
+    if not isinstance(rows, list) or len(rows) > MAX_NODES:
+        raise WireError(f"a graph is not a list of at most {MAX_NODES} nodes")
+    decoder = _Decoder(callback)
+    made, inputs = [], []
+    for row in rows:
+        _schema(row, ("value", "name", "inputs", "grad", "vjp"))
+        value = decoder.value(row["value"], 1)
+        if not isinstance(value, np.ndarray):
+            raise WireError("a Node's value is not an array")
+        links = row["inputs"]
+        if not isinstance(links, list) or not all(_is_int(k) and 0 <= k < len(rows) for k in links):
+            raise WireError("a Node's inputs are not indices into its graph")
+        if (row["vjp"] is None) != (not links):
+            raise WireError("a leaf with a vjp, or a non-leaf without one")
+        node = Node(value, name=_text(row["name"], "a Node's name")[:100])
+        node.grad = decoder.value(row["grad"], 1)
+        node.vjp = None if row["vjp"] is None else decoder.value(row["vjp"], 1)
+        made.append(node)
+        inputs.append(links)
+    for node, links in zip(made, inputs):
+        node.inputs = tuple(made[k] for k in links)
+    _acyclic(inputs)
+    return Nodes(made, open=False)
+
+
+def _acyclic(inputs):
+    """Refuse a table whose input links make a cycle (iterative three-colour search)."""
+    state = [0] * len(inputs)  # 0 unseen, 1 on the current path, 2 done
+    for start in range(len(inputs)):
+        if state[start]:
+            continue
+        stack = [(start, iter(inputs[start]))]
+        state[start] = 1
+        while stack:
+            k, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[k] = 2
+                stack.pop()
+            elif state[child] == 1:
+                raise WireError("a graph with a cycle")
+            elif state[child] == 0:
+                state[child] = 1
+                stack.append((child, iter(inputs[child])))
+
+
+def set_grads(nodes, encoded, callbacks):
+    """Give each Node of the trusted side's table the grad the child reports for it (any
+    plain value: the checks judge it), from the reply's list of grads."""
+    grads = decode(encoded, callbacks.__getitem__)
+    if not isinstance(grads, list) or len(grads) != len(nodes):
+        raise WireError(f"the grads of a graph of {len(nodes)} nodes are not a list of as many")
+    for node, grad in zip(nodes.list, grads):
+        node.grad = grad
 
 
 class _Decoder:
-    def __init__(self, callback):
-        self.callback, self.items = callback, 0
+    def __init__(self, callback, nodes=None):
+        self.callback, self.nodes, self.items = callback, nodes, 0
 
     def value(self, value, depth):
         self.items += 1
@@ -110,6 +248,10 @@ class _Decoder:
             return {k: self.value(v, depth + 1) for k, v in payload.items()}
         if kind == "callback" and self.callback is not None and _is_int(payload):
             return self.callback(payload)
+        if kind == "node" and self.nodes is not None and _is_int(payload):
+            if not 0 <= payload < len(self.nodes):
+                raise WireError("a Node that is not in the call's graph")
+            return self.nodes.list[payload]
         raise WireError(f"unknown kind {kind!r}")
 
 
@@ -209,8 +351,10 @@ def reply(message, callbacks):
     """The child's answer to a call that offered `callbacks` (the functions among its
     arguments and those lent to it): ("callback", index, args) with args decoded, a request
     to call callbacks[index](*args); or ("result", result, args, warnings, attempts) or
-    ("error", {type, message, diagnosis}, warnings, attempts), where args and result are
-    still encoded and attempts are as in ready()."""
+    ("error", {type, message, diagnosis}, warnings, attempts), where args, result and grads
+    (the grad of each node of the call's graph, or None when it sent none) are still encoded
+    and attempts are as in ready(). A result is ("result", result, args, grads, warnings,
+    attempts)."""
     if isinstance(message, dict) and "callback" in message:
         _schema(message, ("callback", "args"))
         index = message["callback"]
@@ -220,7 +364,7 @@ def reply(message, callbacks):
         if not isinstance(args, tuple):
             raise WireError("a callback whose arguments are not a tuple")
         return ("callback", index, args)
-    _schema(message, ("warnings", "answer_key"), ("result", "args", "error"))
+    _schema(message, ("warnings", "answer_key"), ("result", "args", "error", "grads"))
     warnings = [
         (_text(w.get("category"), "a warning"), _text(w.get("message"), "a warning"))
         for w in _listed(message["warnings"], "the warnings")
@@ -235,8 +379,9 @@ def reply(message, callbacks):
             "diagnosis": _text(error.get("diagnosis") or "", "a diagnosis"),
         }
         return ("error", raised, warnings, attempts)
-    _schema(message, ("result", "args", "warnings", "answer_key"))
-    return ("result", message["result"], message["args"], warnings, attempts)
+    _schema(message, ("result", "args", "warnings", "answer_key"), ("grads",))
+    grads = message.get("grads")
+    return ("result", message["result"], message["args"], grads, warnings, attempts)
 
 
 # ---- the channel ----------------------------------------------------------------------------
