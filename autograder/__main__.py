@@ -157,6 +157,13 @@ def _parser():
         help="a CSV file, first line student,first_name,last_name,lms_id: every student on it "
         "is in every output (nothing handed in: zeros), with their names and LMS ids",
     )
+    grade.add_argument(
+        "--no-written-questions",
+        dest="written",
+        action="store_false",
+        help="leave the lessons' written questions (graded by hand) out of the grades and "
+        "their totals; an OUT keeps the choice it was first graded with",
+    )
     formgrader = commands.add_parser(
         "formgrader",
         help="start JupyterLab on OUT/course at nbgrader's formgrader, to grade by hand",
@@ -198,9 +205,14 @@ def summary(graded, out, seconds):
             f"trusted run's (changed since by hand, or a run stopped while recording them): "
             f"recorded again from the stored results ({listed})"
         )
+    # one line per reason: a class's written answers wait in formgrader in every notebook
+    pending = {}
     for r in graded.results:
         if r.pending:
-            lines.append(f"pending: {r.student}/{r.lesson}: {r.pending}")
+            pending.setdefault(r.pending, []).append(f"{r.student}/{r.lesson}")
+    for why, where in sorted(pending.items()):
+        listed = ", ".join(where[:4]) + (", ..." if len(where) > 4 else "")
+        lines.append(f"pending ({why}): {len(where)} ({listed})")
     lines += [
         f"grades:    {out / 'grades.csv'}",
         f"exercises: {out / 'exercises.csv'}",
@@ -276,6 +288,7 @@ def _grade(args, template):
             "roster": args.roster,
             "due": args.due,
             "extensions": args.extensions,
+            "written": args.written,
         }
     started = time.monotonic()
     try:

@@ -1,6 +1,7 @@
 """Where the course lives, and nbgrader set up for it."""
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -12,9 +13,11 @@ import threading
 from pathlib import Path
 
 import jsonschema
+import nbformat
 import nbgrader.api
 import nbgrader.apps.api
 import nbgrader.nbgraderformat.common
+import sqlalchemy
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
@@ -28,6 +31,7 @@ from nbgrader.preprocessors import (
     OverwriteCells,
     OverwriteKernelspec,
 )
+from nbgrader.utils import temp_attrs
 from traitlets.config import Config
 
 from autograder.outputs import mathjax, sanitize
@@ -91,6 +95,19 @@ def alembic_head():
 
 
 nbgrader.api.get_alembic_version = alembic_head
+
+
+@functools.cache
+def _one_engine_per_database(url, **options):
+    """SQLAlchemy's create_engine as nbgrader's Gradebook calls it, once per database in a
+    process. nbgrader makes a new engine for every Gradebook it opens (3 per notebook
+    sanitized, about 15 per notebook recorded), and each new engine compiled every query
+    again: half of the sanitize stage's CPU. Gradebook.close() still ends its connections
+    (Engine.dispose keeps the compiled queries)."""
+    return sqlalchemy.create_engine(url, **options)
+
+
+nbgrader.api.create_engine = _one_engine_per_database
 
 
 @contextlib.contextmanager
@@ -238,9 +255,10 @@ def nbgrader_api(course_root, config=None, db_url=None):
     return api
 
 
-def release(course_root, lessons, db_url=None):
+def release(course_root, lessons, db_url=None, written=True):
     """The nbgrader course at course_root with `lessons` released by generate_assignment, so
-    that its gradebook knows every cell and its points. Returns its API.
+    that its gradebook knows every cell and its points. Returns its API. written=False leaves
+    the written questions out: the course's copy of each source has them ungraded.
 
     A lesson whose source is unchanged since it was released there is left as it is (with
     the grades and comments in the gradebook); a new or edited one is copied and released.
@@ -252,24 +270,46 @@ def release(course_root, lessons, db_url=None):
     marks = course_root / ".released"
     marks.mkdir(exist_ok=True)
     for lesson in lessons:
-        here, there = SOURCE / lesson, course_root / "source" / lesson
-        if (marks / lesson).exists() and _same_files(here, there):
+        files, there = _course_copy(lesson, written), course_root / "source" / lesson
+        if (marks / lesson).exists() and _same_files(files, there):
             continue
         (marks / lesson).unlink(missing_ok=True)
         shutil.rmtree(there, ignore_errors=True)
-        shutil.copytree(here, there, ignore=shutil.ignore_patterns(".*"))
+        there.mkdir(parents=True)
+        for name, content in files.items():
+            (there / name).write_bytes(content)
         check_success(api.generate_assignment(lesson), f"generate_assignment {lesson}")
         (marks / lesson).touch()
     return api
 
 
-def _same_files(a, b):
-    names = sorted(p.name for p in a.iterdir() if not p.name.startswith("."))
+def _course_copy(lesson, written):
+    """{file name: content} of a lesson's source as the course releases it."""
+    from autograder import notebooks  # it reads the course's paths from here
+
+    here = SOURCE / lesson
+    files = {p.name: p.read_bytes() for p in sorted(here.iterdir()) if p.is_file()}
+    files = {name: content for name, content in files.items() if not name.startswith(".")}
+    if not written:
+        nb = notebooks.without_written(notebooks.read(here / notebook_name(lesson)))
+        files[notebook_name(lesson)] = nbformat.writes(nb).encode()
+    return files
+
+
+def _same_files(files, there):
     return (
-        b.is_dir()
-        and names == sorted(p.name for p in b.iterdir())
-        and all((a / n).read_bytes() == (b / n).read_bytes() for n in names if (a / n).is_file())
+        there.is_dir()
+        and sorted(files) == sorted(p.name for p in there.iterdir())
+        and all((there / name).read_bytes() == content for name, content in files.items())
     )
+
+
+@contextlib.contextmanager
+def only_students(api, others):
+    """nbgrader's converters, called for every student ("*"), leave out `others`: one run for
+    a batch of a lesson's students, where a run per student would cost half as much again."""
+    with temp_attrs(api.coursedir, student_id_exclude=",".join(sorted(others))):
+        yield
 
 
 def write_nbgrader_config(course_root, db_url=None):

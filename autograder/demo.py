@@ -1,7 +1,8 @@
 """A demo class made from the source notebooks and the catalogue (correct answers in other
 styles, typical mistakes).
 
-- ada: every exercise solved in her own way (the catalogue's first correct answer);
+- ada: every exercise solved in her own way (the catalogue's first correct answer), and every
+  written question answered (for an instructor to grade by hand in formgrader);
 - bob: every exercise answered with the catalogue's first typical mistake for it;
 - cy: the first half of each lesson's exercises solved in his own way (the catalogue's last
   correct answer), lessons from 05 on not handed in, and one notebook that is not valid JSON;
@@ -23,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import LESSONS, lesson_ids, notebook_name
-from autograder.notebooks import nbgrader_meta, source_notebook
+from autograder.notebooks import nbgrader_meta, source_notebook, written_questions
 from autograder.record.preprocessors import SOLUTION_MARKER
 
 STUDENTS = ("ada", "bob", "cy", "dee", "eve", "fay", "gus")
@@ -50,7 +51,16 @@ def _solutions(lesson):
             line for line in cell.source.splitlines() if not SOLUTION_MARKER.match(line)
         )
         for cell in source_notebook(lesson).cells
-        if nbgrader_meta(cell).get("solution")
+        if nbgrader_meta(cell).get("solution") and cell.cell_type == "code"
+    }
+
+
+def _written_answers(lesson):
+    """{grade_id: ada's answer} of a lesson's written questions: the model answer, without
+    its rubric, in her words (she leaves out the bold heading)."""
+    return {
+        q.grade_id: q.answer.split("**Rubric")[0].replace("**Model answer.**", "").strip()
+        for q in written_questions(source_notebook(lesson))
     }
 
 
@@ -118,7 +128,9 @@ def make_class(dest, lessons=None):
         names = list(solutions)
         half = names[: math.ceil(len(names) / 2)]
         notebooks = {
-            "ada": _answered(lesson, {n: right[(lesson, n)][0] for n in names}),
+            "ada": _answered(
+                lesson, {**{n: right[(lesson, n)][0] for n in names}, **_written_answers(lesson)}
+            ),
             "bob": _answered(lesson, {n: mistakes.get((lesson, n), "") for n in names}),
             "dee": _answered(lesson, {}),
             "eve": _answered(lesson, {n: FAKE.format(name=n) for n in names}),

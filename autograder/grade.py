@@ -58,6 +58,7 @@ from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
 from autograder.record import gradebook
 from autograder.record.late import read_due, read_extensions
+from autograder.record.recorder import Recorder
 from autograder.record.store import ResultStore, grader_version, result_key
 from autograder.run.kernels import LocalWorkers
 from autograder.run.sandbox import Limits, require_bubblewrap
@@ -149,6 +150,7 @@ def grade(
     roster=None,
     due=None,
     extensions=None,
+    written=True,
 ):
     """Grade SUBMISSIONS into OUT; return what was done (Graded).
 
@@ -159,7 +161,8 @@ def grade(
     the run then owns. roster: a roster file (intake.read_roster): every student on it is in
     every output, their names in the gradebook and their LMS ids in the LMS files. due: a
     due-date file (autograder.record.late): late work loses points as its policy says;
-    extensions: a file of students' extensions (late.read_extensions).
+    extensions: a file of students' extensions (late.read_extensions). written=False leaves
+    the written questions out of the grades (their points too), as they were never asked.
     """
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     _refuse_overlap(submissions, out)
@@ -172,7 +175,7 @@ def grade(
     with warnings.catch_warnings(), _only_run_on(out), on_ctrl_c(_interrupt):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings
         options = (jobs, limits, lessons, db_url, scheduler, force, template, roster)
-        options += (due, extensions)
+        options += (due, extensions, written)
         return _grade(submissions, out, *options, costs)
 
 
@@ -189,6 +192,7 @@ def _grade(
     roster,
     due,
     extensions,
+    written,
     costs,
 ):
     with costs.phase("intake"):
@@ -212,7 +216,8 @@ def _grade(
             policies = {lesson: [d.per_day, d.at_most] for lesson, d in due_dates.items()}
             write_whole(course / LATE_POLICIES, json.dumps(policies))
             write_nbgrader_config(course, db_url)
-            api = release(course, handed_out, db_url)
+            _keep_written_choice(course, written)
+            api = release(course, handed_out, db_url, written)
         db_url = api.coursedir.db_url
         gradebook.name_students(db_url, roster)
         # the gradebook's own roster (nbgrader db student import) is on the roster too
@@ -240,29 +245,29 @@ def _grade(
         handed_in = {(s.student, s.lesson) for s in found if s.problem != MISSING}
         fresh = {task.key for task in tasks}
         kept = {key: store.get(*key, keys[key]) for key in usable - fresh}
-        recording = "record (nbgrader's autograde, replayed)"
-        with costs.phase(recording):
-            # the gradebook holds what the trusted run found, whatever happened to it since
-            # (nbgrader's own commands, a run stopped while recording): else it is recorded
-            # again from the stored results, and the instructor told
-            expected = {
-                key: {g: v.passed for g, v in outcome.verdicts.items()}
-                for key, outcome in kept.items()
-            }
-            repaired = gradebook.disagreeing(db_url, expected)
-            unrecorded = {key for key in kept if not store.recorded(*key, contexts.get(key, ""))}
-            to_record = fresh | unrecorded | repaired
-            failed = gradebook.record(course, to_record - fresh, store, contexts, db_url)
-
-        def record(items):  # a lesson whose notebooks are all run, while the next ones run
-            with costs.phase(recording):
-                failed.update(gradebook.record(course, items, store, contexts, db_url))
-
-        # lesson by lesson: a worker keeps the trusted run's child of the lesson it expects
-        # next, and each lesson is recorded as soon as it is complete
-        tasks.sort(key=lambda task: (task.key[1], task.key[0]))
-        with costs.phase("run (workers, kernels, trusted run)"):
-            fresh_outcomes = _run(tasks, store, keys, workers, limits, scheduler, record)
+        with Recorder(course, store, contexts, db_url, workers.jobs) as recorder:
+            with costs.phase("record: what to record again"):
+                # the gradebook holds what the trusted run found, whatever happened to it
+                # since (nbgrader's own commands, a run stopped while recording): else it is
+                # recorded again from the stored results, and the instructor told
+                expected = {
+                    key: {g: v.passed for g, v in outcome.verdicts.items()}
+                    for key, outcome in kept.items()
+                }
+                repaired = gradebook.disagreeing(db_url, expected)
+                unrecorded = {k for k in kept if not store.recorded(*k, contexts.get(k, ""))}
+                to_record = fresh | unrecorded | repaired
+                recorder.record(to_record - fresh)
+            # lesson by lesson: a worker keeps the trusted run's child of the lesson it
+            # expects next; what is stored is recorded in batches while the rest runs
+            tasks.sort(key=lambda task: (task.key[1], task.key[0]))
+            with costs.phase("run (workers, kernels, trusted run)"):
+                fresh_outcomes = _run(
+                    tasks, store, keys, workers, limits, scheduler, recorder.record
+                )
+            with costs.phase("record: waiting for the recorder"):
+                failed = recorder.failed()
+        costs.core["record on the recorder (nbgrader's autograde, replayed)"] = recorder.cpu
 
         outcomes = {**kept, **{outcome.key: outcome for outcome in fresh_outcomes}}
         verdicts = {
@@ -296,6 +301,23 @@ def _grade(
         len(handed_in),
         len(handed_in) - len(usable),
     )
+
+
+WRITTEN_CHOICE = "written_questions"  # in the course: whether they are graded there
+
+
+def _keep_written_choice(course, written):
+    """An OUT grades the written questions or leaves them out for good: nbgrader cannot take
+    graded cells out of an assignment that has submissions, nor would the totals already
+    exported stay comparable."""
+    choice = "graded" if written else "left out"
+    path = course / WRITTEN_CHOICE
+    if path.exists() and path.read_text() != choice:
+        raise SystemExit(
+            f"the written questions were {path.read_text()} when {course.parent} was graded "
+            f"before: grade into a new --out to have them {choice}"
+        )
+    write_whole(path, choice)
 
 
 def _keys(found, store, force):
@@ -355,13 +377,16 @@ def _handed_in_at(notebook):
         return when.isoformat(), True
 
 
-def _run(tasks, store, keys, workers, limits, scheduler, lesson_done):
-    """Grade the tasks, storing each result as it arrives, and give lesson_done the keys of
-    each lesson once all of them are stored; Ctrl-C keeps what was stored. Returns the
-    Outcomes."""
+RECORD_BATCH = 100  # notebooks of a lesson recorded together, while the others run
+
+
+def _run(tasks, store, keys, workers, limits, scheduler, stored):
+    """Grade the tasks, storing each result as it arrives, and give `stored` the keys of
+    each lesson's stored results in batches: every RECORD_BATCH of them, and the rest once
+    the lesson is complete; Ctrl-C keeps what was stored. Returns the Outcomes."""
     if not tasks:
         return []
-    arrived = []
+    arrived, batch = [], {}
     left = Counter(task.key[1] for task in tasks)
     progress = Progress(len(tasks), "grading")
     if scheduler:
@@ -378,8 +403,9 @@ def _run(tasks, store, keys, workers, limits, scheduler, lesson_done):
             progress.advance()
             lesson = outcome.key[1]
             left[lesson] -= 1
-            if not left[lesson]:
-                lesson_done({o.key for o in arrived if o.key[1] == lesson})
+            batch.setdefault(lesson, set()).add(outcome.key)
+            if not left[lesson] or len(batch[lesson]) == RECORD_BATCH:
+                stored(batch.pop(lesson))
     except KeyboardInterrupt:
         outcomes.close()  # on a cluster, its tasks are cancelled; locally the workers end
         progress.close()
@@ -429,6 +455,5 @@ def _write_feedback(course, out, found, results, to_record, workers, db_url, sto
                 marks[key].parent.mkdir(parents=True, exist_ok=True)
                 write_whole(marks[key], entries[key])
     students = {s.student for s in found}
-    feedback.share_mathjax(out, sorted(students))
     unarchived = {s for s in students if not (out / feedback.ARCHIVES / f"{s}.zip").exists()}
     return on_workers + feedback.archives(out, sorted(unarchived), workers)

@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 
 import nbformat
+from nbgrader.preprocessors import ClearSolutions
 
 from autograder.course import SOURCE, notebook_name
 
@@ -64,3 +65,47 @@ def graded_cell(lesson, exercise):
         if cell.exercise == exercise:
             return cell
     raise KeyError(f"no test cell {exercise}{TEST_SUFFIX} in lesson {lesson}")
+
+
+@dataclass(frozen=True)
+class WrittenQuestion:
+    """A written question: nbgrader's "manually graded answer" cell (markdown, solution and
+    grade), after the markdown cell that asks it; its solution region holds the model answer
+    and the rubric, which the student's version replaces by "YOUR ANSWER HERE"."""
+
+    grade_id: str
+    points: float
+    question: str
+    answer: str  # the model answer and the rubric, as the source notebook gives them
+
+
+def is_written(cell):
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("grade") and meta.get("solution"))
+
+
+def written_questions(nb):
+    """The written questions of a (source) notebook, in order."""
+    found = []
+    for before, cell in zip([None, *nb.cells], nb.cells):
+        if is_written(cell):
+            meta = nbgrader_meta(cell)
+            asked = before.source if before is not None and before.cell_type == "markdown" else ""
+            answer = "\n".join(
+                line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
+            )
+            answer = answer.replace("### END SOLUTION", "").strip()
+            found.append(WrittenQuestion(meta["grade_id"], float(meta["points"]), asked, answer))
+    return found
+
+
+def without_written(nb):
+    """A copy of a notebook whose written questions are no longer graded: their answer cells
+    are plain markdown, as the student's version has them (nbgrader's stub for an answer),
+    so that the gradebook knows neither them nor their points."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if is_written(cell):
+            del cell.metadata["nbgrader"]
+            cell.source = ClearSolutions().text_stub
+    return nb

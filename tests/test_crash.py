@@ -38,7 +38,7 @@ def _class(submitted):
 def _command(submitted, out, *extra):
     command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out)]
     return subprocess.Popen(
-        [*command, "--jobs", "2", *extra],
+        [*command, "--jobs", "2", "--no-written-questions", *extra],
         cwd=REPO,
         env={**os.environ, "TMPDIR": tempfile.mkdtemp(prefix="t-", dir="/tmp")},
         stdout=subprocess.PIPE,
@@ -124,7 +124,7 @@ def test_a_grader_failure_is_tried_again_and_then_pending_never_the_student_s(
     submitted, out = tmp_path / "submitted", tmp_path / "out"
     _class(submitted)
     failing_sandbox.touch()  # once: the notebook it hits is graded on its second attempt
-    graded = grade(submitted, out, jobs=2, limits=LIMITS)
+    graded = grade(submitted, out, jobs=2, limits=LIMITS, written=False)
     assert failing_sandbox.with_suffix(".taken").exists()
     assert not [r for r in graded.results if r.pending]
     assert {r.student: r.score == r.max_score for r in graded.results if r.lesson == B} == {
@@ -134,7 +134,7 @@ def test_a_grader_failure_is_tried_again_and_then_pending_never_the_student_s(
     }
 
     failing_sandbox.with_suffix(".always").touch()  # every time: the grader cannot grade B
-    graded = grade(submitted, out, jobs=2, limits=LIMITS, force=True)
+    graded = grade(submitted, out, jobs=2, limits=LIMITS, force=True, written=False)
     pending = {(r.student, r.lesson): r for r in graded.results if r.pending}
     assert set(pending) == {("ada", B), ("bob", B), ("cy", B)}
     assert all(r.pending == GRADER_FAILED for r in pending.values())
@@ -149,7 +149,7 @@ def test_a_grader_failure_is_tried_again_and_then_pending_never_the_student_s(
     assert stored["key"] is None, "not kept as the notebook's result"
 
     failing_sandbox.with_suffix(".always").unlink()  # the machine is fine again
-    again = grade(submitted, out, jobs=2, limits=LIMITS)
+    again = grade(submitted, out, jobs=2, limits=LIMITS, written=False)
     assert again.graded == 3 and not [r for r in again.results if r.pending]
     grades = {(r["student"], r["lesson"]): r for r in rows(out / "grades.csv")}
     assert grades[("cy", B)]["score"] == grades[("cy", B)]["max_score"]
@@ -168,7 +168,7 @@ def test_nbgrader_s_own_autograde_replays_the_trusted_run_and_runs_no_student_co
     source = TAMPERED.replace("MARKER", repr(str(marker)))
     put(submitted, "eve", B, student_version(B, {"softmax_cross_entropy": source}))
     put(submitted, "ada", B, solved(B))
-    first = grade(submitted, out, jobs=1, limits=LIMITS)
+    first = grade(submitted, out, jobs=1, limits=LIMITS, written=False)
     before = _outputs(out)
     eve = next(r for r in first.results if r.student == "eve")
     assert eve.score < eve.max_score
@@ -182,7 +182,7 @@ def test_nbgrader_s_own_autograde_replays_the_trusted_run_and_runs_no_student_co
     )
     assert autograde.returncode == 0, autograde.stderr
     assert not marker.exists(), "nbgrader's autograde ran the student's code"
-    again = grade(submitted, out, jobs=1, limits=LIMITS)
+    again = grade(submitted, out, jobs=1, limits=LIMITS, written=False)
     assert again.graded == 0 and not again.repaired
     assert _outputs(out) == before
 
@@ -193,7 +193,7 @@ def test_nbgrader_s_own_autograde_replays_the_trusted_run_and_runs_no_student_co
             for g in nb.grades:
                 g.auto_score = g.max_score
         gb.db.commit()
-    repaired = grade(submitted, out, jobs=1, limits=LIMITS)
+    repaired = grade(submitted, out, jobs=1, limits=LIMITS, written=False)
     assert repaired.repaired == [("eve", B)]
     assert _outputs(out) == before
 

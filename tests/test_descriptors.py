@@ -50,7 +50,9 @@ def test_workers_descriptors_stay_flat_past_1024(tmp_path):
     watch = DescriptorWatch()
     watch.start()
     try:
-        results = grade(tmp_path / "submitted", tmp_path / "out", jobs=2, limits=Limits()).results
+        results = grade(
+            tmp_path / "submitted", tmp_path / "out", jobs=2, limits=Limits(), written=False
+        ).results
     finally:
         watch.stop.set()
         watch.join()

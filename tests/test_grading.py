@@ -296,7 +296,9 @@ def graded(tmp_path_factory):
         write_class(submissions, listener, victim, secret_places)
         before = tree_digest(submissions)
         started = time.monotonic()
-        results = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[OTHER, LESSON]).results
+        results = grade(
+            submissions, out, jobs=2, limits=LIMITS, lessons=[OTHER, LESSON], written=False
+        ).results
         seconds = time.monotonic() - started
         yield {
             "results": {(r.student, r.lesson): r for r in results},
@@ -493,7 +495,10 @@ def test_the_run_says_where_its_cpu_went(graded):
     run = sum(1 for r in graded["results"].values() if r.problem != "missing notebook")
     assert 0 < timings["notebooks_run"] <= run
     command, notebooks = timings["command_core_seconds"], timings["notebook_core_seconds"]
-    for phase in ("release (generate_assignment)", "record (nbgrader's autograde, replayed)"):
+    for phase in (
+        "release (generate_assignment)",
+        "record on the recorder (nbgrader's autograde, replayed)",
+    ):
         assert command[phase] > 0, phase
     assert command["feedback on the workers (generate_feedback, pages, archives)"] > 0
     for phase in ("kernel start", "student cells", "trusted checks (grader side)"):
@@ -573,7 +578,13 @@ def test_grades_alone_equal_grades_in_class_and_a_rerun_on_the_same_out_works(gr
         path.write_bytes((graded["submissions"] / "ada" / lesson / path.name).read_bytes())
     # force: graded again, not read back from what the class run stored
     results = grade(
-        alone, graded["out"], jobs=1, limits=LIMITS, lessons=[OTHER, LESSON], force=True
+        alone,
+        graded["out"],
+        jobs=1,
+        limits=LIMITS,
+        lessons=[OTHER, LESSON],
+        force=True,
+        written=False,
     ).results
     for r in results:
         in_class = graded["results"][(r.student, r.lesson)]

@@ -53,7 +53,10 @@ SHOWS = (
 )
 MARKDOWN = (
     '<img src=x onerror="window.PWNED = 5"> [a link](javascript:window.PWNED=6) '
-    '<img src="https://evil.example/pixel.png">'
+    '<img src="https://evil.example/pixel.png">\n\n'
+    # maths, typeset into the page (autograder.outputs.mathml): links, HTML in \text, styles
+    r"$\href{javascript:window.PWNED=7}{x}$ and "
+    r'$$\text{<img src=x onerror="window.PWNED=8">} \color{red}{y} \style{color:red}{z}$$'
 )
 MARKERS = "Copied from the course: `### BEGIN HIDDEN TESTS`, but no end marker"
 BREAKS = "# this notebook's feedback page cannot be made (fault injected by the test)"
@@ -130,7 +133,7 @@ def graded(tmp_path_factory):
         patch.setattr(
             ShowOnlyDiagnoses, "preprocess_cell", _breaks(ShowOnlyDiagnoses.preprocess_cell)
         )
-        run = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[LESSON])
+        run = grade(submissions, out, jobs=2, limits=LIMITS, lessons=[LESSON], written=False)
     return {
         "results": {r.student: r for r in run.results},
         "notes": dict(run.notes),
@@ -181,10 +184,7 @@ def test_a_student_named_like_an_archive_takes_nobody_s_archive(graded):
     assert (out / "feedback" / "ada.zip").is_dir()
     for student in ("ada", "ada.zip"):
         with zipfile.ZipFile(out / "feedback-archives" / f"{student}.zip") as z:
-            assert z.namelist() == [
-                f"{student}/{LESSON}/{page(graded, student).name}",
-                f"{student}/mathjax.js",
-            ]
+            assert z.namelist() == [f"{student}/{LESSON}/{page(graded, student).name}"]
 
 
 def test_no_csv_cell_is_a_formula(graded):

@@ -105,7 +105,7 @@ def classes(tmp_path_factory):
 def local(classes):
     plain, _, root = classes
     out = root / "local"
-    return out, grade(plain, out, jobs=2, lessons=LESSONS)
+    return out, grade(plain, out, jobs=2, lessons=LESSONS, written=False)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,9 @@ def cluster(classes, dask_scheduler, postgres, local):  # after `local`: not bot
     killer = Killer(dask_scheduler, {MID_RUN: 1, CRASHER: DEATHS})
     killer.start()
     try:
-        graded = grade(crashing, out, scheduler=dask_scheduler, db_url=db_url, lessons=LESSONS)
+        graded = grade(
+            crashing, out, scheduler=dask_scheduler, db_url=db_url, lessons=LESSONS, written=False
+        )
     finally:
         killer.stop()
     return out, graded, killer, db_url

@@ -24,7 +24,6 @@ from nbgrader.api import Gradebook
 
 from autograder.course import COURSE_ID, REPO, notebook_name
 from autograder.grade import grade
-from autograder.outputs.mathjax import MARKER
 from autograder.record.manual import TO_REVIEW
 from autograder.run.sandbox import Limits
 from tests.test_grading import solved, student_version
@@ -82,7 +81,7 @@ def _graded_class(tmp_path_factory):
     (submitted / "notes.txt").write_text("not a student")
 
     def again(**options):
-        return grade(submitted, out, jobs=2, limits=LIMITS, **options)
+        return grade(submitted, out, jobs=2, limits=LIMITS, **options, written=False)
 
     first = again()
     return {"submitted": submitted, "out": out, "first": first, "again": again}
@@ -117,7 +116,7 @@ def test_intake_says_what_it_ignored_and_maps_names(run):
 def test_feedback_is_self_contained_and_ready_to_return(run):
     page = run["out"] / "feedback" / "bob" / B / "softmax.html"
     html = page.read_text()
-    assert MARKER in html and "cdnjs" not in html and "white-space: pre-wrap" in html
+    assert "<math" in html and "cdnjs" not in html and "white-space: pre-wrap" in html
     with zipfile.ZipFile(run["out"] / "feedback-archives" / "bob.zip") as z:
         assert f"bob/{B}/softmax.html" in z.namelist()
 
@@ -225,7 +224,7 @@ def cli(submitted, out, tmp, *extra):
     """`python -m autograder grade` in its own session, its temporary files in tmp."""
     command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out)]
     return subprocess.Popen(
-        [*command, *extra],
+        [*command, "--no-written-questions", *extra],
         cwd=REPO,
         env={**os.environ, "TMPDIR": str(tmp)},
         stdout=subprocess.PIPE,
@@ -342,7 +341,7 @@ def test_a_roster_puts_every_student_in_every_output_with_their_names(tmp_path):
         "ada,Ada,Lovelace,u1001\n"
         "zed,Zed,Nobody,u1002\n"  # handed in nothing
     )
-    graded = grade(submitted, out, jobs=1, limits=LIMITS, roster=roster)
+    graded = grade(submitted, out, jobs=1, limits=LIMITS, roster=roster, written=False)
     notes = dict(graded.notes)
     assert notes["bob"] == "not on the roster: graded; check the name"
     grades = {(r["student"], r["lesson"]): r for r in rows(out / "grades.csv")}
@@ -360,7 +359,7 @@ def test_a_roster_puts_every_student_in_every_output_with_their_names(tmp_path):
     # the gradebook's own students (as `nbgrader db student import` adds them) count too
     with Gradebook(db(out), COURSE_ID) as gb:
         gb.add_student("yan", first_name="Yan", last_name="Liu")
-    grade(submitted, out, jobs=1, limits=LIMITS)
+    grade(submitted, out, jobs=1, limits=LIMITS, written=False)
     grades = {(r["student"], r["lesson"]): r for r in rows(out / "grades.csv")}
     assert grades[("yan", A)]["score"] == "0" and ("zed", A) in grades
 
@@ -375,7 +374,7 @@ def test_late_work_loses_what_the_policy_says_in_every_output_and_a_new_due_date
     put(submitted, "cy", A, solved(A))  # no timestamp.txt: the file's time, which is now
     due = tmp_path / "due.csv"
     due.write_text(f"lesson,due,per_day,at_most\n{A},2026-02-01 23:59:00 UTC,0.1,0.5\n")
-    graded = grade(submitted, out, jobs=1, limits=LIMITS, due=due)
+    graded = grade(submitted, out, jobs=1, limits=LIMITS, due=due, written=False)
     results = {r.student: r for r in graded.results}
     full = results["ada"].max_score
     assert results["ada"].score == full and results["ada"].late_by == 0
@@ -395,13 +394,18 @@ def test_late_work_loses_what_the_policy_says_in_every_output_and_a_new_due_date
     # bob is given two days: on time now, nothing is kept of his penalty
     extensions = tmp_path / "extensions.csv"
     extensions.write_text(f"student,lesson,days\nbob,{A},2\n")
-    extended = grade(submitted, out, jobs=1, limits=LIMITS, due=due, extensions=extensions)
+    extended = grade(
+        submitted, out, jobs=1, limits=LIMITS, due=due, extensions=extensions, written=False
+    )
     bob = next(r for r in extended.results if r.student == "bob")
     assert bob.penalty == 0 and bob.score == full
 
     # then the extension is taken back, and the due date moves two days later for everyone
     due.write_text(f"lesson,due,per_day,at_most\n{A},2026-02-03 23:59:00 UTC,0.1,0.5\n")
-    moved = {r.student: r for r in grade(submitted, out, jobs=1, limits=LIMITS, due=due).results}
+    moved = {
+        r.student: r
+        for r in grade(submitted, out, jobs=1, limits=LIMITS, due=due, written=False).results
+    }
     assert moved["bob"].penalty == 0 and moved["bob"].score == full
     assert (
         "after the due date" not in (out / "feedback" / "bob" / A / "chain_rule.html").read_text()
@@ -414,7 +418,7 @@ def test_a_lone_misnamed_notebook_is_graded_and_said_so(tmp_path):
     put(submitted, "ada", A, solved(A), name="chain_rule-Copy1.ipynb")  # the only copy
     put(submitted, "bob", A, solved(A), name="Chain_Rule.ipynb")
     put(submitted, "bob", A, solved(A), name="chain_rule (2).ipynb")  # two: which one?
-    graded = grade(submitted, out, jobs=1, limits=LIMITS)
+    graded = grade(submitted, out, jobs=1, limits=LIMITS, written=False)
     scores = {r.student: r.score == r.max_score > 0 for r in graded.results}
     assert scores == {"ada": True, "bob": False}
     notes = dict(graded.notes)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from autograder.intake import MISSING
+from autograder.record.manual import WRITTEN_KIND
 from autograder.run.trusted import ANSWER_KEY_KIND
 from autograder.run.values import GRADER_KIND
 
@@ -19,8 +20,8 @@ NOT_IMPLEMENTED = "not implemented"
 UNATTEMPTED_KINDS = {NOT_IMPLEMENTED: NOT_IMPLEMENTED, "unattempted": MISSING}
 FLAGGED = (ANSWER_KEY_KIND, GRADER_KIND)  # kinds an instructor should look at
 # not a misconception: flagged apart (the answer key, the grader's own failure) or nothing ran
-# (a broken file)
-NOT_MISTAKES = {*FLAGGED, "not graded"}
+# (a broken file), or graded by hand (a written answer)
+NOT_MISTAKES = {*FLAGGED, "not graded", WRITTEN_KIND}
 GROUP_SHARE = 0.27  # the upper and lower groups of the discrimination index (Kelley's 27%)
 
 

@@ -2,8 +2,9 @@
 
 nbgrader's generate_feedback writes the pages (hidden tests cleared, diagnoses instead of
 tracebacks, what the student's notebook displays sanitized: autograder.outputs.sanitize);
-each is then made whole: MathJax inline (autograder.outputs.mathjax), images already inline,
-long lines wrapped. A page can be mailed or uploaded alone and shows its maths offline.
+each is then made whole: its maths is MathML, typeset when the page was rendered
+(autograder.outputs.mathml: no MathJax to carry), images already inline, long lines wrapped,
+nothing fetched. A page can be mailed or uploaded alone and shows its maths offline.
 OUT/feedback-archives/<student>.zip holds a student's pages, ready to return: beside
 OUT/feedback/<student>/, never in it, so that no student id (a folder named `alice.zip`)
 can name another student's archive. A page or an archive that cannot be made costs only
@@ -12,6 +13,7 @@ itself: the page then says why.
 
 import contextlib
 import html
+import math
 import os
 import re
 import time
@@ -21,17 +23,14 @@ import zipfile
 import nbconvert.exporters.html
 from sqlalchemy.exc import SAWarning
 
-from autograder.course import nbgrader_api
+from autograder.course import nbgrader_api, only_students
 from autograder.files import write_whole
-from autograder.outputs.mathjax import SINGLE_FILE, inline_mathjax
+from autograder.outputs.mathjax import without_mathjax
 
 _EXTERNAL_SCRIPT = re.compile(
     r"""<script[^>]*\bsrc=["']https?://[^"']*["'][^>]*>\s*</script>""", re.I
 )
 ARCHIVES = "feedback-archives"  # OUT/feedback-archives/<student>.zip
-# MathJax, one copy for all of a student's pages: OUT/feedback/<student>/mathjax.js, beside
-# their lesson folders (a lesson id is never this name), a hard link to OUT/.mathjax.js
-MATHJAX, MATHJAX_MASTER = "mathjax.js", ".mathjax.js"
 # long diagnoses wrap instead of scrolling sideways, cut off mid-sentence
 WRAP = """<style>
 pre, .output_text pre, .jp-OutputArea-output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -66,19 +65,20 @@ def _soup_only_where_it_changes_something():
 
 
 def _lesson_feedback(job):
-    """A lesson's pages, made whole into OUT/feedback. Returns the core-seconds they took and
-    {(student, lesson): why} for the pages that could not be made."""
-    course, out, lesson, students, everyone, db_url = job
+    """A batch of a lesson's pages, made whole into OUT/feedback. Returns the core-seconds
+    they took and {(student, lesson): why} for the pages that could not be made."""
+    course, out, lesson, students, others, db_url = job
     cpu = time.process_time()
     warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings, not ours
     api = nbgrader_api(course, db_url=db_url)
     made = {student: course / "feedback" / student / lesson for student in students}
     unmade = {}
     with _soup_only_where_it_changes_something():
-        # one run for the lesson; should it fail, each student alone: one failure costs only
+        # one run for the batch; should it fail, each student alone: one failure costs only
         # that student's page, and nbgrader's log then says why
-        everyone = everyone and api.generate_feedback(lesson, "*")["success"]
-        for student in [] if everyone else students:
+        with only_students(api, others):
+            together = api.generate_feedback(lesson, "*")["success"]
+        for student in [] if together else students:
             result = api.generate_feedback(lesson, student)
             if not result["success"]:
                 unmade[(student, lesson)] = _failure(result)
@@ -87,13 +87,24 @@ def _lesson_feedback(job):
         if not pages:  # nbgrader passed over it: it holds no grades
             unmade.setdefault((student, lesson), "nbgrader made no feedback page")
         for page in pages:
-            whole = out / "feedback" / student / lesson / page.name
             try:
-                whole.parent.mkdir(parents=True, exist_ok=True)
-                write_whole(whole, travel(page.read_text(encoding="utf-8")))
+                _make_whole(page, out / "feedback" / student / lesson / page.name)
             except Exception as exc:  # whatever it is, it costs this page only
                 unmade[(student, lesson)] = f"{type(exc).__name__}: {exc}"[:300]
     return time.process_time() - cpu, unmade
+
+
+def _make_whole(page, whole):
+    """nbgrader's page (in the course's feedback/) made whole in its place, and `whole` (in
+    OUT/feedback) a second name for it: one file on the disk (200 KB a notebook), and what
+    nbgrader's own release_feedback hands out is the page that travels."""
+    write_whole(page, travel(page.read_text(encoding="utf-8")))
+    whole.parent.mkdir(parents=True, exist_ok=True)
+    whole.unlink(missing_ok=True)
+    try:
+        os.link(page, whole)
+    except OSError:  # a file system without hard links: a copy
+        write_whole(whole, page.read_bytes())
 
 
 def _failure(result):
@@ -112,58 +123,45 @@ def _failure(result):
     return "nbgrader's generate_feedback failed"
 
 
+BATCH = 20  # pages at least in a batch of generate_feedback: its start costs a few pages
+
+
 def generate(course, out, items, workers, db_url=None):
     """nbgrader's generate_feedback for the (student, lesson) items, each page then made
-    whole into OUT/feedback: lessons in parallel on the run's workers (it only reads the
-    gradebook), one lesson here; "*" for a lesson whose every submission is among them.
-    Returns the core-seconds the workers spent on them and {(student, lesson): why} for the
-    pages that could not be made."""
+    whole into OUT/feedback, on the run's workers (it only reads the gradebook): batches of
+    a lesson's students, as many as there are workers or lessons. Returns the core-seconds
+    the workers spent on them and {(student, lesson): why} for the pages that could not be
+    made."""
     by_lesson = {}
     for student, lesson in items:
         by_lesson.setdefault(lesson, []).append(student)
+    size = max(BATCH, math.ceil(len(items) / workers.jobs))
     work = []
     for lesson, students in sorted(by_lesson.items()):
-        submitted = [p for p in (course / "submitted").iterdir() if (p / lesson).is_dir()]
-        everyone = len(students) == len(submitted)
-        work.append((course, out, lesson, sorted(students), everyone, db_url))
+        submitted = {p.name for p in (course / "submitted").iterdir() if (p / lesson).is_dir()}
+        students.sort()
+        for i in range(0, len(students), size):
+            batch = students[i : i + size]
+            work.append((course, out, lesson, batch, submitted - set(batch), db_url))
     done, cpu = _on_workers(_lesson_feedback, work, workers)
     return cpu, {key: why for unmade in done for key, why in unmade.items()}
 
 
 def _on_workers(fn, items, workers):
-    """fn over items, fn returning (core-seconds, value): on the workers when there are
-    several, else here. Returns the values, and the core-seconds the command does not see
-    (the workers')."""
-    if len(items) > 1:
-        done = workers.map(fn, items)
-        return [value for _, value in done], sum(cpu for cpu, _ in done)
-    return [value for _, value in map(fn, items)], 0.0
+    """fn over items on the workers, fn returning (core-seconds, value). Returns the values,
+    and the core-seconds the workers spent."""
+    if not items:
+        return [], 0.0
+    done = workers.map(fn, items)
+    return [value for _, value in done], sum(cpu for cpu, _ in done)
 
 
 def travel(page_html):
-    """A feedback page made whole: its maths typeset by the student's copy of MathJax (see
-    share_mathjax), long lines wrapped, nothing fetched (the template's require.js from a CDN
-    only serves live widgets, whose pictures are inline)."""
-    page_html = _EXTERNAL_SCRIPT.sub("", inline_mathjax(page_html, src=f"../{MATHJAX}"))
+    """A feedback page made whole: no MathJax (its maths is MathML already), long lines
+    wrapped, nothing fetched (the template's require.js from a CDN only serves live widgets,
+    whose pictures are inline)."""
+    page_html = _EXTERNAL_SCRIPT.sub("", without_mathjax(page_html))
     return page_html.replace("</head>", f"{WRAP}\n</head>", 1)
-
-
-def share_mathjax(out, students):
-    """Give each student's feedback folder its copy of MathJax, which their pages load: one
-    file on the disk for the whole class (hard links), one in each student's archive."""
-    master = out / MATHJAX_MASTER
-    if not master.is_file() or master.stat().st_size != SINGLE_FILE.stat().st_size:
-        write_whole(master, SINGLE_FILE.read_bytes())
-    for student in students:
-        mine = out / "feedback" / student / MATHJAX
-        if mine.is_file() and os.path.samefile(mine, master):
-            continue
-        mine.parent.mkdir(parents=True, exist_ok=True)
-        mine.unlink(missing_ok=True)
-        try:
-            os.link(master, mine)
-        except OSError:  # a file system without hard links: a copy
-            write_whole(mine, master.read_bytes())
 
 
 def problem_page(result, why=""):
@@ -198,7 +196,7 @@ def _archive(job):
         archive.parent.mkdir(exist_ok=True)
         # the fastest deflate: a fifth bigger for a fifth of the time
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            for page in [*sorted(folder.rglob("*.html")), folder / MATHJAX]:
+            for page in sorted(folder.rglob("*.html")):
                 z.write(page, page.relative_to(out / "feedback"))
         os.replace(partial, archive)
     except Exception:

@@ -1,11 +1,11 @@
 """MathJax inside an HTML file, so that the file shows its maths alone and offline.
 
-nbconvert's and nbgrader's templates load MathJax 2 from a CDN: a feedback page opened
-without a network, or mailed on its own, shows raw TeX. `inline_mathjax` replaces that
-<script> with MathJax 3's single-file SVG build (from the `django-static-mathjax` package,
-which ships MathJax's own files; Apache 2.0): about 2.2 MB, fonts included as SVG paths, so
-nothing else is ever fetched. Feedback pages, a student's many, share one copy of it beside
-them instead (autograder.outputs.feedback): 2.2 MB a page was 60 GB for 1,000 students.
+nbconvert's and nbgrader's templates load MathJax 2 from a CDN: a page opened without a
+network shows raw TeX. `inline_mathjax` replaces that <script> with MathJax 3's single-file
+SVG build (from the `django-static-mathjax` package, which ships MathJax's own files; Apache
+2.0): about 2.2 MB, fonts included as SVG paths, so nothing else is ever fetched. Formgrader
+shows submissions that way (`template`). Feedback pages carry no MathJax at all: their maths
+is MathML (autograder.outputs.mathml), and `without_mathjax` drops the CDN's.
 """
 
 import re
@@ -38,15 +38,15 @@ _CDN_SCRIPT = re.compile(
 _V2_CONFIG = re.compile(r"""<script type=["']text/x-mathjax-config["']>.*?</script>""", re.I | re.S)
 
 
-def inline_scripts(src=None):
+def inline_scripts():
     """The <script> elements that typeset a page's maths with nothing fetched: MathJax inside
-    them, or, with src, from the file at that relative address (SINGLE_FILE copied there)."""
+    them."""
     config = CONFIG.replace("SAFE;", SAFE.read_text(encoding="utf-8"))
-    scripts = [config] if src else [config, SINGLE_FILE.read_text(encoding="utf-8")]
+    scripts = [config, SINGLE_FILE.read_text(encoding="utf-8")]
     inline = "".join(
         "\n<script>" + script.replace("</script", "<\\/script") + "</script>" for script in scripts
     )
-    return MARKER + inline + (f'\n<script src="{src}"></script>' if src else "")
+    return MARKER + inline
 
 
 def template(basedir):
@@ -59,14 +59,6 @@ def template(basedir):
     (folder / "mathjax.html.j2").write_text(macro + "{% endraw %}\n{%- endmacro %}\n")
 
 
-def inline_mathjax(html, src=None):
-    """html with MathJax 3 instead of MathJax 2 from a CDN: inline, or from the relative
-    address src (see inline_scripts); unchanged if already done."""
-    if MARKER in html:
-        return html
-    html = _V2_CONFIG.sub("", html)
-    inline = inline_scripts(src)
-    html, count = _CDN_SCRIPT.subn(lambda _: inline, html, count=1)
-    if not count:  # a template without MathJax: add it before </head>
-        html = html.replace("</head>", f"{inline}\n</head>", 1)
-    return html
+def without_mathjax(html):
+    """html without MathJax 2 from a CDN, nor its configuration."""
+    return _CDN_SCRIPT.sub("", _V2_CONFIG.sub("", html))

@@ -15,8 +15,9 @@ import io
 
 from matplotlib.figure import Figure
 
-from autograder.notebooks import TEST_SUFFIX
+from autograder.notebooks import TEST_SUFFIX, source_notebook, written_questions
 from autograder.outputs import analysis, lms, similarity
+from autograder.record import manual
 from autograder.record.late import late_by
 
 esc = html.escape
@@ -360,6 +361,64 @@ student's nearest submission and the published solution.{aside}</p>
 {_similarity_plot(pairs) if pairs else ""}"""
 
 
+def _written_state(cell):
+    """A written answer's CellResult is waiting for a grade, graded, or unanswered (left as
+    handed out, or its notebook missing or unreadable: nothing to grade)."""
+    if cell.message in (manual.TO_GRADE, manual.TO_REVIEW):
+        return "waiting"
+    if cell.kind == manual.WRITTEN_KIND:
+        return "unanswered" if cell.message == "unanswered" else "graded"
+    return "graded" if cell.score == cell.max_score else "unanswered"
+
+
+def _written_section(results, lessons):
+    """Each written question asked (of the lessons graded with them): how many answers wait
+    for a grade in formgrader, how many are graded and how, and the rubric to grade them by."""
+    rows, rubrics = [], []
+    for lesson in lessons:
+        asked = {q.grade_id: q for q in written_questions(source_notebook(lesson))}
+        cells = [
+            (r, c) for r in results if r.lesson == lesson for c in r.cells if c.grade_id in asked
+        ]
+        for grade_id, q in asked.items():
+            mine = [(r, c) for r, c in cells if c.grade_id == grade_id]
+            if not mine:  # graded without the written questions (--no-written-questions)
+                continue
+            state = [_written_state(c) for _, c in mine]
+            waiting, unanswered = state.count("waiting"), state.count("unanswered")
+            graded = [c for (_, c), x in zip(mine, state) if x == "graded"]
+            mean = sum(c.score for c in graded) / len(graded) if graded else None
+            rows.append(
+                [
+                    _cell(lesson),
+                    _cell(grade_id),
+                    _cell(waiting, waiting, True),
+                    _cell(len(graded), len(graded), True),
+                    _cell("" if mean is None else f"{mean:.2f} / {q.points:g}", mean, True),
+                    _cell(unanswered, unanswered, True),
+                ]
+            )
+            rubrics.append(
+                f"<details><summary>{esc(lesson)} {esc(grade_id)} ({q.points:g} points)"
+                f"</summary><pre>{esc(q.question)}</pre><pre>{esc(q.answer)}</pre></details>"
+            )
+    if not rows:
+        return ""
+    return f"""<h2 id="written">Written answers to grade by hand</h2>
+<p class="note">Written questions are graded in formgrader (<code>python -m autograder
+formgrader OUT</code>); until a student's answer is, their grade for the lesson is pending
+(left empty in the LMS files). Unanswered: left as handed out, or the notebook not handed
+in (0 points, nothing to grade). Each question's model answer and rubric:</p>
+{
+        _sortable(
+            ["lesson", "question", "to grade", "graded", "mean score", "unanswered"],
+            rows,
+            "written-table",
+        )
+    }
+{"".join(rubrics)}"""
+
+
 def _flagged_section(results):
     flagged = [
         (
@@ -406,6 +465,7 @@ def class_report(results, notes=(), pairs=(), lms_notes=()):
     missing = sum(r.problem == analysis.MISSING for r in results)
     flagged = sum(p.flagged for p in pairs)
     note_rows = [[_cell(where), _cell(what)] for where, what in notes]
+    written = _written_section(results, lessons)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Class report</title>
 <style>{STYLE}</style></head><body>
@@ -415,12 +475,14 @@ def class_report(results, notes=(), pairs=(), lms_notes=()):
 {_plural(flagged, "pair")} of similar submissions to look at.</p>
 <nav><a href="#grades">grades</a><a href="#exercises">exercises</a>
 <a href="#misconceptions">misconceptions</a><a href="#similarity">similarity</a>
+{'<a href="#written">written answers</a>' if written else ""}
 <a href="#flagged">flagged</a><a href="#lms">LMS</a><a href="#intake">intake</a></nav>
 <p class="note">Click a column's header to sort a table by it.</p>
 {_grades_section(results, lessons, students) if results else ""}
 {_items_section(results, items)}
 {_misconceptions_section(results, len(students))}
 {_similarity_section(list(pairs))}
+{written}
 {_flagged_section(results)}
 {_lms_section(lms_notes)}
 <h2 id="intake">What intake passed over</h2>

@@ -16,12 +16,29 @@ import re
 import bleach
 from nbconvert.filters.strings import strip_files_prefix
 
+from autograder.outputs import mathml
+
+# MathML as latex2mathml writes it (autograder.outputs.mathml): presentation elements only,
+# none that links (href), acts (maction) or holds HTML (annotation-xml)
+MATHML_TAGS = {
+    *("math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup"),
+    *("mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd"),
+    *("mstyle", "mpadded", "mphantom", "menclose", "merror", "semantics", "annotation"),
+}
+MATHML_ATTRIBUTES = {
+    *("display", "mathvariant", "mathcolor", "mathsize", "stretchy", "fence", "separator"),
+    *("form", "lspace", "rspace", "largeop", "movablelimits", "symmetric", "minsize"),
+    *("maxsize", "accent", "accentunder", "displaystyle", "scriptlevel", "linethickness"),
+    *("columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines"),
+    *("frame", "notation", "width", "height", "depth", "voffset", "encoding", "xmlns"),
+}
 TAGS = {
     *("a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd"),
     *("del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3"),
     *("h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre"),
     *("q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table"),
     *("tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"),
+    *MATHML_TAGS,
 }
 ATTRIBUTES = {
     "*": {"class", "id", "title"},
@@ -31,6 +48,7 @@ ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
+MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 LINKS = ("http", "https", "mailto")  # the schemes a link may have; none is a relative link
 PICTURES = "data:image/"  # the only source of a picture: inside the page, fetched from nowhere
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
@@ -39,6 +57,8 @@ _IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]+")
 
 
 def _allowed(tag, name, value):
+    if tag in MATHML_TAGS:
+        return name in MATHML_ATTRIBUTES and (name != "xmlns" or value == MATHML_NAMESPACE)
     if name not in ATTRIBUTES["*"] | ATTRIBUTES.get(tag, set()):
         return False
     url = _IGNORED_IN_URLS.sub("", value).lower()
@@ -58,8 +78,9 @@ def clean_html(html):
 
 
 def clean_rendered_markdown(html):
-    """nbconvert's `strip_files_prefix` filter, then `clean_html`. Every template pipes its
-    rendered markdown cells through strip_files_prefix, nbgrader's feedback and formgrade
-    templates included, but those leave out the clean_html that nbconvert's own templates
-    add when HTMLExporter.sanitize_html is set: under that filter's name, they get it."""
-    return clean_html(strip_files_prefix(html))
+    """nbconvert's `strip_files_prefix` filter, the maths typeset as MathML, then
+    `clean_html`. Every template pipes its rendered markdown cells through
+    strip_files_prefix, nbgrader's feedback and formgrade templates included, but those leave
+    out the clean_html that nbconvert's own templates add when HTMLExporter.sanitize_html is
+    set: under that filter's name, they get it."""
+    return clean_html(mathml.typeset(strip_files_prefix(html)))

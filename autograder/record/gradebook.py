@@ -22,7 +22,7 @@ from nbgrader.api import (
     SubmittedNotebook,
 )
 
-from autograder.course import COURSE_ID, nbgrader_api
+from autograder.course import COURSE_ID, nbgrader_api, only_students
 from autograder.intake import MISSING
 from autograder.notebooks import nbgrader_meta
 from autograder.outputs.export import CellResult, LessonResult
@@ -35,8 +35,8 @@ def record(course, items, store, contexts, db_url=None):
     recorded in the store (in its context, {key: what else its record depends on}) once the
     gradebook has it.
 
-    One converter run per lesson when all its students are to be recorded; else student by
-    student. Should one of them trip nbgrader, only that one records the error.
+    One converter run per lesson for the students to be recorded; should it trip nbgrader,
+    student by student, so that only the one it trips on records the error.
     Returns {(student, lesson): problem} for the ones it could not record.
     """
     api = nbgrader_api(course, db_url=db_url)
@@ -45,10 +45,10 @@ def record(course, items, store, contexts, db_url=None):
         store.recording(*key)
     for lesson in sorted({lesson for _, lesson in items}):
         students = sorted(s for s, l in items if l == lesson)
-        submitted = sorted(
-            p.name for p in (course / "submitted").iterdir() if (p / lesson).is_dir()
-        )
-        if not (students == submitted and api.autograde(lesson, "*")["success"]):
+        submitted = {p.name for p in (course / "submitted").iterdir() if (p / lesson).is_dir()}
+        with only_students(api, submitted - set(students)):
+            recorded = api.autograde(lesson, "*")["success"]
+        if not recorded:
             for student in students:
                 if not api.autograde(lesson, student)["success"]:
                     failed[(student, lesson)] = "nbgrader could not grade this notebook"
@@ -175,6 +175,15 @@ MANUAL_KIND = "manual grade"  # the trusted run passed it: points were taken by 
 GRADER_FAILED = "the grader failed on this notebook: the next run grades it again"
 
 
+def _written_message(grade, why):
+    """What a written answer's row says: why it has no score yet, or the score given."""
+    if why:
+        return why
+    if grade.manual_score is None:  # nbgrader's zero for an answer left as handed out
+        return "unanswered"
+    return f"{grade.score:g} of {grade.max_score:g} points, set by hand in formgrader"
+
+
 def _kind(verdict, problem):
     """What kind of failure a cell's is: the trusted run's diagnosis, or why nothing ran."""
     if verdict is None:
@@ -194,18 +203,19 @@ def results(db_url, found, verdicts, outcomes, failed):
     with Gradebook(db_url, COURSE_ID) as gb:
         cells = {
             lesson: [
-                (gc.name, gc.max_score)
+                (gc.name, gc.max_score, gc.cell_type == "markdown")
                 for nb in gb.find_assignment(lesson).notebooks
                 for gc in nb.grade_cells
             ]
             for lesson in {s.lesson for s in found}
         }
+        written_ids = {x: {name for name, _, is_written in cells[x] if is_written} for x in cells}
         for s in found:
             key = (s.student, s.lesson)
             outcome = outcomes.get(key)
             problem = s.problem or failed.get(key) or (outcome.problem if outcome else "")
             messages = _messages(outcome) if s.path else {}
-            scores, pending, late = {}, set(), (0.0, 0.0)
+            scores, pending, late, written_message = {}, set(), (0.0, 0.0), {}
             if outcome and outcome.grader_failed:
                 pending.add(GRADER_FAILED)
             if s.path:
@@ -215,18 +225,22 @@ def results(db_url, found, verdicts, outcomes, failed):
                     for g in grades:
                         scores[g.name], why = manual.counted(g)
                         pending |= {why} - {""}
+                        if g.name in written_ids[s.lesson]:
+                            written_message[g.name] = _written_message(g, why)
                     penalty = sum(nb.late_submission_penalty or 0 for nb in submission.notebooks)
                     late = (submission.total_seconds_late, penalty)
                 except MissingEntry:
                     problem = problem or "nbgrader recorded no grades"
             cell_results = []
-            for grade_id, max_score in cells[s.lesson]:
+            for grade_id, max_score, written in cells[s.lesson]:
                 score = float(scores.get(grade_id, 0.0) or 0.0)
                 message = messages.get(grade_id, "") if s.path else s.problem
                 if score < max_score and not message:
                     message = problem or "no points"
                 kind = ""
-                if score < max_score:
+                if written and s.path and score < max_score:
+                    kind, message = manual.WRITTEN_KIND, written_message.get(grade_id, "unanswered")
+                elif score < max_score:
                     kind = _kind(verdicts.get((*key, grade_id)), problem)
                     if kind == MANUAL_KIND:
                         message = f"{score:g} of {max_score:g} points, set by hand in formgrader"

@@ -8,6 +8,7 @@ the LMS files, the feedback), where the automatic score stands instead, marked p
 
 TO_REVIEW = "graded by hand for an earlier version of this notebook: to review in formgrader"
 TO_GRADE = "to grade by hand in formgrader"
+WRITTEN_KIND = "written answer"  # the kind of a written question's cell (graded by hand)
 
 
 def counted(grade):

@@ -469,12 +469,15 @@ def run_task(task, limits, font_cache, runtime_root):
     return worker.run(task)
 
 
-def _start_worker(limits, font_cache, runtime_root, template, first_lesson, workers, started):
+def _start_worker(
+    limits, font_cache, runtime_root, template, first_lesson, workers, started, command
+):
     # the parent handles Ctrl-C (and ends the workers): nbclient's handler never sees it
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    # killed with the command, however it ends: a worker left running after a SIGKILL would
-    # go on writing into OUT beside the next run
-    die_with_parent()
+    # killed with the command, however it ends (a spawned worker may outlive it while it
+    # imports: the command's pid tells): a worker left running after a SIGKILL would go on
+    # writing into OUT beside the next run
+    die_with_parent(command)
     with started.get_lock():
         number, started.value = started.value, started.value + 1
     # workers no more than the CPUs each have their own, sandboxes included: no student's
@@ -531,6 +534,7 @@ class LocalWorkers:
         # a spawned worker makes a template of its own: a template cannot be sent to it
         arguments = (self.limits, self.font_cache, self.runtime_root)
         arguments += (self.template if warm else None, first_lesson, self.jobs, started)
+        arguments += (os.getpid(),)
         gc.freeze()  # the forked workers' collections leave the command's objects alone
         try:
             self.pool = ProcessPoolExecutor(self.jobs, context, _start_worker, arguments)

@@ -73,9 +73,15 @@ def _call(name, *args):
         raise OSError(errno, f"{name}{args[:2]}: {os.strerror(errno)}")
 
 
-def die_with_parent():
-    """Be killed (SIGKILL) when the process that started this one ends, however it ends."""
+def die_with_parent(parent=None):
+    """Be killed (SIGKILL) when the process that started this one ends, however it ends.
+
+    parent: its pid, for a process that sets this only after its imports (a spawned one):
+    should the parent have ended before, this process ends now (checked once the death
+    signal is set, so that no instant is left uncovered)."""
     _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 def _mount(source, target, fstype=None, flags=0, options=None):

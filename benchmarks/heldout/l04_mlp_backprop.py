@@ -334,3 +334,41 @@ def classic_bp_grads_hidden_weights_transposed(x, y, V, gamma, W, theta):
     g = (yhat - y) * yhat * (1 - yhat)
     e = (W @ g) * b * (1 - b)
     return np.outer(e, x), -e, np.outer(b, g), -g
+
+
+@mistake(
+    "hidden_delta",
+    "the derivative is written in terms of the activation's output, z * (1 - z) for the "
+    "sigmoid and 1 - z**2 for tanh, but evaluated at the pre-activation z, which is not "
+    "sigmoid(z) or tanh(z)",
+    ("sigmoid(z)", "tanh(z)", "z * (1 - z)", "1 - z**2", "pre-activation"),
+)
+def hidden_delta_output_formula_at_z(delta_next, W_next, z, activation="sigmoid"):
+    if activation == "sigmoid":
+        slope = z * (1 - z)
+    elif activation == "relu":
+        slope = (z > 0) * 1.0
+    else:
+        slope = 1 - z**2
+    return (delta_next @ W_next.T) * slope
+
+
+@mistake(
+    "hidden_delta",
+    "the step through the activation is left out: delta_i = delta_{i+1} W_{i+1}^T, which is "
+    "dL/da_i, not dL/dz_i, without the factor act'(z_i)",
+    ("act'", "activation's derivative", "derivative of the activation", "dl/da"),
+)
+def hidden_delta_without_activation_derivative(delta_next, W_next, z, activation="sigmoid"):
+    return delta_next @ W_next.T
+
+
+@mistake(
+    "hidden_delta",
+    "the activation argument is ignored: the sigmoid's derivative is used for relu and tanh "
+    "as well",
+    ("activation=", "relu", "tanh", "sigmoid's derivative"),
+)
+def hidden_delta_always_sigmoid(delta_next, W_next, z, activation="sigmoid"):
+    s = 1 / (1 + np.exp(-z))
+    return (delta_next @ W_next.T) * s * (1 - s)

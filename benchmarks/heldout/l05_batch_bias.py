@@ -94,3 +94,34 @@ def batch_bias_grad_loop_overwrites(dZ):
 )
 def batch_bias_grad_sums_everything(dZ):
     return np.sum(dZ)
+
+
+@mistake(
+    "augmented_weight_grad",
+    "the bias row is the mean of dZ over the batch instead of its sum, so the 1/N that dZ "
+    "already carries is applied twice to the bias's row",
+    ("mean", "1/n", "n times", "sum over the batch"),
+)
+def augmented_weight_grad_bias_row_mean(X, dZ):
+    return np.vstack([X.T @ dZ, dZ.mean(axis=0)])
+
+
+@mistake(
+    "augmented_weight_grad",
+    "the column of ones is put first, [1 X], so the bias's row comes first and W's rows after "
+    "it, instead of W's D rows first and b's row last",
+    ("last row", "first row", "order", "column of ones"),
+)
+def augmented_weight_grad_ones_column_first(X, dZ):
+    X_tilde = np.hstack([np.ones((X.shape[0], 1)), X])
+    return X_tilde.T @ dZ
+
+
+@mistake(
+    "augmented_weight_grad",
+    "the product is dZ^T X~, the transpose (M, D + 1) of X~^T dZ",
+    ("transpose", "(d + 1, m)", "x~^t", "x_tilde.t"),
+)
+def augmented_weight_grad_transposed(X, dZ):
+    X_tilde = np.hstack([X, np.ones((X.shape[0], 1))])
+    return dZ.T @ X_tilde

@@ -190,3 +190,37 @@ def conv_backward_naive_bias_mean_over_images(dout, cache):
                     dx_pad[n, :, top : top + HH, left : left + WW] += dout[n, f, i, j] * w[f]
     dx = dx_pad[:, :, pad : pad + H, pad : pad + W]
     return dx, dw, db
+
+
+@mistake(
+    "conv1d_input_grad",
+    "the full cross-correlation np.correlate(dz, w, 'full') is used: the kernel is not flipped, "
+    "so each output sends its gradient back with the weights in the wrong order",
+    ("flip", "w[::-1]", "convolve", "reversed"),
+)
+def conv1d_input_grad_not_flipped(dz, w):
+    return np.correlate(dz, w, mode="full")
+
+
+@mistake(
+    "conv1d_input_grad",
+    "dx[i : i + k] = dz[i] * w in the loop over outputs overwrites what earlier, overlapping "
+    "windows put there instead of adding to it",
+    ("overlap", "accumulate", "+=", "overwrit", "add up"),
+)
+def conv1d_input_grad_overwrites_overlaps(dz, w):
+    k = len(w)
+    dx = np.zeros(len(dz) + k - 1)
+    for i in range(len(dz)):
+        dx[i : i + k] = dz[i] * w
+    return dx
+
+
+@mistake(
+    "conv1d_input_grad",
+    "np.convolve(dz, w, mode='same') keeps len(dz) = n - k + 1 entries instead of the n of the "
+    "full convolution, so dx has the length of the output, not of the input",
+    ("full", "length", "(n,)", "mode"),
+)
+def conv1d_input_grad_same_mode(dz, w):
+    return np.convolve(dz, w, mode="same")

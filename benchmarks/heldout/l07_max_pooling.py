@@ -135,3 +135,39 @@ def max_pool_backward_naive_ties_all_get_gradient(dout, cache):
                     mask = window == window.max()
                     dx[n, c, top : top + PH, left : left + PW] += mask * dout[n, c, i, j]
     return dx
+
+
+@mistake(
+    "max_window_grad",
+    "(window == window.max()) * dout gives the whole dout to every tied maximum, so a window "
+    "with a tie sends back more gradient than it received",
+    ("tie", "first maximum", "every maximum", "each tied"),
+)
+def max_window_grad_every_tied_maximum(window, dout):
+    return (window == window.max()) * dout
+
+
+@mistake(
+    "max_window_grad",
+    "np.argmax(window, axis=0) finds the maximum of each column, and every column's maximum "
+    "gets dout, instead of the one maximum of the whole window (a flat argmax)",
+    ("each column", "axis 0", "axis=0", "one cell", "whole window", "only the maximum"),
+)
+def max_window_grad_argmax_per_column(window, dout):
+    rows = np.argmax(window, axis=0)
+    dwindow = np.zeros(window.shape)
+    dwindow[rows, np.arange(window.shape[1])] = dout
+    return dwindow
+
+
+@mistake(
+    "max_window_grad",
+    "the window is reused as the result: it is zeroed in place and dout written at the "
+    "maximum, which modifies the caller's array (x itself, when the window is a slice)",
+    ("in place", "modif", "copy", "overwrit"),
+)
+def max_window_grad_in_place(window, dout):
+    k = np.unravel_index(np.argmax(window), window.shape)
+    window[...] = 0
+    window[k] = dout
+    return window

@@ -174,3 +174,45 @@ def rnn_backward_weight_grads_not_summed(dh, cache):
             dh[:, t] + dprev_h, step_cache
         )
     return dx, dprev_h, dWx, dWh, db
+
+
+@mistake(
+    "bptt_dz",
+    "only the loss at step t is counted: dz_t = dh[:, t] * (1 - h_t**2), without the path "
+    "through the next step's pre-activation",
+    ("both paths", "next step", "t + 1", "t+1", "later steps", "recurrent path"),
+)
+def bptt_dz_without_recurrent_path(dh, h, Wh):
+    return dh * (1 - h**2)
+
+
+@mistake(
+    "bptt_dz",
+    "the loop runs forwards in time, t = 0, ..., T - 1, so each step gets the gradient carried "
+    "from the step before it instead of the step after it",
+    ("backwards", "reverse", "forward in time", "runs forwards", "down to 0"),
+)
+def bptt_dz_forward_in_time(dh, h, Wh):
+    N, T, H = h.shape
+    dz = np.zeros_like(h)
+    carry = np.zeros((N, H))
+    for t in range(T):
+        dz[:, t] = (dh[:, t] + carry) * (1 - h[:, t] ** 2)
+        carry = dz[:, t] @ Wh.T
+    return dz
+
+
+@mistake(
+    "bptt_dz",
+    "the gradient carried to the previous state is dz_{t+1} @ Wh instead of dz_{t+1} @ Wh.T: "
+    "Wh is square, so it runs",
+    ("wh.t", "transpose", "transposed"),
+)
+def bptt_dz_carry_not_transposed(dh, h, Wh):
+    N, T, H = h.shape
+    dz = np.zeros_like(h)
+    carry = np.zeros((N, H))
+    for t in range(T - 1, -1, -1):
+        dz[:, t] = (dh[:, t] + carry) * (1 - h[:, t] ** 2)
+        carry = dz[:, t] @ Wh
+    return dz

@@ -163,3 +163,38 @@ def clip_gradients_always_rescales(grads, max_norm):
     norm = np.sqrt(sum(np.sum(g**2) for g in grads.values()))
     scale = max_norm / norm if norm > 0 else 1.0
     return {name: g * scale for name, g in grads.items()}
+
+
+@mistake(
+    "optimal_fixed_step",
+    "the learning rate is 1 / lambda_max, which tames the stiffest direction, instead of "
+    "2 / (lambda_min + lambda_max), where the two ends of the spectrum balance",
+    ("lambda_min + lambda_max", "lambda_min", "1 / lambda_max", "balance", "meet"),
+)
+def optimal_fixed_step_one_over_lambda_max(A):
+    eigenvalues = np.linalg.eigvalsh(A)
+    lr = 1 / eigenvalues[-1]
+    return lr, float(np.max(np.abs(1 - lr * eigenvalues)))
+
+
+@mistake(
+    "optimal_fixed_step",
+    "2 / np.trace(A): the sum of all the eigenvalues instead of the smallest plus the largest "
+    "(the same only for n = 2)",
+    ("trace", "all eigenvalues", "lambda_min + lambda_max", "smallest and largest"),
+)
+def optimal_fixed_step_two_over_trace(A):
+    lr = 2 / np.trace(A)
+    return lr, float(np.max(np.abs(1 - lr * np.linalg.eigvalsh(A))))
+
+
+@mistake(
+    "optimal_fixed_step",
+    "the factor is 1 - lr * lambda_max without the absolute value: at the optimal rate this is "
+    "-(kappa - 1) / (kappa + 1), a negative factor",
+    ("absolute", "abs", "negative", "sign"),
+)
+def optimal_fixed_step_rate_without_abs(A):
+    eigenvalues = np.linalg.eigvalsh(A)
+    lr = 2 / (eigenvalues[0] + eigenvalues[-1])
+    return lr, float(1 - lr * eigenvalues[-1])

@@ -160,3 +160,102 @@ def dropout_backward_in_place(dout, cache):
     mask, keep_prob = cache
     dout *= mask / keep_prob
     return dout
+
+
+@mistake(
+    "batchnorm_intermediate_grads",
+    "dx_hat = dout: the scale gamma of y = gamma * x_hat + beta is left out of the gradient of "
+    "x_hat (and so of dmu)",
+    ("gamma", "scale"),
+)
+def batchnorm_intermediate_grads_without_gamma(dout, cache):
+    x, _, _, eps = cache
+    s = 1 / np.sqrt(x.var(axis=0) + eps)
+    dx_hat = dout
+    return dx_hat, -s * dx_hat.sum(axis=0)
+
+
+@mistake(
+    "batchnorm_intermediate_grads",
+    "dmu averages over the batch, -s * mean(dx_hat), instead of summing the gradients of the "
+    "N copies of the broadcast mean",
+    ("sum over the batch", "mean instead", "n times", "1/n"),
+)
+def batchnorm_intermediate_grads_mean_over_batch(dout, cache):
+    x, gamma, _, eps = cache
+    s = 1 / np.sqrt(x.var(axis=0) + eps)
+    dx_hat = gamma * dout
+    return dx_hat, -s * dx_hat.mean(axis=0)
+
+
+@mistake(
+    "batchnorm_intermediate_grads",
+    "dmu = -sum(dx_hat): the factor s = 1 / sqrt(var + eps) of x_hat = (x - mu) * s is left "
+    "out of the chain rule",
+    ("1 / sqrt", "sqrt(var", "inverse standard deviation", "factor s"),
+)
+def batchnorm_intermediate_grads_dmu_without_scale(dout, cache):
+    _, gamma, _, _ = cache
+    dx_hat = gamma * dout
+    return dx_hat, -dx_hat.sum(axis=0)
+
+
+@mistake(
+    "batchnorm_forward_mode",
+    "the weights of the running average are swapped: running <- (1 - momentum) * running + "
+    "momentum * batch statistic, so the new batch gets the weight tau meant for the old average",
+    ("momentum", "tau", "weight", "running average"),
+)
+def batchnorm_forward_mode_swapped_momentum(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param["momentum"]
+    next_bn_param = dict(bn_param)
+    if bn_param["mode"] == "train":
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+        next_bn_param["running_mean"] = (1 - momentum) * bn_param["running_mean"] + momentum * mu
+        next_bn_param["running_var"] = (1 - momentum) * bn_param["running_var"] + momentum * var
+    else:
+        mu, var = bn_param["running_mean"], bn_param["running_var"]
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+    return out, next_bn_param
+
+
+@mistake(
+    "batchnorm_forward_mode",
+    "the running averages are updated in place, bn_param['running_mean'] *= momentum and so "
+    "on, and bn_param itself is returned: the caller's dict and arrays are modified",
+    ("in place", "modif", "new dict", "copy"),
+)
+def batchnorm_forward_mode_updates_in_place(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param["momentum"]
+    if bn_param["mode"] == "train":
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+        bn_param["running_mean"] *= momentum
+        bn_param["running_mean"] += (1 - momentum) * mu
+        bn_param["running_var"] *= momentum
+        bn_param["running_var"] += (1 - momentum) * var
+    else:
+        mu, var = bn_param["running_mean"], bn_param["running_var"]
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+    return out, bn_param
+
+
+@mistake(
+    "batchnorm_forward_mode",
+    "test mode normalises with the statistics of the test batch, like training mode, instead "
+    "of the running averages (which it leaves unchanged)",
+    ("running_mean", "running averages", "running mean", "batch statistics"),
+)
+def batchnorm_forward_mode_test_uses_batch_statistics(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param["momentum"]
+    next_bn_param = dict(bn_param)
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+    if bn_param["mode"] == "train":
+        next_bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mu
+        next_bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var
+    return out, next_bn_param

@@ -264,3 +264,53 @@ def lstm_backward_caches_with_zero_cell(dh, cache):
         dWh += dWh_t
         db += db_t
     return dx, dprev_h, dWx, dWh, db
+
+
+@mistake(
+    "lstm_cell_grad",
+    "tanh' is taken at the previous cell state, 1 - tanh(prev_c)**2, instead of at the new one "
+    "c_t = f * prev_c + i * g: one step off in time",
+    ("prev_c", "next_c", "new cell", "c_t", "c_{t-1}"),
+)
+def lstm_cell_grad_tanh_at_prev_c(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, b = cache
+    H = prev_h.shape[1]
+    z = x @ Wx + prev_h @ Wh + b
+    o = 1 / (1 + np.exp(-z[:, 2 * H : 3 * H]))
+    return dnext_c + dnext_h * o * (1 - np.tanh(prev_c) ** 2)
+
+
+@mistake(
+    "lstm_cell_grad",
+    "the gradient from the later steps is multiplied by the forget gate, f * dnext_c, as if it "
+    "were dprev_c: dnext_c is already the gradient of c_t and adds as it is",
+    ("forget gate", "dnext_c", "f *", "as it is"),
+)
+def lstm_cell_grad_scales_dnext_c_by_forget_gate(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, b = cache
+    H = prev_h.shape[1]
+    z = x @ Wx + prev_h @ Wh + b
+    i = 1 / (1 + np.exp(-z[:, :H]))
+    f = 1 / (1 + np.exp(-z[:, H : 2 * H]))
+    o = 1 / (1 + np.exp(-z[:, 2 * H : 3 * H]))
+    g = np.tanh(z[:, 3 * H :])
+    next_c = f * prev_c + i * g
+    return f * dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)
+
+
+@mistake(
+    "lstm_cell_grad",
+    "the gates are recomputed in PyTorch's order i, f, g, o: the output gate is read from the "
+    "third block and the candidate from the fourth, instead of the contract's i, f, o, g",
+    ("gate order", "i, f, o, g", "order", "swapped"),
+)
+def lstm_cell_grad_gate_order_ifgo(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, b = cache
+    H = prev_h.shape[1]
+    z = x @ Wx + prev_h @ Wh + b
+    i = 1 / (1 + np.exp(-z[:, :H]))
+    f = 1 / (1 + np.exp(-z[:, H : 2 * H]))
+    g = np.tanh(z[:, 2 * H : 3 * H])
+    o = 1 / (1 + np.exp(-z[:, 3 * H :]))
+    next_c = f * prev_c + i * g
+    return dnext_c + dnext_h * o * (1 - np.tanh(next_c) ** 2)

@@ -302,3 +302,154 @@ def train_updates_callers_params(params, data, epochs, batch_size, lr, seed):
         val_scores = cnn_loss(params, X_val)  # noqa: F821
         history["val_acc"].append(np.mean(np.argmax(val_scores, axis=1) == y_val))
     return params, history
+
+
+@mistake(
+    "features_grad",
+    "the output gradient is softmax(s) - onehot(y) without the 1/N of the mean loss: the "
+    "gradient of the summed loss, N times too large",
+    ("1/n", "n times", "batch size", "mean", "sum instead"),
+)
+def features_grad_without_one_over_n(f, y, W2, b2, W3, b3):
+    N = f.shape[0]
+    z2 = f @ W2 + b2
+    scores = np.maximum(z2, 0) @ W3 + b3
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(N), y] -= 1
+    dz2 = (p @ W3.T) * (z2 > 0)
+    return dz2 @ W2.T
+
+
+@mistake(
+    "features_grad",
+    "the ReLU mask is applied after the product with W2.T, with the features' own sign "
+    "(f > 0), instead of before it with the hidden layer's pre-activation (z2 > 0): the mask of "
+    "the wrong layer",
+    ("mask", "z2 > 0", "wrong layer", "relu"),
+)
+def features_grad_mask_of_wrong_layer(f, y, W2, b2, W3, b3):
+    N = f.shape[0]
+    z2 = f @ W2 + b2
+    scores = np.maximum(z2, 0) @ W3 + b3
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(N), y] -= 1
+    dh2 = (p / N) @ W3.T
+    return (dh2 @ W2.T) * (f > 0)
+
+
+@mistake(
+    "features_grad",
+    "the output gradient is softmax(s) / N alone: the one-hot of the labels is not subtracted, "
+    "so the -1 at each example's true class is missing",
+    ("one-hot", "p - y", "label", "true class"),
+)
+def features_grad_without_onehot(f, y, W2, b2, W3, b3):
+    N = f.shape[0]
+    z2 = f @ W2 + b2
+    scores = np.maximum(z2, 0) @ W3 + b3
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    dz2 = ((p / N) @ W3.T) * (z2 > 0)
+    return dz2 @ W2.T
+
+
+@mistake(
+    "cnn_loss",
+    "the loss adds reg * sum(W**2) but the gradient adds reg * W (cs231n's convention for a "
+    "penalty of 0.5 * reg * sum(W**2)) instead of its derivative 2 * reg * W",
+    ("2 * reg", "factor 2", "factor of 2", "twice", "0.5"),
+)
+def cnn_loss_penalty_gradient_half(params, X, y=None, reg=0.0):
+    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    N, _, H, W = X.shape
+    xp = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    a1 = np.zeros((N, W1.shape[0], H, W)) + b1[None, :, None, None]
+    for p in range(3):
+        for q in range(3):
+            a1 += np.einsum("nchw,fc->nfhw", xp[:, :, p : p + H, q : q + W], W1[:, :, p, q])
+    h1 = np.maximum(a1, 0)
+    F = h1.shape[1]
+    windows = h1.reshape(N, F, H // 2, 2, W // 2, 2).transpose(0, 1, 2, 4, 3, 5)
+    windows = windows.reshape(N, F, H // 2, W // 2, 4)
+    pooled = windows.max(axis=-1)
+    flat = pooled.reshape(N, -1)
+    a2 = flat @ W2 + b2
+    h2 = np.maximum(a2, 0)
+    scores = h2 @ W3 + b3
+    if y is None:
+        return scores
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -np.mean(log_p[np.arange(N), y])
+    dscores = np.exp(log_p)
+    dscores[np.arange(N), y] -= 1
+    dscores /= N
+    grads = {"W3": h2.T @ dscores, "b3": dscores.sum(axis=0)}
+    da2 = (dscores @ W3.T) * (a2 > 0)
+    grads["W2"], grads["b2"] = flat.T @ da2, da2.sum(axis=0)
+    dpooled = (da2 @ W2.T).reshape(pooled.shape)
+    first = np.argmax(windows, axis=-1)
+    dwindows = (np.arange(4) == first[..., None]) * dpooled[..., None]
+    dh1 = dwindows.reshape(N, F, H // 2, W // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+    da1 = dh1.reshape(N, F, H, W) * (a1 > 0)
+    dW1 = np.zeros_like(W1)
+    for p in range(3):
+        for q in range(3):
+            dW1[:, :, p, q] = np.einsum("nfhw,nchw->fc", da1, xp[:, :, p : p + H, q : q + W])
+    grads["W1"], grads["b1"] = dW1, da1.sum(axis=(0, 2, 3))
+    for k in ("W1", "W2", "W3"):
+        loss += reg * np.sum(params[k] ** 2)
+        grads[k] = grads[k] + reg * params[k]
+    return loss, grads
+
+
+@mistake(
+    "cnn_loss",
+    "the L2 penalty is applied to every parameter, biases b1, b2, b3 included, in the loss and "
+    "in the gradients, instead of to the weights W1, W2, W3 only",
+    ("bias", "b1", "not the biases", "weights only"),
+)
+def cnn_loss_penalises_biases(params, X, y=None, reg=0.0):
+    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    N, _, H, W = X.shape
+    xp = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    a1 = np.zeros((N, W1.shape[0], H, W)) + b1[None, :, None, None]
+    for p in range(3):
+        for q in range(3):
+            a1 += np.einsum("nchw,fc->nfhw", xp[:, :, p : p + H, q : q + W], W1[:, :, p, q])
+    h1 = np.maximum(a1, 0)
+    F = h1.shape[1]
+    windows = h1.reshape(N, F, H // 2, 2, W // 2, 2).transpose(0, 1, 2, 4, 3, 5)
+    windows = windows.reshape(N, F, H // 2, W // 2, 4)
+    pooled = windows.max(axis=-1)
+    flat = pooled.reshape(N, -1)
+    a2 = flat @ W2 + b2
+    h2 = np.maximum(a2, 0)
+    scores = h2 @ W3 + b3
+    if y is None:
+        return scores
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -np.mean(log_p[np.arange(N), y])
+    dscores = np.exp(log_p)
+    dscores[np.arange(N), y] -= 1
+    dscores /= N
+    grads = {"W3": h2.T @ dscores, "b3": dscores.sum(axis=0)}
+    da2 = (dscores @ W3.T) * (a2 > 0)
+    grads["W2"], grads["b2"] = flat.T @ da2, da2.sum(axis=0)
+    dpooled = (da2 @ W2.T).reshape(pooled.shape)
+    first = np.argmax(windows, axis=-1)
+    dwindows = (np.arange(4) == first[..., None]) * dpooled[..., None]
+    dh1 = dwindows.reshape(N, F, H // 2, W // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+    da1 = dh1.reshape(N, F, H, W) * (a1 > 0)
+    dW1 = np.zeros_like(W1)
+    for p in range(3):
+        for q in range(3):
+            dW1[:, :, p, q] = np.einsum("nfhw,nchw->fc", da1, xp[:, :, p : p + H, q : q + W])
+    grads["W1"], grads["b1"] = dW1, da1.sum(axis=(0, 2, 3))
+    for k, value in params.items():
+        loss += reg * np.sum(value**2)
+        grads[k] = grads[k] + 2 * reg * value
+    return loss, grads

@@ -25,6 +25,7 @@ from gradlab.checking import (
     Switch,
     any_shape,
     as_array,
+    calls,
     declared,
     simulated,
     stdout_only,
@@ -502,3 +503,254 @@ def check_dropout_backward(dropout_backward_fn, shape=(4, 5), keep_prob=0.6, see
             if failure is not None:
                 raise failure
         check.compare("dx", got, dx, mistakes=mistakes)
+
+
+# ---------------------------------------------------------------- batchnorm in both modes
+
+DEFAULT_MOMENTUM = 0.9
+
+# Each typical wrong batchnorm_forward_mode: (kind, what is wrong and what to do instead).
+MODE_MISTAKES = {
+    "swapped_weights": (
+        "formula",
+        "the running averages were updated with the weights swapped: the old average keeps "
+        "the weight momentum, running_mean = momentum * running_mean + (1 - momentum) * mu_B",
+    ),
+    "replaced": (
+        "missing term",
+        "the running averages were replaced by the batch statistics: they are averages, "
+        "running_mean = momentum * running_mean + (1 - momentum) * mu_B",
+    ),
+    "not_updated": (
+        "missing term",
+        "the running averages were not updated in training mode: after the batch, "
+        "running_mean = momentum * running_mean + (1 - momentum) * mu_B, and the same for "
+        "the variance",
+    ),
+    "unbiased_running": (
+        "formula",
+        "running_var was updated with the unbiased batch variance (divided by N - 1): the "
+        "course's update uses the biased batch variance sigma^2_B = np.var(x, axis=0) that "
+        "normalised the batch",
+    ),
+    "std_running": (
+        "formula",
+        "running_var was updated with the batch's standard deviation: it averages the "
+        "(biased) batch variance np.var(x, axis=0)",
+    ),
+    "train_uses_running": (
+        "formula",
+        "in training mode out was normalised with the running averages: training mode uses "
+        "the statistics of the batch, mu_B and sigma^2_B, and only updates the running ones",
+    ),
+    "train_uses_updated": (
+        "formula",
+        "in training mode out was normalised with the updated running averages: training "
+        "mode uses the statistics of the batch, mu_B and sigma^2_B",
+    ),
+    "test_uses_batch": (
+        "formula",
+        "in test mode out was normalised with the batch statistics: test mode uses "
+        "running_mean and running_var, so that an example's output does not depend on its batch",
+    ),
+    "test_updates": (
+        "formula",
+        "the running averages were updated in test mode: test mode only reads them, "
+        "next_bn_param holds them unchanged",
+    ),
+    "test_no_eps": (
+        "missing term",
+        "eps is missing in test mode: x_hat = (x - running_mean) / np.sqrt(running_var + eps)",
+    ),
+    "test_eps_outside": (
+        "formula",
+        "eps is added outside the square root in test mode: "
+        "x_hat = (x - running_mean) / np.sqrt(running_var + eps)",
+    ),
+    "test_std": (
+        "formula",
+        "in test mode x - running_mean was divided by running_var + eps: divide by the "
+        "standard deviation np.sqrt(running_var + eps)",
+    ),
+}
+
+
+def batchnorm_forward_mode_variant(x, gamma, beta, bn_param, mistake=None):
+    """(out, next_bn_param) of batchnorm in bn_param["mode"], right or with one of
+    MODE_MISTAKES. next_bn_param is a new dict; the inputs are not modified."""
+    mode, momentum = bn_param["mode"], bn_param["momentum"]
+    eps = bn_param.get("eps", DEFAULT_EPS)
+    running_mean, running_var = bn_param["running_mean"], bn_param["running_var"]
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    var_used = x.var(axis=0, ddof=1) if mistake == "unbiased_running" else var
+    if mistake == "std_running":
+        var_used = np.sqrt(var)
+    keep, new = (
+        (1 - momentum, momentum) if mistake == "swapped_weights" else (momentum, 1 - momentum)
+    )
+    updated_mean = keep * running_mean + new * mu
+    updated_var = keep * running_var + new * var_used
+    if mistake == "replaced":
+        updated_mean, updated_var = mu, var
+    if mistake == "not_updated":
+        updated_mean, updated_var = running_mean, running_var
+    if mode == "train":
+        if mistake == "train_uses_running":
+            mean, sigma = running_mean, np.sqrt(running_var + eps)
+        elif mistake == "train_uses_updated":
+            mean, sigma = updated_mean, np.sqrt(updated_var + eps)
+        else:
+            mean, sigma = mu, np.sqrt(var + eps)
+        next_mean, next_var = updated_mean, updated_var
+    else:
+        sigma = np.sqrt(running_var + eps)
+        if mistake == "test_no_eps":
+            sigma = np.sqrt(running_var)
+        elif mistake == "test_eps_outside":
+            sigma = np.sqrt(running_var) + eps
+        elif mistake == "test_std":
+            sigma = running_var + eps
+        mean = running_mean
+        if mistake == "test_uses_batch":
+            mean, sigma = mu, np.sqrt(var + eps)
+        next_mean, next_var = running_mean, running_var
+        if mistake == "test_updates":
+            next_mean = momentum * running_mean + (1 - momentum) * mu
+            next_var = momentum * running_var + (1 - momentum) * var
+    out = gamma * (x - mean) / sigma + beta
+    next_bn_param = {**bn_param, "running_mean": next_mean.copy(), "running_var": next_var.copy()}
+    return out, next_bn_param
+
+
+def batchnorm_forward_mode(x, gamma, beta, bn_param):
+    """Trusted batchnorm in bn_param["mode"] ("train" or "test"): (out, next_bn_param).
+
+    Training mode normalises with the batch mean and the biased batch variance and updates
+    running_mean <- momentum * running_mean + (1 - momentum) * mu_B, and running_var the same
+    way with sigma^2_B; test mode normalises with running_mean and running_var and keeps them.
+    """
+    return batchnorm_forward_mode_variant(x, gamma, beta, bn_param)
+
+
+def mode_problem(seed, N, D):
+    """x (N, D), gamma, beta, and running statistics far from the batch's, so that every
+    mistake of MODE_MISTAKES changes the answer."""
+    x, gamma, beta, _ = batchnorm_problem(seed, N, D)
+    rng = rng_for(seed + 500)
+    running_mean = x.mean(axis=0) + rng.choice([-1.0, 1.0], size=D) * rng.uniform(0.5, 2.0, D)
+    running_var = x.var(axis=0) * rng.uniform(2.0, 4.0, D) + rng.uniform(0.5, 1.0, D)
+    return x, gamma, beta, running_mean, running_var
+
+
+@stdout_only
+def check_batchnorm_forward_mode(
+    batchnorm_forward_mode_fn, N=6, D=4, mode="train", momentum=DEFAULT_MOMENTUM, eps=None, seed=0
+):
+    """batchnorm_forward_mode(x, gamma, beta, bn_param) -> (out, next_bn_param).
+
+    bn_param = {"mode", "momentum", "running_mean", "running_var"} and "eps" unless eps is None
+    (then the function must use the default 1e-5).
+    """
+    x, gamma, beta, running_mean, running_var = mode_problem(seed, N, D)
+
+    def bn_param_of(running_mean, running_var, momentum):
+        bn_param = {"mode": mode, "momentum": momentum}
+        bn_param |= {"running_mean": running_mean, "running_var": running_var}
+        return bn_param if eps is None else {**bn_param, "eps": eps}
+
+    bn_param = bn_param_of(running_mean, running_var, momentum)
+    out, expected = batchnorm_forward_mode(x, gamma, beta, bn_param)
+    if mode == "test":
+        variants = {m: v for m, v in MODE_MISTAKES.items() if m.startswith("test_")}
+    else:
+        variants = {m: v for m, v in MODE_MISTAKES.items() if not m.startswith("test_")}
+        if N == 1:  # the unbiased variance of one example is 0 / 0
+            del variants["unbiased_running"]
+    outputs = {}
+    for m in variants:
+        with np.errstate(all="ignore"):
+            outputs[m] = batchnorm_forward_mode_variant(x, gamma, beta, bn_param, m)
+    mistakes = {
+        name: [Mistake(get(outputs[m]), message, kind) for m, (kind, message) in variants.items()]
+        for name, get in (
+            ("out", lambda o: o[0]),
+            ("running_mean", lambda o: o[1]["running_mean"]),
+            ("running_var", lambda o: o[1]["running_var"]),
+        )
+    }
+    if eps is not None:
+        mistakes["out"].append(
+            Mistake(
+                batchnorm_forward_mode(x, gamma, beta, {**bn_param, "eps": DEFAULT_EPS})[0],
+                'eps is not the one in bn_param: eps = bn_param.get("eps", 1e-5)',
+                "formula",
+            )
+        )
+    case = f"mode={mode!r}, N={N}, D={D}, momentum={momentum}"
+    case += "" if eps is None else f", eps={eps}"
+    probe = Probe(
+        {
+            "x": (x, "N D"),
+            "gamma": (gamma, "D"),
+            "beta": (beta, "D"),
+            "running_mean": (running_mean, "D"),
+            "running_var": (running_var, "D"),
+            "momentum": (momentum, ""),
+        },
+        lambda x, gamma, beta, running_mean, running_var, momentum: (
+            x,
+            gamma,
+            beta,
+            bn_param_of(running_mean, running_var, momentum),
+        ),
+        lambda *args: _compared(*batchnorm_forward_mode(*args)),
+        ("out", "next_bn_param"),
+        valid=lambda running_var, **_: bool(np.all(running_var > 0)),
+    )
+    with Check("batchnorm_forward_mode", batchnorm_forward_mode_fn, case, probe) as check:
+        got_out, got_param = check.unpack(
+            check.call(x, gamma, beta, bn_param), ("out", "next_bn_param"), (out, None)
+        )
+        check.compare("out", got_out, out, mistakes=mistakes["out"])
+        if not isinstance(got_param, dict):
+            raise CheckFailed(
+                f"next_bn_param is a {type(got_param).__name__}: return a new dict with the "
+                "keys of bn_param, the running averages updated in training mode",
+                "type",
+            )
+        missing = [key for key in bn_param if key not in got_param]
+        if missing:
+            raise CheckFailed(
+                f"next_bn_param must have the keys of bn_param {list(bn_param)}: missing "
+                f"{missing}; start from a copy, dict(bn_param)",
+                "type",
+            )
+        for key in ("mode", "momentum", "eps"):
+            if key in bn_param and not _same_setting(got_param[key], bn_param[key]):
+                raise CheckFailed(
+                    f"next_bn_param[{key!r}] is {got_param[key]!r}, bn_param has "
+                    f"{bn_param[key]!r}: only the running averages change",
+                    "formula",
+                )
+        for key in ("running_mean", "running_var"):
+            check.compare(
+                f"next_bn_param[{key!r}]", got_param[key], expected[key], mistakes=mistakes[key]
+            )
+
+
+def _same_setting(a, b):
+    if isinstance(b, str):
+        return a == b
+    try:
+        return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=0))
+    except (TypeError, ValueError):
+        return False
+
+
+def _compared(out, next_bn_param):
+    """The outputs a Probe compares: out and the running averages (not the mode string)."""
+    return out, {key: next_bn_param[key] for key in ("running_mean", "running_var")}
+
+
+# batchnorm_forward_mode may call batchnorm_forward in training mode
+calls(batchnorm_forward_mode=[(batchnorm_forward, check_batchnorm_forward)])

@@ -20,6 +20,7 @@ from gradlab.checking import (
     CheckFailed,
     Mistake,
     Probe,
+    Switch,
     batch_factors,
     calls,
     stdout_only,
@@ -73,14 +74,21 @@ def _average_pool(h):
     return h.reshape(N, F, H // 2, 2, W // 2, 2).mean(axis=(3, 5))
 
 
-def cnn_variant(params, X, y=None, mistake=None):
+WEIGHT_NAMES = ("W1", "W2", "W3")  # the L2 regularisation applies to these only
+
+
+def cnn_variant(params, X, y=None, reg=0.0, mistake=None):
     """The contract's cnn_loss, or (with `mistake`) what a typical wrong version returns.
+
+    The loss is the mean cross-entropy plus reg * sum(W**2) for W1, W2 and W3, whose gradients
+    get 2 * reg * W.
 
     Forward mistakes: "no_conv_relu", "no_hidden_relu", "channels_last" (flattened in the
     order (N, H, W, F)), "average_pool", "probabilities" (softmax of the scores returned).
     Backward mistakes: "no_conv_relu_backward", "no_hidden_relu_backward" (a ReLU's mask left
     out of the backward pass only), "pool_to_all" (every entry of a window gets its gradient),
     "pool_average_backward" (the gradient of average pooling).
+    Regularisation mistakes: the keys of REG_MISTAKES.
     """
     N = X.shape[0]
     a1, conv_cache = conv_forward_fast(X, params["W1"], params["b1"], CONV_PARAM)
@@ -112,26 +120,43 @@ def cnn_variant(params, X, y=None, mistake=None):
     skip_mask = mistake in ("no_conv_relu", "no_conv_relu_backward")
     da1 = dh1 if skip_mask else relu_backward(dh1, relu1_cache)
     _, grads["W1"], grads["b1"] = conv_backward_fast(da1, conv_cache)
+    loss, grads = _regularised(params, loss, grads, reg, mistake)
     return loss, {name: grads[name] for name in PARAM_NAMES}
 
 
-def cnn_loss(params, X, y=None):
+def _regularised(params, loss, grads, reg, mistake=None):
+    """The loss and grads with the L2 term of the weights added, right or with one of
+    REG_MISTAKES."""
+    names = PARAM_NAMES if mistake == "reg_biases" else WEIGHT_NAMES
+    loss_factor = 0.5 if mistake == "reg_half" else 1.0
+    grad_factor = 1.0 if mistake in ("reg_half", "reg_no_2") else 2.0
+    if mistake != "reg_not_in_loss":
+        loss = loss + loss_factor * reg * sum(np.sum(params[name] ** 2) for name in names)
+    if mistake != "reg_not_in_grads":
+        grads = {
+            k: g + grad_factor * reg * params[k] if k in names else g for k, g in grads.items()
+        }
+    return loss, grads
+
+
+def cnn_loss(params, X, y=None, reg=0.0):
     """Trusted loss and gradients of the contract's CNN, or its scores (N, 10) without y."""
-    return cnn_variant(params, X, y)
+    return cnn_variant(params, X, y, reg)
 
 
-def cnn_loss_value(params, X, y):
+def cnn_loss_value(params, X, y, reg=0.0):
     """The trusted loss alone, from the forward pass (no backward pass)."""
-    return cross_entropy(cnn_loss(params, X), y)
+    penalty = reg * sum(np.sum(params[name] ** 2) for name in WEIGHT_NAMES)
+    return cross_entropy(cnn_loss(params, X), y) + penalty
 
 
-def cnn_numerical_grads(params, X, y):
+def cnn_numerical_grads(params, X, y, reg=0.0):
     """Central differences of the trusted loss with respect to every parameter."""
     grads = {}
     for name in PARAM_NAMES:
 
         def loss_of(value, name=name):
-            return cnn_loss_value({**params, name: value}, X, y)
+            return cnn_loss_value({**params, name: value}, X, y, reg)
 
         grads[name] = numerical_gradient(loss_of, params[name])
     return grads
@@ -213,6 +238,35 @@ BACKWARD_MISTAKES = {
 }
 
 
+# Each typical wrong regularisation: (kind, what is wrong and what to do instead).
+REG_MISTAKES = {
+    "reg_biases": (
+        "formula",
+        "the biases are regularised too: the L2 term is reg * sum(W**2) over the weights W1, "
+        "W2 and W3 only, and the biases' gradients get no regularisation term",
+    ),
+    "reg_no_2": (
+        "factor",
+        "the regularisation gradient is reg * W: the derivative of reg * sum(W**2) is 2 * reg * W",
+    ),
+    "reg_half": (
+        "formula",
+        "the regularisation is 0.5 * reg * sum(W**2) (with gradient reg * W), cs231n's "
+        "convention: the contract's is reg * sum(W**2), with gradient 2 * reg * W",
+    ),
+    "reg_not_in_loss": (
+        "missing term",
+        "the regularisation term is missing from the loss: add reg * sum(W**2) over W1, W2 "
+        "and W3 to the mean cross-entropy",
+    ),
+    "reg_not_in_grads": (
+        "missing term",
+        "the regularisation term is missing from the gradient: add 2 * reg * W to the "
+        "gradient of each weight W1, W2, W3",
+    ),
+}
+
+
 def _check_grads_dict(grads):
     if not isinstance(grads, dict):
         raise CheckFailed(f"grads is a {type(grads).__name__}: return a dict like params", "type")
@@ -225,36 +279,58 @@ def _check_grads_dict(grads):
 
 
 @stdout_only
-def check_cnn_loss(cnn_loss_fn, N=4, F=3, M=5, seed=0):
-    """cnn_loss(params, X) -> scores; cnn_loss(params, X, y) -> (loss, grads), the gradients
-    against central differences, from the output layer down."""
+def check_cnn_loss(cnn_loss_fn, N=4, F=3, M=5, seed=0, reg=None):
+    """cnn_loss(params, X) -> scores; cnn_loss(params, X, y[, reg]) -> (loss, grads), the
+    gradients against central differences, from the output layer down. reg=None calls the
+    function without reg, so that its default must be 0."""
     params, X, y = cnn_problem(N, F, M, seed)
+    used_reg = 0.0 if reg is None else reg
     forward = [
-        Mistake(cnn_variant(params, X, None, name), message, kind)
+        Mistake(cnn_variant(params, X, mistake=name), message, kind)
         for name, (kind, message) in FORWARD_MISTAKES.items()
     ]
-    backward = {
-        name: (kind, message, cnn_variant(params, X, y, name)[1])
-        for name, (kind, message) in BACKWARD_MISTAKES.items()
-    }
-    expected = cnn_numerical_grads(params, X, y)
+    variants = BACKWARD_MISTAKES | (REG_MISTAKES if used_reg else {})
+    wrong = {name: cnn_variant(params, X, y, used_reg, name) for name in variants}
+    backward = {name: (kind, message, wrong[name][1]) for name, (kind, message) in variants.items()}
+    loss_mistakes = [
+        Mistake(wrong[name][0], message, kind)
+        for name, (kind, message) in variants.items()
+        if name in REG_MISTAKES
+    ]
+    expected = cnn_numerical_grads(params, X, y, used_reg)
+    expected_loss = cnn_loss(params, X, y, used_reg)[0]
     case = f"X {X.shape}, W1 {params['W1'].shape}, M = {M} hidden units"
+    case += "" if reg is None else f", reg = {reg}"
+    without_reg = reg is None
+    args = (params, X, y) if without_reg else (params, X, y, reg)
     axes = {"W1": "F 1 3 3", "b1": "F", "W2": "F*16 M", "b2": "M", "W3": "M 10", "b3": "10"}
     probe = Probe(
-        {"X": (X, "N 1 8 8"), "y": (y, "N"), **{k: (params[k], axes[k]) for k in PARAM_NAMES}},
-        lambda X, y, **params: (params, X, y),
+        {
+            "X": (X, "N 1 8 8"),
+            "y": (y, "N"),
+            "reg": (used_reg, ""),
+            **{k: (params[k], axes[k]) for k in PARAM_NAMES},
+        },
+        lambda X, y, reg, **params: (params, X, y) if without_reg else (params, X, y, reg),
         cnn_loss,
         ("loss", "grads"),
-        switches=(ONE_EXAMPLE,),
-        valid=lambda X, y, **params: _safe(params, X) and y.max() < 10,
+        switches=(
+            ONE_EXAMPLE,
+            *([Switch("reg = 0", "the regularisation term is wrong", {"reg": 0.0})] if reg else []),
+        ),
+        valid=lambda X, y, reg, **params: _safe(params, X) and y.max() < 10,
     )
     with Check("cnn_loss", cnn_loss_fn, case, probe) as check:
         scores = check.call(params, X)
         check.compare("the scores (y = None)", scores, cnn_loss(params, X), mistakes=forward)
-        loss, grads = check.unpack(
-            check.call(params, X, y), ("loss", "grads"), (cnn_loss(params, X, y)[0], None)
+        loss, grads = check.unpack(check.call(*args), ("loss", "grads"), (expected_loss, None))
+        check.compare(
+            "loss",
+            loss,
+            expected_loss,
+            factors=batch_factors(N) if not used_reg else (),
+            mistakes=loss_mistakes,
         )
-        check.compare("loss", loss, cnn_loss(params, X, y)[0], factors=batch_factors(N))
         _check_grads_dict(grads)
         for name in ("W3", "b3", "W2", "b2", "W1", "b1"):
             mistakes = [
@@ -264,7 +340,7 @@ def check_cnn_loss(cnn_loss_fn, N=4, F=3, M=5, seed=0):
                 f"grads['{name}']",
                 grads[name],
                 expected[name],
-                factors=batch_factors(N),
+                factors=batch_factors(N) if not used_reg else (),
                 mistakes=mistakes,
             )
 

@@ -26,6 +26,7 @@ import numpy as np
 from gradlab.checking import (
     Check,
     Mistake,
+    Probe,
     Sum,
     batch_factors,
     simulated,
@@ -33,8 +34,17 @@ from gradlab.checking import (
     summed,
 )
 from gradlab.exercises.batchnorm import DEFAULT_EPS
-from gradlab.exercises.lstm import lstm_problem, lstm_step_forward, sigmoid
-from gradlab.exercises.mlp import activate, activation_grad
+from gradlab.exercises.lstm import (
+    BLOCKS_HINT,
+    GATES,
+    OTHER_ORDERS,
+    STEP_BACKWARD_SWITCHES,
+    lstm_inputs,
+    lstm_problem,
+    lstm_step_forward,
+    sigmoid,
+)
+from gradlab.exercises.mlp import ACTIVATIONS, activate, activation_grad
 from gradlab.exercises.optim import spd_matrix
 from gradlab.exercises.rnn import rnn_problem
 from gradlab.inputs import away_from_zero, distinct_values, rng_for
@@ -58,9 +68,15 @@ def hidden_delta(delta_next, W_next, z, activation="sigmoid", mistake=None):
 
     mistake: "no_slope" (act' left out), "slope_of_a" (act' evaluated at a = act(z)),
     "activation" (act(z) instead of act'(z)), "untransposed" (delta_{i+1} W_{i+1}, square W),
-    "sigmoid_of_z" (sigmoid' written z (1 - z), the output formula applied to the input).
+    "sigmoid_of_z" (sigmoid' written z (1 - z), the output formula applied to the input),
+    "slope_of:<other>" (the derivative of another activation, whatever `activation` says).
     """
     upstream = delta_next @ (W_next if mistake == "untransposed" else W_next.T)
+    if mistake and mistake.startswith("slope_of:"):
+        other = mistake.removeprefix("slope_of:")
+        if other == activation:
+            raise ValueError("the activation given is no other activation")
+        return upstream * activation_grad(z, other)
     if mistake == "no_slope":
         return upstream
     if mistake == "slope_of_a":
@@ -99,6 +115,27 @@ HIDDEN_DELTA_MISTAKES = {
 }
 
 
+def _other_activations(activation):
+    """The variants of hidden_delta that use the derivative of another activation than the one
+    given: right for that activation only (`activation` ignored, one derivative hard-coded)."""
+    return {
+        f"slope_of:{other}": (
+            "formula",
+            f"right for activation={other!r} only: the derivative must be the one of the "
+            f"activation given, {activation!r} here (act'(z) = {ACTIVATION_SLOPES[activation]})",
+        )
+        for other in ACTIVATIONS
+        if other != activation
+    }
+
+
+ACTIVATION_SLOPES = {
+    "sigmoid": "s (1 - s) with s = sigmoid(z)",
+    "relu": "1 where z > 0, else 0",
+    "tanh": "1 - tanh(z)^2",
+}
+
+
 @stdout_only
 def check_hidden_delta(hidden_delta_fn, N=4, H=3, M=5, activation="sigmoid", seed=0):
     """hidden_delta(delta_next, W_next, z, activation) against central differences of
@@ -109,7 +146,8 @@ def check_hidden_delta(hidden_delta_fn, N=4, H=3, M=5, activation="sigmoid", see
     delta_next = rng.normal(size=(N, M)) / N
     expected = numerical_vjp(lambda v: activate(v, activation) @ W_next, z, delta_next)
     args = (delta_next, W_next, z, activation)
-    mistakes = simulated(hidden_delta, HIDDEN_DELTA_MISTAKES, *args, names=("delta",))
+    variants = {**HIDDEN_DELTA_MISTAKES, **_other_activations(activation)}
+    mistakes = simulated(hidden_delta, variants, *args, names=("delta",))
     case = _case(N=N, H=H, M=M) + f", {activation}"
     with Check("hidden_delta", hidden_delta_fn, case) as check:
         got = check.call(delta_next, W_next, z, activation)
@@ -225,7 +263,33 @@ def check_conv1d_input_grad(conv1d_input_grad_fn, n=8, k=3, seed=0):
     terms = [(slice(i, i + k), dz[i] * w) for i in range(n - k + 1)]
     with Check("conv1d_input_grad", conv1d_input_grad_fn, _case(n=n, k=k)) as check:
         got = check.call(dz, w)
-        check.compare("dx", got, expected, mistakes=mistakes["dx"], sums=Sum(terms, "window"))
+        check.compare(
+            "dx",
+            got,
+            expected,
+            mistakes=mistakes["dx"],
+            sums=Sum(terms, "window"),
+            hints=_conv_length_hints(got, len(dz), k),
+        )
+
+
+def _conv_length_hints(got, m, k):
+    """compare's hints for an answer dx of another length than the input's n = m + k - 1 (dz
+    has m entries, w has k): what that length is, and that dx is the full convolution."""
+    n = m + k - 1
+    length = np.size(got) if isinstance(got, (np.ndarray, list)) else None
+    if length is None or length == n:
+        return None
+    known = {
+        m: f"{m} is len(dz), the length np.convolve keeps with mode='same'",
+        m - k + 1: f"{m - k + 1} is len(dz) - k + 1, the length of a 'valid' convolution",
+    }
+    what = known.get(length, f"{length} entries is not the input's length")
+    return {
+        "shape": f"{what}: dx has one entry per input x[j], n = len(dz) + k - 1 = {n}, the "
+        "length of the 'full' convolution; the input gradient is the full convolution of dz "
+        "with w, np.convolve(dz, w) (mode='full')"
+    }
 
 
 # ---------------------------------------------------------------- 07: one window of max pooling
@@ -237,9 +301,16 @@ def max_window_grad(window, dout, mistake=None):
 
     mistake: "every_tie" (dout at every maximum), "shared" (dout shared equally among the
     maxima), "last" (dout at the last maximum), "height" (the flat argmax unravelled with the
-    window's height instead of its width), "no_dout" (1 at the maximum).
+    window's height instead of its width), "no_dout" (1 at the maximum), "per_column" and
+    "per_row" (dout at the maximum of every column, of every row: an argmax along axis 0, 1).
     """
     grad = np.zeros_like(window, dtype=np.float64)
+    if mistake in ("per_column", "per_row"):
+        axis = 0 if mistake == "per_column" else 1
+        if window.shape[1 - axis] == 1:
+            raise ValueError("with one column (row) its maximum is the window's")
+        np.put_along_axis(grad, np.expand_dims(np.argmax(window, axis), axis), dout, axis)
+        return grad
     is_max = window == window.max()
     if mistake == "every_tie":
         return np.where(is_max, dout, 0.0)
@@ -283,6 +354,15 @@ MAX_WINDOW_MISTAKES = {
         "the maximum gets 1: the chain rule multiplies the local derivative 1 by the upstream "
         "gradient dout",
     ),
+    **{
+        f"per_{line}": (
+            "formula",
+            "dout was given to the maximum of every column (or row), not to the one maximum of "
+            f"the whole window: here to every {line}'s, np.argmax(window, axis={axis}); the "
+            "one cell is np.unravel_index(np.argmax(window), window.shape), the flat argmax",
+        )
+        for line, axis in (("column", 0), ("row", 1))
+    },
 }
 
 
@@ -303,7 +383,33 @@ def check_max_window_grad(max_window_grad_fn, shape=(2, 3), ties=0, seed=0):
     case = f"window {shape}" + (f", its maximum held by {ties} cells" if ties else "")
     with Check("max_window_grad", max_window_grad_fn, case) as check:
         got = check.call(window, dout)
-        check.compare("dwindow", got, expected, mistakes=mistakes["dwindow"])
+        spread = _spread_over_cells(got, expected, dout)
+        check.compare("dwindow", got, expected, mistakes=mistakes["dwindow"] + spread)
+
+
+def _spread_over_cells(got, expected, dout):
+    """[a Mistake naming it] when got gives dout to several cells where expected gives it to
+    one (an argmax along an axis, a mask of more than the maximum), else []. Tried after the
+    simulated mistakes, which name the usual ways of doing so more precisely."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return []
+    if got.shape != expected.shape or np.count_nonzero(expected) != 1 or dout == 0:
+        return []
+    given = np.isclose(got, dout, rtol=1e-6, atol=0.0)
+    if given.sum() < 2 or np.count_nonzero(got[~given]):
+        return []
+    cells = [tuple(int(i) for i in cell) for cell in np.argwhere(given)]
+    return [
+        Mistake(
+            got,
+            f"dout was given to {len(cells)} cells, {', '.join(map(str, cells))}, not to the one "
+            "maximum of the whole window: only the first maximum in row-major order, "
+            "np.unravel_index(np.argmax(window), window.shape), gets dout; every other cell 0",
+            "formula",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- 08: every step's dz
@@ -557,21 +663,29 @@ def lstm_cell_grad(dnext_h, dnext_c, cache, mistake=None):
 
     mistake: "no_dnext_c" (the path from step t+1 left out), "no_h_path" (dnext_c alone),
     "h_squared" (1 - h_t**2, Lesson 08's formula), "c_squared" (1 - c_t**2), "no_o" (the
-    output gate left out).
+    output gate left out), "prev_c_slope" (1 - tanh(prev_c)**2, one step off in time),
+    "forget_scaled" (f * dnext_c, the gradient of prev_c, for dnext_c), "order:<gates>" (the
+    gate blocks read in another order, e.g. "order:ifgo").
     """
     x, prev_h, prev_c, Wx, Wh, b = cache
     H = prev_h.shape[1]
     z = x @ Wx + prev_h @ Wh + b
-    i, f, o = sigmoid(z[:, :H]), sigmoid(z[:, H : 2 * H]), sigmoid(z[:, 2 * H : 3 * H])
-    c = f * prev_c + i * np.tanh(z[:, 3 * H :])
-    slope = {"h_squared": 1 - (o * np.tanh(c)) ** 2, "c_squared": 1 - c**2}.get(
-        mistake, 1 - np.tanh(c) ** 2
-    )
+    order = tuple(mistake.removeprefix("order:")) if str(mistake).startswith("order:") else GATES
+    block = {gate: z[:, k * H : (k + 1) * H] for k, gate in enumerate(order)}
+    i, f, o = (sigmoid(block[gate]) for gate in "ifo")
+    c = f * prev_c + i * np.tanh(block["g"])
+    slope = {
+        "h_squared": 1 - (o * np.tanh(c)) ** 2,
+        "c_squared": 1 - c**2,
+        "prev_c_slope": 1 - np.tanh(prev_c) ** 2,
+    }.get(mistake, 1 - np.tanh(c) ** 2)
     through_h = dnext_h * (1.0 if mistake == "no_o" else o) * slope
     if mistake == "no_dnext_c":
         return through_h
     if mistake == "no_h_path":
         return dnext_c.copy()
+    if mistake == "forget_scaled":
+        return f * dnext_c + through_h
     return dnext_c + through_h
 
 
@@ -598,6 +712,24 @@ LSTM_CELL_MISTAKES = {
         "missing term",
         "the output gate is missing: h_t = o * tanh(c_t), so the path through h_t carries o",
     ),
+    "prev_c_slope": (
+        "wrong point",
+        "tanh' is taken at prev_c: the cell state of this step is next_c = f*prev_c + i*g, "
+        "and h_t = o * tanh(next_c), so the factor is 1 - tanh(next_c)^2",
+    ),
+    "forget_scaled": (
+        "formula",
+        "dnext_c is multiplied by the forget gate: that is the gradient passed on to prev_c, "
+        "not dL/dc_t; dnext_c is already the gradient of c_t and adds as it is",
+    ),
+    **{
+        f"order:{order}": (
+            "order",
+            f"the gates are taken in the order {', '.join(order)}: the contract's order is "
+            f"{', '.join(GATES)} ({BLOCKS_HINT}, with a = x Wx + prev_h Wh + b)",
+        )
+        for order in OTHER_ORDERS
+    },
 }
 
 
@@ -620,7 +752,24 @@ def check_lstm_cell_grad(lstm_cell_grad_fn, N=3, D=4, H=5, seed=0, dnext_c="rand
         lstm_cell_grad, LSTM_CELL_MISTAKES, dnext_h, dnext_c_value, cache, names=("dc",)
     )
     case = _case(N=N, D=D, H=H) + (", dnext_c = 0" if dnext_c == "zero" else "")
-    with Check("lstm_cell_grad", lstm_cell_grad_fn, case) as check:
+    probe = Probe(
+        lstm_inputs(
+            x=x,
+            prev_h=prev_h,
+            prev_c=prev_c,
+            Wx=Wx,
+            Wh=Wh,
+            b=b,
+            dnext_h=dnext_h,
+            dnext_c=dnext_c_value,
+        ),
+        lambda dnext_h, dnext_c, **step: (dnext_h, dnext_c, lstm_step_forward(*step.values())[2]),
+        lstm_cell_grad,
+        ("dc",),
+        upstream="dnext_h",
+        switches=STEP_BACKWARD_SWITCHES,
+    )
+    with Check("lstm_cell_grad", lstm_cell_grad_fn, case, probe) as check:
         got = check.call(dnext_h, dnext_c_value, cache)
         check.compare("dc", got, expected, mistakes=mistakes["dc"])
 

@@ -97,12 +97,12 @@ def relu_backward(dout, cache):
 
 
 def layer_count(params):
-    """L, the number of dense layers of params = {"W1", "b1", ..., "WL", "bL"}."""
+    """The number of dense layers (the lesson's Lambda) of params = {"W1", "b1", "W2", ...}."""
     return len(params) // 2
 
 
 def mlp_logits(params, X, activation):
-    """Forward pass: the pre-activations z_1..z_L and activations a_0 = X, ..., a_{L-1}."""
+    """Forward pass: the pre-activations z[1..Lambda] and activations a[0] = X, a[1], ...."""
     L = layer_count(params)
     a, z = [X], [None]
     for i in range(1, L + 1):
@@ -190,8 +190,8 @@ MLP_MISTAKES = {
     ),
     "logits_delta": (
         "wrong point",
-        "the output delta uses the logits z_L instead of the probabilities p = softmax(z_L): "
-        "delta_L = (p - onehot(y)) / N",
+        "the output delta uses the logits instead of their probabilities p = softmax(logits): "
+        "the output delta is (p - onehot(y)) / N",
     ),
 }
 
@@ -571,17 +571,17 @@ def check_mlp_loss(mlp_loss_fn, dims=(2, 4, 3), N=5, activation="sigmoid", seed=
 
 
 def classic_mistakes(x, y, V, gamma, W, theta, dV, dW):
-    """{output: Mistakes} of the classic network's gradients (see the seed of lesson 04)."""
+    """{output: Mistakes} of the classic network's gradients (Section 6 of lesson 04)."""
     b, yhat = classic_forward(x, V, gamma, W, theta)
     g = (yhat - y) * yhat * (1 - yhat)  # dE/dbeta_j
     e = (W @ g) * b * (1 - b)  # dE/dalpha_h
     alpha = x @ V
-    typo = (W @ g) * b * (1 - (alpha - gamma))  # the seed's line (c)
+    typo = (W @ g) * b * (1 - (alpha - gamma))  # the slip in line (c) of Section 6
     unthresholded = (W @ g) * sigmoid(alpha) * (1 - sigmoid(alpha))
     no_hidden_grad = W @ g
     typo_msg = (
-        "you used sigmoid(alpha - gamma) * (1 - (alpha - gamma)), the typo of the seed's "
-        "line (c): the derivative is b_h * (1 - b_h)"
+        "you used sigmoid(alpha - gamma) * (1 - (alpha - gamma)), the slip in line (c) of "
+        "Section 6: the derivative is b_h * (1 - b_h)"
     )
     unthresholded_msg = (
         "the hidden sigmoid's derivative was taken at x V, without the threshold: "

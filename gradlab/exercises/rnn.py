@@ -25,6 +25,7 @@ from gradlab.checking import (
 )
 from gradlab.inputs import rng_for
 from gradlab.numeric import numerical_vjp
+from gradlab.tools.rnn import rnn_backward, rnn_forward
 
 STEP_CACHE = ("x", "prev_h", "Wx", "Wh", "next_h")
 SEQUENCE_CACHE = ("x", "h0", "Wx", "Wh", "h")
@@ -33,15 +34,15 @@ TIME_AXES = ("example", "time step", None)
 # The last step receives no gradient from later steps: if only it is right, the recurrence is not.
 LAST_STEP_HINT = (
     "nothing flows into the last step from later ones, so check the gradient carried "
-    "back from step t+1 (dprev_h = da @ Wh.T) and its sum with dh[:, t]"
+    "back from step t+1 (dprev_h = dz @ Wh.T) and its sum with dh[:, t]"
 )
 
 # The kind of each wrong tanh derivative, and what to do instead ({h} names the step's output).
 TANH_MISTAKES = {
     "pre_activation": (
         "wrong point",
-        "tanh' computed from the pre-activation a as 1 - a**2: "
-        "tanh'(a) = 1 - tanh(a)**2 = 1 - {h}**2, so use {h} from the cache",
+        "tanh' computed from the pre-activation z as 1 - z**2: "
+        "tanh'(z) = 1 - tanh(z)**2 = 1 - {h}**2, so use {h} from the cache",
     ),
     "prev_h": (
         "wrong point",
@@ -50,7 +51,7 @@ TANH_MISTAKES = {
     ),
     "tanh_twice": (
         "wrong point",
-        "tanh' computed as 1 - tanh({h})**2: {h} is already tanh(a), so tanh'(a) = 1 - {h}**2",
+        "tanh' computed as 1 - tanh({h})**2: {h} is already tanh(z), so tanh'(z) = 1 - {h}**2",
     ),
     "missing": (
         "missing term",
@@ -67,6 +68,8 @@ def tanh_mistakes(h):
 
 # ---------------------------------------------------------------- trusted reference code
 
+# rnn_forward and rnn_backward: the tools given to the lessons after this one
+
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
     """One step: next_h = tanh(x Wx + prev_h Wh + b); cache (x, prev_h, Wx, Wh, next_h)."""
@@ -77,44 +80,18 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 def rnn_step_backward(dnext_h, cache):
     """(dx, dprev_h, dWx, dWh, db) of one step, given the gradient of its output."""
     x, prev_h, Wx, Wh, next_h = cache
-    da = dnext_h * (1 - next_h**2)
-    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
-
-
-def rnn_forward(x, h0, Wx, Wh, b):
-    """All T steps: h (N, T, H) with h[:, t] the state after step t; cache (x, h0, Wx, Wh, h)."""
-    N, T, _ = x.shape
-    h = np.zeros((N, T, h0.shape[1]))
-    prev_h = h0
-    for t in range(T):
-        prev_h, _ = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b)
-        h[:, t] = prev_h
-    return h, (x, h0, Wx, Wh, h)
-
-
-def rnn_backward(dh, cache):
-    """(dx, dh0, dWx, dWh, db) for the upstream gradient dh (N, T, H) on every hidden state."""
-    x, h0, Wx, Wh, h = cache
-    T = x.shape[1]
-    dx = np.zeros_like(x)
-    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
-    dprev_h = np.zeros_like(h0)
-    for t in reversed(range(T)):
-        prev_h = h0 if t == 0 else h[:, t - 1]
-        step_cache = (x[:, t], prev_h, Wx, Wh, h[:, t])
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dprev_h, step_cache)
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-    return dx, dprev_h, dWx, dWh, db
+    dz = dnext_h * (1 - next_h**2)
+    return dz @ Wx.T, dz @ Wh.T, x.T @ dz, prev_h.T @ dz, dz.sum(axis=0)
 
 
 # ---------------------------------------------------------------- typical wrong answers
 
 
-def _tanh_grad(how, next_h, prev_h, a):
+def _tanh_grad(how, next_h, prev_h, z):
     """The factor a student multiplies the incoming gradient by, right or wrong."""
     return {
         None: 1 - next_h**2,
-        "pre_activation": 1 - a**2,
+        "pre_activation": 1 - z**2,
         "prev_h": 1 - prev_h**2,
         "tanh_twice": 1 - np.tanh(next_h) ** 2,
         "missing": np.ones_like(next_h),
@@ -141,14 +118,14 @@ def rnn_backward_variant(dh, cache, b, mistake=None):
         dh = dh * (np.arange(T) == T - 1)[:, None]
     for t in range(T) if mistake == "forwards" else reversed(range(T)):
         prev_h = h[:, t - 1] if t > 0 or mistake == "wrapped_h0" else h0
-        a = x[:, t] @ Wx + prev_h @ Wh + b
+        z = x[:, t] @ Wx + prev_h @ Wh + b
         dcurrent = dh[:, t] if mistake == "no_recurrence" else dh[:, t] + dprev_h
         how = mistake if mistake in TANH_MISTAKES else None
-        da = dcurrent * _tanh_grad(how, h[:, t], prev_h, a)
-        dx[:, t] = da @ Wx.T
-        dprev_h = da @ Wh.T
-        dWh_t = (h[:, t] if mistake == "dWh_next" else prev_h).T @ da
-        terms = (x[:, t].T @ da, dWh_t, da.sum(axis=0))
+        dz = dcurrent * _tanh_grad(how, h[:, t], prev_h, z)
+        dx[:, t] = dz @ Wx.T
+        dprev_h = dz @ Wh.T
+        dWh_t = (h[:, t] if mistake == "dWh_next" else prev_h).T @ dz
+        terms = (x[:, t].T @ dz, dWh_t, dz.sum(axis=0))
         if mistake in ("first_only", "last_only"):
             if t == (0 if mistake == "first_only" else T - 1):
                 dWx, dWh, db = terms
@@ -239,7 +216,7 @@ def time_mean(T):
 
 
 def batch_mean(N):
-    return summed(N, "N", "the batch", "the bias gradient sums da over the examples")
+    return summed(N, "N", "the batch", "the bias gradient sums dz over the examples")
 
 
 # ---------------------------------------------------------------- checks
@@ -247,11 +224,11 @@ def batch_mean(N):
 
 def step_forward_mistakes(x, h0, Wx, Wh, b):
     """The typical wrong next_h of one RNN step."""
-    a = x @ Wx + h0 @ Wh + b
+    z = x @ Wx + h0 @ Wh + b
     mistakes = [
-        Mistake(a, "tanh is missing: next_h = np.tanh(x @ Wx + prev_h @ Wh + b)", "missing term"),
+        Mistake(z, "tanh is missing: next_h = np.tanh(x @ Wx + prev_h @ Wh + b)", "missing term"),
         Mistake(
-            np.tanh(a - b), "the bias b is missing: add b to the pre-activation", "missing term"
+            np.tanh(z - b), "the bias b is missing: add b to the pre-activation", "missing term"
         ),
         Mistake(
             np.tanh(x @ Wx + b),
@@ -263,7 +240,7 @@ def step_forward_mistakes(x, h0, Wx, Wh, b):
             "Wh is transposed: the recurrent term is prev_h @ Wh, prev_h (N, H) times Wh (H, H)",
             "transpose",
         ),
-        Mistake(1 / (1 + np.exp(-a)), "this is the sigmoid of the pre-activation: use np.tanh"),
+        Mistake(1 / (1 + np.exp(-z)), "this is the sigmoid of the pre-activation: use np.tanh"),
     ]
     if Wx.shape[0] == Wx.shape[1]:  # only square Wx lets the swap run
         mistakes.append(
@@ -281,12 +258,12 @@ def check_rnn_step_forward(rnn_step_forward_fn, N=3, D=4, H=5, seed=0):
     """rnn_step_forward(x, prev_h, Wx, Wh, b) -> (next_h, cache (x, prev_h, Wx, Wh, next_h))."""
     x3, h0, Wx, Wh, b = rnn_problem(seed, N, 1, D, H)
     x = x3[:, 0]
-    a = x @ Wx + h0 @ Wh + b
-    next_h = np.tanh(a)
+    z = x @ Wx + h0 @ Wh + b
+    next_h = np.tanh(z)
     pre_activation = Mistake(
-        a,
-        "holds the pre-activation a (store next_h = tanh(a): the backward gets "
-        "tanh'(a) = 1 - next_h**2 from it)",
+        z,
+        "holds the pre-activation z (store next_h = tanh(z): the backward gets "
+        "tanh'(z) = 1 - next_h**2 from it)",
     )
     probe = Probe(
         rnn_inputs(x, h0, Wx, Wh, b, sequence=False),
@@ -307,30 +284,30 @@ def step_backward_mistakes(dnext_h, cache, b):
     """{output: Mistakes} of one step's backward pass, simulated from the trusted step."""
     x, prev_h, Wx, Wh, next_h = cache
     names = ("dx", "dprev_h", "dWx", "dWh", "db")
-    a = x @ Wx + prev_h @ Wh + b
+    z = x @ Wx + prev_h @ Wh + b
 
     def wrong_tanh(mistake):
-        da = dnext_h * _tanh_grad(mistake, next_h, prev_h, a)
-        return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+        dz = dnext_h * _tanh_grad(mistake, next_h, prev_h, z)
+        return dz @ Wx.T, dz @ Wh.T, x.T @ dz, prev_h.T @ dz, dz.sum(axis=0)
 
     mistakes = simulated(wrong_tanh, tanh_mistakes("next_h"), names=names)
     for name, more in upstream_mistakes(rnn_step_backward, dnext_h, cache, names=names).items():
         mistakes[name] += more
-    da = dnext_h * (1 - next_h**2)
+    dz = dnext_h * (1 - next_h**2)
     mistakes["dx"].append(
-        Mistake(da @ Wh.T, "dx uses Wh: x is multiplied by Wx, so dx = da @ Wx.T", "order")
+        Mistake(dz @ Wh.T, "dx uses Wh: x is multiplied by Wx, so dx = dz @ Wx.T", "order")
     )
     mistakes["dprev_h"].append(
         Mistake(
-            da @ Wh,
-            "Wh is not transposed: dprev_h = da @ Wh.T, since a = ... + prev_h @ Wh",
+            dz @ Wh,
+            "Wh is not transposed: dprev_h = dz @ Wh.T, since z = ... + prev_h @ Wh",
             "transpose",
         )
     )
     mistakes["dWh"].append(
         Mistake(
-            next_h.T @ da,
-            "uses next_h: Wh multiplies the previous state, so dWh = prev_h.T @ da",
+            next_h.T @ dz,
+            "uses next_h: Wh multiplies the previous state, so dWh = prev_h.T @ dz",
             "wrong point",
         )
     )
@@ -462,7 +439,7 @@ RNN_MISTAKES = {
     ),
     "dWh_next": (
         "wrong point",
-        "uses h_t: Wh multiplies the previous state, so add h_{t-1}.T @ da (h0 at t = 0)",
+        "uses h_t: Wh multiplies the previous state, so add h_{t-1}.T @ dz (h0 at t = 0)",
     ),
 }
 

@@ -366,7 +366,12 @@ class LabNotebook:
 
     def type_into(self, index, text):
         """Replace the source of a cell with text, typed into its editor as a student does."""
-        editor = self.cell(index).locator(".cm-content")
+        cell = self.cell(index)
+        rendered = cell.locator(".jp-MarkdownOutput")  # a markdown cell opens by a double click
+        if rendered.count() and rendered.first.is_visible():
+            rendered.first.scroll_into_view_if_needed()
+            rendered.first.dblclick()
+        editor = cell.locator(".cm-content")
         editor.scroll_into_view_if_needed()
         editor.click()
         self.page.keyboard.press("ControlOrMeta+a")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from autograder.notebooks import source_notebook, written_questions
 from gradlab.checking import CheckFailed
 from tests.browser.lab import (
     ARTIFACTS,
@@ -27,6 +28,7 @@ from tests.browser.lab import (
 LESSON = "01_softmax"
 EXERCISE = "softmax"
 EXERCISES = ("softmax", "softmax_jacobian", "softmax_cross_entropy")
+WRITTEN = [q.grade_id for q in written_questions(source_notebook(LESSON))]
 # the classic slip: one normalisation over the whole batch instead of one per row
 WRONG_SOFTMAX = "def softmax(z):\n    e = np.exp(z - z.max())\n    return e / e.sum()\n"
 
@@ -156,6 +158,9 @@ def test_the_widget_redraws_its_figure_when_moved(lesson):
 
 def test_validate_passes_a_complete_notebook(lesson):
     answer_every_exercise(lesson)
+    # and the written questions: nbgrader's Validate lists an answer left as handed out
+    for grade_id in WRITTEN:
+        lesson.type_into(cell_index(lesson.file, grade_id), "My answer, in my own words.")
     dialog = lesson.validate()
     message = dialog.locator("#validation-message")
     expect(message).to_have_class(re.compile(r"\bvalidation-success\b"))

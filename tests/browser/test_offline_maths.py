@@ -1,7 +1,8 @@
 """HTML written by the course shows its maths alone and with no network: MathJax 3 is inside
-the page (autograder.outputs.mathjax), or, for feedback pages, in one copy beside a student's
-pages and in their archive; checked in Chromium on a file:// page copied (or unzipped) on its
-own into another folder, with every request that is not a file refused."""
+the page (autograder.outputs.mathjax: formgrader's pages), or the maths is MathML, typeset
+when the page was made (autograder.outputs.mathml: feedback pages, which carry no MathJax);
+checked in Chromium on a file:// page copied (or unzipped) on its own into another folder,
+with every request that is not a file refused."""
 
 import shutil
 import subprocess
@@ -12,7 +13,8 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from autograder.outputs.mathjax import MARKER, inline_mathjax
+from autograder.course import PAGE_FILTERS
+from autograder.outputs.mathjax import MARKER, inline_scripts, without_mathjax
 from tests.browser.lab import ARTIFACTS, KERNEL_TIMEOUT, REPO
 
 LESSON = "01_softmax"
@@ -80,19 +82,46 @@ def alone(html_file, tmp_path):
     return copy
 
 
+def assert_mathml_shown(page, refused, formulas=None):
+    """Every formula is MathML that Chromium lays out (as many as `formulas` when given), no
+    TeX left, no MathJax fetched."""
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('math')].map(m => m.getBoundingClientRect().width)"
+    )
+    assert widths and (formulas is None or len(widths) == formulas), widths
+    assert min(widths) > 0, "a formula is laid out"
+    assert "$$" not in page.locator("body").inner_text(), "raw TeX left on the page"
+    assert not [url for url in refused if "mathjax" in url.lower()], refused
+
+
 @pytest.mark.parametrize("template", ["lab", "classic"])
 def test_nbconvert_html_with_mathjax_inline_shows_its_maths_alone_offline(
     chromium, tmp_path, template
 ):
+    """As formgrader's pages have it (mathjax.template)."""
     html_file = tmp_path / "maths.html"
     html = HTMLExporter(template_name=template).from_notebook_node(maths_notebook())[0]
-    html_file.write_text(inline_mathjax(html), encoding="utf-8")
-    assert inline_mathjax(html_file.read_text()) == html_file.read_text(), "done only once"
+    html = without_mathjax(html).replace("</head>", inline_scripts() + "</head>", 1)
+    html_file.write_text(html, encoding="utf-8")
     page, refused, failed = open_offline(chromium, alone(html_file, tmp_path))
     try:
         assert_maths_typeset(page, refused, failed, len(FORMULAS))
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"offline-maths-{template}.png"))
+    finally:
+        page.close()
+
+
+def test_maths_made_mathml_shows_alone_offline_without_mathjax(chromium, tmp_path):
+    """The course's markdown filter (feedback pages) typesets the maths as MathML."""
+    html_file = tmp_path / "maths.html"
+    exporter = HTMLExporter(template_name="classic", filters=PAGE_FILTERS)
+    html = without_mathjax(exporter.from_notebook_node(maths_notebook())[0])
+    assert "<math" in html and MARKER not in html
+    html_file.write_text(html, encoding="utf-8")
+    page, refused, _ = open_offline(chromium, alone(html_file, tmp_path))
+    try:
+        assert_mathml_shown(page, refused, len(FORMULAS))
     finally:
         page.close()
 
@@ -129,16 +158,16 @@ def test_a_student_s_archive_unzipped_alone_shows_its_maths_offline(
     chromium, graded_class, tmp_path
 ):
     html_file = feedback_file(graded_class)
-    assert MARKER in html_file.read_text()
-    assert html_file.stat().st_size < 300_000, "MathJax is shared, not in every page"
+    assert MARKER not in html_file.read_text(), "no MathJax: the maths is MathML"
+    assert html_file.stat().st_size < 300_000
     with zipfile.ZipFile(graded_class / "feedback-archives" / "alice.zip") as archive:
         archive.extractall(tmp_path / "mailed")
     unzipped = tmp_path / "mailed" / html_file.relative_to(graded_class / "feedback")
-    page, refused, failed = open_offline(chromium, unzipped)
+    page, refused, _ = open_offline(chromium, unzipped)
     try:
-        assert_maths_typeset(page, refused, failed)
+        assert_mathml_shown(page, refused)
         assert not refused, f"a feedback page fetches nothing: {refused}"
-        page.locator("mjx-container[display]").first.scroll_into_view_if_needed()
+        page.locator("math[display=block]").first.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "feedback-offline.png"))
     finally:

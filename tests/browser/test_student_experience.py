@@ -295,6 +295,17 @@ def test_a_dragged_slider_redraws_once_on_release_and_never_beside_a_stale_figur
     assert shown_without_status == {final}, f"a figure shown as current is the new one: {seen}"
 
 
+def test_a_lesson_opens_saved(lesson):
+    """A student who opens a lesson and closes it is not asked to save what they did not
+    change: the kernel's language_info, which JupyterLab writes into the notebook when the
+    kernel starts, is already the notebook's."""
+    lesson.page.wait_for_timeout(1000)  # the kernel's info has arrived (the kernel is idle)
+    dirty = lesson.page.evaluate(
+        "path => window.jupyterapp.shell.currentWidget.context.model.dirty", lesson.path
+    )
+    assert dirty is False
+
+
 def test_the_student_lab_has_no_instructor_tools(lab, page, lesson):
     # `make lab` starts the lab on this configuration
     dry_run = subprocess.run(

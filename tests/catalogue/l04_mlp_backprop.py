@@ -453,7 +453,7 @@ def classic_thresholds_as_biases(x, y, V, gamma, W, theta):
     return np.outer(x, e), e, np.outer(b, g), g
 
 
-@wrong("classic_bp_grads", "the typo of the seed's line (c)", "wrong point")
+@wrong("classic_bp_grads", "the slip in line (c) of Section 6", "wrong point")
 def classic_seed_typo(x, y, V, gamma, W, theta):
     alpha = x @ V
     b = 1 / (1 + np.exp(-(alpha - gamma)))

@@ -62,3 +62,19 @@ def delta_entry_by_entry(delta_next, W_next, z, activation="sigmoid"):
             else:
                 delta[n, h] = back / np.cosh(z[n, h]) ** 2
     return delta
+
+
+@wrong("hidden_delta", "right for activation='sigmoid' only: the derivative must be", "formula")
+def delta_with_the_sigmoids_slope_whatever_the_activation(
+    delta_next, W_next, z, activation="sigmoid"
+):
+    s = 1 / (1 + np.exp(-z))
+    return (delta_next @ W_next.T) * s * (1 - s)
+
+
+@wrong("hidden_delta", "right for activation='tanh' only: the derivative must be", "formula")
+def delta_with_tanhs_slope_for_relu(delta_next, W_next, z, activation="sigmoid"):
+    if activation == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        return (delta_next @ W_next.T) * s * (1 - s)
+    return (delta_next @ W_next.T) * (1 - np.tanh(z) ** 2)

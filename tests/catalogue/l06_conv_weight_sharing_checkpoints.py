@@ -31,7 +31,7 @@ def input_grad_one_window_short(dz, w):
     return dx
 
 
-@wrong("conv1d_input_grad", "has shape", "shape")
+@wrong("conv1d_input_grad", "the length of a 'valid' convolution", "shape")
 def input_grad_as_a_valid_correlation(dz, w):
     return np.correlate(dz, w, mode="valid")
 
@@ -48,3 +48,8 @@ def input_grad_by_the_transposed_matrix(dz, w):
     for i in range(m):
         M[i, i : i + k] = w
     return M.T @ dz
+
+
+@wrong("conv1d_input_grad", "the full convolution of dz with w", "shape")
+def input_grad_as_a_same_convolution(dz, w):
+    return np.convolve(dz, w, mode="same")

@@ -55,3 +55,22 @@ def window_grad_by_a_scan(window, dout):
     dwindow = np.zeros((PH, PW))
     dwindow[where] = dout
     return dwindow
+
+
+@wrong("max_window_grad", "dout was given to the maximum of every column (or row)", "formula")
+def window_grad_to_every_columns_maximum(window, dout):
+    dwindow = np.zeros(window.shape)
+    rows = np.argmax(window, axis=0)
+    for c, r in enumerate(rows):
+        dwindow[r, c] = dout
+    return dwindow
+
+
+@wrong("max_window_grad", "here to every row's, np.argmax(window, axis=1)", "formula")
+def window_grad_to_every_rows_maximum(window, dout):
+    return np.where(window == window.max(axis=1, keepdims=True), dout, 0.0)
+
+
+@wrong("max_window_grad", "not to the one maximum of the whole window", "formula")
+def window_grad_to_the_upper_half(window, dout):
+    return np.where(window >= np.median(window), dout, 0.0)

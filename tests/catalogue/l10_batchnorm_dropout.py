@@ -347,3 +347,139 @@ def dropout_backward_element_by_element(dout, cache):
 def batchnorm_forward_divides_the_mean_only(x, gamma, beta, eps=1e-5):
     x_hat = x - x.mean(axis=0) / np.sqrt(x.var(axis=0) + eps)  # precedence: / before -
     return gamma * x_hat + beta, (x, gamma, beta, eps)
+
+
+# ---------------------------------------------------------------- batchnorm_forward_mode
+
+
+@wrong(
+    "batchnorm_forward_mode",
+    "the running averages were updated with the weights swapped",
+    "formula",
+)
+def forward_mode_with_the_weights_swapped(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    mean, var = bn_param["running_mean"], bn_param["running_var"]
+    new = dict(bn_param)
+    if bn_param["mode"] == "train":
+        out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta
+        new["running_mean"] = (1 - momentum) * mean + momentum * x.mean(axis=0)
+        new["running_var"] = (1 - momentum) * var + momentum * x.var(axis=0)
+    else:
+        out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    return out, new
+
+
+@wrong(
+    "batchnorm_forward_mode", "in test mode out was normalised with the batch statistics", "formula"
+)
+def forward_mode_with_batch_statistics_at_test_time(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    new = dict(bn_param)
+    out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta
+    if bn_param["mode"] == "train":
+        new["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * x.mean(axis=0)
+        new["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * x.var(axis=0)
+    return out, new
+
+
+@wrong("batchnorm_forward_mode", "modified its input `bn_param` in place", "modified input")
+def forward_mode_in_place_as_in_cs231n(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    if bn_param["mode"] == "train":
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+        bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mu
+        bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var
+    else:
+        out = gamma * (x - bn_param["running_mean"]) / np.sqrt(bn_param["running_var"] + eps)
+        out = out + beta
+    return out, bn_param
+
+
+@wrong("batchnorm_forward_mode", "modified its input `bn_param` in place", "modified input")
+def forward_mode_updates_the_arrays_in_place(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    new = dict(bn_param)  # a new dict, but the same arrays
+    if bn_param["mode"] == "train":
+        out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta
+        new["running_mean"] *= momentum
+        new["running_mean"] += (1 - momentum) * x.mean(axis=0)
+        new["running_var"] *= momentum
+        new["running_var"] += (1 - momentum) * x.var(axis=0)
+    else:
+        out = gamma * (x - new["running_mean"]) / np.sqrt(new["running_var"] + eps) + beta
+    return out, new
+
+
+@wrong("batchnorm_forward_mode", "updated with the unbiased batch variance", "formula")
+def forward_mode_with_the_unbiased_running_variance(x, gamma, beta, bn_param):
+    # PyTorch's choice, not the course's
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    mean, var = bn_param["running_mean"], bn_param["running_var"]
+    new = dict(bn_param)
+    if bn_param["mode"] == "train":
+        out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta
+        new["running_mean"] = momentum * mean + (1 - momentum) * x.mean(axis=0)
+        new["running_var"] = momentum * var + (1 - momentum) * x.var(axis=0, ddof=1)
+    else:
+        out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    return out, new
+
+
+@wrong("batchnorm_forward_mode", "in training mode out was normalised with the running", "formula")
+def forward_mode_with_running_statistics_in_training(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    mean, var = bn_param["running_mean"], bn_param["running_var"]
+    new = dict(bn_param)
+    out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    if bn_param["mode"] == "train":
+        new["running_mean"] = momentum * mean + (1 - momentum) * x.mean(axis=0)
+        new["running_var"] = momentum * var + (1 - momentum) * x.var(axis=0)
+    return out, new
+
+
+@wrong("batchnorm_forward_mode", "eps is not the one in bn_param", "formula")
+def forward_mode_ignores_the_eps_of_bn_param(x, gamma, beta, bn_param):
+    momentum = bn_param["momentum"]
+    mean, var = bn_param["running_mean"], bn_param["running_var"]
+    new = dict(bn_param)
+    if bn_param["mode"] == "train":
+        out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5) + beta
+        new["running_mean"] = momentum * mean + (1 - momentum) * x.mean(axis=0)
+        new["running_var"] = momentum * var + (1 - momentum) * x.var(axis=0)
+    else:
+        out = gamma * (x - mean) / np.sqrt(var + 1e-5) + beta
+    return out, new
+
+
+@wrong("batchnorm_forward_mode", "next_bn_param must have the keys of bn_param", "type")
+def forward_mode_returns_only_the_running_averages(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param["momentum"]
+    mean, var = bn_param["running_mean"], bn_param["running_var"]
+    if bn_param["mode"] == "train":
+        out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta
+        mean = momentum * mean + (1 - momentum) * x.mean(axis=0)
+        var = momentum * var + (1 - momentum) * x.var(axis=0)
+    else:
+        out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    return out, {"running_mean": mean, "running_var": var}
+
+
+@right("batchnorm_forward_mode")
+def forward_mode_with_one_normalisation(x, gamma, beta, bn_param):
+    # choose the statistics, then normalise once; the new dict is built in one expression
+    eps = bn_param.get("eps", 1e-5)
+    tau = bn_param["momentum"]
+    if bn_param["mode"] == "test":
+        mu, var = bn_param["running_mean"], bn_param["running_var"]
+        updated = {}
+    else:
+        mu = np.sum(x, axis=0) / x.shape[0]
+        var = np.sum((x - mu) ** 2, axis=0) / x.shape[0]
+        updated = {
+            "running_mean": tau * bn_param["running_mean"] + (1 - tau) * mu,
+            "running_var": tau * bn_param["running_var"] + (1 - tau) * var,
+        }
+    out = (x - mu) * (gamma / np.sqrt(var + eps)) + beta
+    return out, {**bn_param, **updated}

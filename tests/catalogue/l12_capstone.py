@@ -240,7 +240,7 @@ def cnn_loss_names_the_gradients_differently(params, X, y=None):
 
 
 @right("cnn_loss")
-def cnn_loss_in_plain_numpy(params, X, y=None):
+def cnn_loss_in_plain_numpy(params, X, y=None, reg=0.0):
     """Every layer written out with NumPy alone: the student's own layers swapped in."""
     N = X.shape[0]
     W1, b1 = params["W1"], params["b1"]
@@ -261,6 +261,9 @@ def cnn_loss_in_plain_numpy(params, X, y=None):
     shifted = scores - scores.max(axis=1, keepdims=True)
     p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
     loss = -np.mean(np.log(p[np.arange(N), y]))
+    loss += reg * (
+        np.sum(W1 * W1) + np.sum(params["W2"] ** 2) + np.vdot(params["W3"], params["W3"])
+    )
     dscores = (p - np.eye(10)[y]) / N
     dh2 = dscores @ params["W3"].T
     da2 = dh2 * (a2 > 0)
@@ -269,18 +272,18 @@ def cnn_loss_in_plain_numpy(params, X, y=None):
     dh1 = dblocks.reshape(N, F, 4, 4, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(N, F, 8, 8)
     da1 = dh1 * (a1 > 0)
     grads = {
-        "W1": np.einsum("ncijpq,nfij->fcpq", windows, da1),
+        "W1": np.einsum("ncijpq,nfij->fcpq", windows, da1) + 2 * reg * W1,
         "b1": da1.sum(axis=(0, 2, 3)),
-        "W2": flat.T @ da2,
+        "W2": flat.T @ da2 + 2 * reg * params["W2"],
         "b2": da2.sum(axis=0),
-        "W3": h2.T @ dscores,
+        "W3": h2.T @ dscores + 2 * reg * params["W3"],
         "b3": dscores.sum(axis=0),
     }
     return loss, grads
 
 
 @right("cnn_loss")
-def cnn_loss_with_a_list_of_layers(params, X, y=None):
+def cnn_loss_with_a_list_of_layers(params, X, y=None, reg=0.0):
     """The same network as a list of (forward, backward, parameter names) run in a loop."""
     from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
     from gradlab.tools.layers import (
@@ -318,6 +321,152 @@ def cnn_loss_with_a_list_of_layers(params, X, y=None):
             dout, grads[names[0]], grads[names[1]] = result
         else:
             dout = result
+    for name in ("W1", "W2", "W3"):  # L2 on the weights only: d(reg * w**2)/dw = 2 * reg * w
+        loss = loss + reg * np.sum(params[name] ** 2)
+        grads[name] = grads[name] + 2 * reg * params[name]
+    return loss, grads
+
+
+@wrong("cnn_loss", "the biases are regularised too", "formula")
+def cnn_loss_regularises_the_biases(params, X, y=None, reg=0.0):
+    from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
+    from gradlab.tools.layers import (
+        affine_backward,
+        affine_forward,
+        max_pool_backward_fast,
+        max_pool_forward_fast,
+        relu_backward,
+        relu_forward,
+        softmax_loss,
+    )
+
+    N = X.shape[0]
+    z1, conv_cache = conv_forward_fast(X, params["W1"], params["b1"], {"stride": 1, "pad": 1})
+    h1, relu1_cache = relu_forward(z1)
+    pooled, pool_cache = max_pool_forward_fast(h1, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    z2, affine2_cache = affine_forward(pooled.reshape(N, -1), params["W2"], params["b2"])
+    h2, relu2_cache = relu_forward(z2)
+    scores, affine3_cache = affine_forward(h2, params["W3"], params["b3"])
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
+    dflat, grads["W2"], grads["b2"] = affine_backward(
+        relu_backward(dh2, relu2_cache), affine2_cache
+    )
+    dh1 = max_pool_backward_fast(dflat.reshape(pooled.shape), pool_cache)
+    _, grads["W1"], grads["b1"] = conv_backward_fast(relu_backward(dh1, relu1_cache), conv_cache)
+    for name in params:  # every parameter, the biases included
+        loss += reg * np.sum(params[name] ** 2)
+        grads[name] = grads[name] + 2 * reg * params[name]
+    return loss, grads
+
+
+@wrong("cnn_loss", "the regularisation gradient is reg * W", "factor")
+def cnn_loss_without_the_factor_2(params, X, y=None, reg=0.0):
+    from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
+    from gradlab.tools.layers import (
+        affine_backward,
+        affine_forward,
+        max_pool_backward_fast,
+        max_pool_forward_fast,
+        relu_backward,
+        relu_forward,
+        softmax_loss,
+    )
+
+    N = X.shape[0]
+    z1, conv_cache = conv_forward_fast(X, params["W1"], params["b1"], {"stride": 1, "pad": 1})
+    h1, relu1_cache = relu_forward(z1)
+    pooled, pool_cache = max_pool_forward_fast(h1, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    z2, affine2_cache = affine_forward(pooled.reshape(N, -1), params["W2"], params["b2"])
+    h2, relu2_cache = relu_forward(z2)
+    scores, affine3_cache = affine_forward(h2, params["W3"], params["b3"])
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
+    dflat, grads["W2"], grads["b2"] = affine_backward(
+        relu_backward(dh2, relu2_cache), affine2_cache
+    )
+    dh1 = max_pool_backward_fast(dflat.reshape(pooled.shape), pool_cache)
+    _, grads["W1"], grads["b1"] = conv_backward_fast(relu_backward(dh1, relu1_cache), conv_cache)
+    for name in ("W1", "W2", "W3"):
+        loss += reg * np.sum(params[name] ** 2)
+        grads[name] = grads[name] + reg * params[name]
+    return loss, grads
+
+
+@wrong("cnn_loss", "the regularisation term is missing from the loss", "missing term")
+def cnn_loss_regularises_the_gradients_only(params, X, y=None, reg=0.0):
+    from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
+    from gradlab.tools.layers import (
+        affine_backward,
+        affine_forward,
+        max_pool_backward_fast,
+        max_pool_forward_fast,
+        relu_backward,
+        relu_forward,
+        softmax_loss,
+    )
+
+    N = X.shape[0]
+    z1, conv_cache = conv_forward_fast(X, params["W1"], params["b1"], {"stride": 1, "pad": 1})
+    h1, relu1_cache = relu_forward(z1)
+    pooled, pool_cache = max_pool_forward_fast(h1, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    z2, affine2_cache = affine_forward(pooled.reshape(N, -1), params["W2"], params["b2"])
+    h2, relu2_cache = relu_forward(z2)
+    scores, affine3_cache = affine_forward(h2, params["W3"], params["b3"])
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
+    dflat, grads["W2"], grads["b2"] = affine_backward(
+        relu_backward(dh2, relu2_cache), affine2_cache
+    )
+    dh1 = max_pool_backward_fast(dflat.reshape(pooled.shape), pool_cache)
+    _, grads["W1"], grads["b1"] = conv_backward_fast(relu_backward(dh1, relu1_cache), conv_cache)
+    for name in ("W1", "W2", "W3"):
+        grads[name] = grads[name] + 2 * reg * params[name]
+    return loss, grads
+
+
+@wrong("cnn_loss", "0.5 * reg * sum(W**2) (with gradient reg * W), cs231n's", "formula")
+def cnn_loss_with_half_the_penalty(params, X, y=None, reg=0.0):
+    from gradlab.tools.conv import conv_backward_fast, conv_forward_fast
+    from gradlab.tools.layers import (
+        affine_backward,
+        affine_forward,
+        max_pool_backward_fast,
+        max_pool_forward_fast,
+        relu_backward,
+        relu_forward,
+        softmax_loss,
+    )
+
+    N = X.shape[0]
+    z1, conv_cache = conv_forward_fast(X, params["W1"], params["b1"], {"stride": 1, "pad": 1})
+    h1, relu1_cache = relu_forward(z1)
+    pooled, pool_cache = max_pool_forward_fast(h1, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    z2, affine2_cache = affine_forward(pooled.reshape(N, -1), params["W2"], params["b2"])
+    h2, relu2_cache = relu_forward(z2)
+    scores, affine3_cache = affine_forward(h2, params["W3"], params["b3"])
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dh2, grads["W3"], grads["b3"] = affine_backward(dscores, affine3_cache)
+    dflat, grads["W2"], grads["b2"] = affine_backward(
+        relu_backward(dh2, relu2_cache), affine2_cache
+    )
+    dh1 = max_pool_backward_fast(dflat.reshape(pooled.shape), pool_cache)
+    _, grads["W1"], grads["b1"] = conv_backward_fast(relu_backward(dh1, relu1_cache), conv_cache)
+    for name in ("W1", "W2", "W3"):
+        loss += 0.5 * reg * np.sum(params[name] ** 2)
+        grads[name] = grads[name] + reg * params[name]
     return loss, grads
 
 

@@ -238,3 +238,60 @@ def test_the_checks_pass_a_fresh_generator_and_read_no_other_randomness():
 
     bn.check_dropout_forward(spy, shape=(3, 4), keep_prob=0.5, seed=9)
     assert seen == [(np.ndarray, float, np.random.default_rng(9).bit_generator.state)]
+
+
+# ---------------------------------------------------------------- batchnorm in both modes
+
+
+def bn_param_for(mode, D, seed, momentum=0.9, eps=None):
+    rng = np.random.default_rng(seed)
+    bn_param = {"mode": mode, "momentum": momentum}
+    bn_param |= {"running_mean": rng.normal(size=D), "running_var": rng.uniform(0.5, 2, D)}
+    return bn_param if eps is None else {**bn_param, "eps": eps}
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("eps", [None, 0.1])
+def test_the_mode_solution_agrees_with_the_reference_and_leaves_its_inputs(sol, mode, eps):
+    x, gamma, beta, _ = problem(3, 7, 4)
+    bn_param = bn_param_for(mode, 4, 4, eps=eps)
+    kept = {key: np.copy(value) for key, value in bn_param.items()}
+    out, new = sol["batchnorm_forward_mode"](x, gamma, beta, bn_param)
+    ref_out, ref_new = bn.batchnorm_forward_mode(x, gamma, beta, bn_param)
+    assert agree(out, ref_out)
+    for key in ("running_mean", "running_var"):
+        assert agree(new[key], ref_new[key])
+    assert all(np.array_equal(kept[key], bn_param[key]) for key in kept)
+    assert new["mode"] == mode and new is not bn_param
+
+
+def test_training_mode_is_batchnorm_forward_and_test_mode_a_fixed_affine_map(sol):
+    x, gamma, beta, _ = problem(5, 9, 3)
+    bn_param = bn_param_for("train", 3, 6)
+    out, new = sol["batchnorm_forward_mode"](x, gamma, beta, bn_param)
+    assert agree(out, bn.batchnorm_forward(x, gamma, beta)[0])
+    assert agree(new["running_mean"], 0.9 * bn_param["running_mean"] + 0.1 * x.mean(axis=0))
+    assert agree(new["running_var"], 0.9 * bn_param["running_var"] + 0.1 * x.var(axis=0))
+    test = {**new, "mode": "test"}
+    whole, _ = sol["batchnorm_forward_mode"](x, gamma, beta, test)
+    alone = np.vstack(
+        [sol["batchnorm_forward_mode"](x[n : n + 1], gamma, beta, test)[0] for n in range(9)]
+    )
+    assert agree(whole, alone)  # in test mode an example's output does not depend on its batch
+
+
+@pytest.mark.parametrize("mistake", list(bn.MODE_MISTAKES))
+def test_every_mode_mistake_changes_the_answer(mistake):
+    mode = "test" if mistake.startswith("test_") else "train"
+    x, gamma, beta, running_mean, running_var = bn.mode_problem(0, 6, 4)
+    bn_param = {
+        "mode": mode,
+        "momentum": 0.9,
+        "running_mean": running_mean,
+        "running_var": running_var,
+    }
+    right_out, right_new = bn.batchnorm_forward_mode(x, gamma, beta, bn_param)
+    out, new = bn.batchnorm_forward_mode_variant(x, gamma, beta, bn_param, mistake)
+    changed = [not np.allclose(out, right_out)]
+    changed += [not np.allclose(new[k], right_new[k]) for k in ("running_mean", "running_var")]
+    assert any(changed), mistake

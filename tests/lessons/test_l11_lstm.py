@@ -271,3 +271,32 @@ def test_a_high_forget_bias_keeps_the_gradient_where_the_rnn_loses_it():
     dh[:, -1] = dh_last
     _, dh0, _, _, _ = lstm.lstm_backward(dh, (x, np.zeros((N, H)), Wx, Wh, b))
     assert np.linalg.norm(dh0) / np.linalg.norm(dh_last) > 1e-2
+
+
+# ---------------------------------------------------------------- the tools Section 6 uses
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_rnn_tool_is_lesson_08s_steps_composed(seed):
+    """The RNN given to this lesson (Lesson 08's reference for rnn_forward and rnn_backward)
+    is the step functions run over time, forwards and then backwards."""
+    from gradlab.exercises import rnn as steps
+    from gradlab.tools import rnn as tool
+
+    rng = np.random.default_rng(seed)
+    N, T, D, H = 3, 5, 2, 4
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    Wx, Wh, b = rng.normal(size=(D, H)), rng.normal(size=(H, H)) / 2, rng.normal(size=H)
+    dh = rng.normal(size=(N, T, H))
+    h, cache = tool.rnn_forward(x, h0, Wx, Wh, b)
+    prev, caches = h0, []
+    for t in range(T):
+        prev, step_cache = steps.rnn_step_forward(x[:, t], prev, Wx, Wh, b)
+        caches.append(step_cache)
+        assert np.allclose(h[:, t], prev, rtol=1e-13, atol=1e-15)
+    dx, dprev, dWx, dWh, db = np.zeros_like(x), np.zeros_like(h0), 0, 0, 0
+    for t in reversed(range(T)):
+        dx[:, t], dprev, dWx_t, dWh_t, db_t = steps.rnn_step_backward(dh[:, t] + dprev, caches[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    for got, expected in zip(tool.rnn_backward(dh, cache), (dx, dprev, dWx, dWh, db)):
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-14)

@@ -156,12 +156,41 @@ def test_the_gradient_check_problems_stay_away_from_every_kink():
 def test_every_cnn_mistake_differs_from_the_right_answer(mistake):
     params, X, y = capstone.cnn_problem(4, 3, 5, seed=0)
     if mistake in capstone.FORWARD_MISTAKES:
-        right, wrong = capstone.cnn_loss(params, X), capstone.cnn_variant(params, X, None, mistake)
+        right, wrong = (
+            capstone.cnn_loss(params, X),
+            capstone.cnn_variant(params, X, mistake=mistake),
+        )
         assert not np.allclose(right, wrong)
     else:
         _, right = capstone.cnn_loss(params, X, y)
-        _, wrong = capstone.cnn_variant(params, X, y, mistake)
+        _, wrong = capstone.cnn_variant(params, X, y, mistake=mistake)
         assert any(not np.allclose(right[k], wrong[k]) for k in right)
+
+
+@pytest.mark.parametrize("mistake", list(capstone.REG_MISTAKES))
+def test_every_regularisation_mistake_differs_from_the_right_answer(mistake):
+    params, X, y = capstone.cnn_problem(4, 3, 5, seed=0)
+    loss, right = capstone.cnn_loss(params, X, y, 0.1)
+    wrong_loss, wrong = capstone.cnn_variant(params, X, y, 0.1, mistake)
+    assert wrong_loss != pytest.approx(loss) or any(
+        not np.allclose(right[k], wrong[k]) for k in right
+    )
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.05, 1.0])
+def test_the_regularised_solution_matches_the_reference_and_its_central_differences(sol, reg):
+    params, X, y = capstone.cnn_problem(3, 2, 4, seed=5)
+    loss, grads = sol["cnn_loss"](params, X, y, reg)
+    trusted_loss, trusted = capstone.cnn_loss(params, X, y, reg)
+    assert loss == pytest.approx(trusted_loss, rel=1e-12)
+    assert loss == pytest.approx(capstone.cnn_loss_value(params, X, y, reg), rel=1e-12)
+    numeric = capstone.cnn_numerical_grads(params, X, y, reg)
+    for name in capstone.PARAM_NAMES:
+        assert rel_error(grads[name], trusted[name]) < 1e-10
+        assert rel_error(grads[name], numeric[name]) < 1e-6
+    unregularised = capstone.cnn_loss(params, X, y)[1]
+    for name in ("b1", "b2", "b3"):  # the biases are not regularised
+        assert np.allclose(grads[name], unregularised[name], rtol=1e-12, atol=1e-14)
 
 
 # ---------------------------------------------------------------- train
