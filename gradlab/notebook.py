@@ -36,12 +36,13 @@ import json
 import linecache
 import os
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from IPython import get_ipython
-from IPython.display import display
+from IPython.display import HTML, display
 
 from gradlab.checking import first_line, hint
 
@@ -135,7 +136,7 @@ def gentle_errors():
     """
     shell = get_ipython()
     if shell is not None:
-        shell.set_custom_exc((NotImplementedError, NameError), _show_error)
+        shell.set_custom_exc((Exception,), _show_error)
         shell.user_ns.setdefault("hint", hint)
 
 
@@ -147,6 +148,20 @@ def _show_error(shell, etype, value, tb, tb_offset=None):
     else:
         # the original traceback stays reachable, for %debug
         shell.showtraceback((UnfinishedExercise, unfinished, tb))
+    if "__session__" in shell.user_ns:  # JupyterLab's kernel
+        display(HTML(INTO_VIEW % (time.time() * 1000)))
+
+
+# Run All in JupyterLab shows the last cell, even when the run stopped at a failing cell far
+# above (jupyterlab/jupyterlab#8714): the cell that failed brings itself into view, by a
+# script in an (empty) HTML output, which JupyterLab runs when the output is its own. Only
+# just now: a notebook opened again later, its outputs trusted and run again, stays put.
+INTO_VIEW = """<script>{
+  const cell = document.currentScript && document.currentScript.closest(".jp-Cell");
+  if (cell && Date.now() - %d < 10000) {
+    setTimeout(() => cell.scrollIntoView({block: "center"}), 200);
+  }
+}</script>"""
 
 
 def unfinished_exercise(shell, error, tb):

@@ -26,6 +26,7 @@ from tests.browser.lab import (
     KERNEL_TIMEOUT,
     REPO,
     STUDENT_LAB,
+    UI_TIMEOUT,
     JupyterLab,
     LabNotebook,
     cell_index,
@@ -121,8 +122,10 @@ def test_run_all_on_the_untouched_lesson_stops_at_exercise_1_and_the_progress_li
     lesson.run_all()
     first_check = cell_index(lesson.file, f"{lesson.exercises[0]}_test")
     assert "not implemented yet" in lesson.wait_for_output(first_check, "CheckFailed")
-    # JupyterLab shows the bottom; nothing below the self-check that failed has run
-    lesson.screenshot("after-run-all-untouched-bottom")
+    # the self-check that failed is in view (JupyterLab alone shows the bottom), and nothing
+    # below it has run
+    expect(lesson.cell(first_check)).to_be_in_viewport(timeout=UI_TIMEOUT)
+    lesson.screenshot("after-run-all-untouched")
     later = lesson.page.evaluate(
         "i => window.jupyterapp.shell.currentWidget.content.widgets.slice(i + 1)"
         ".filter(w => w.model.type === 'code').map(w => w.model.executionCount)",
