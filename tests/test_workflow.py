@@ -6,6 +6,7 @@ submission, after a student changed a notebook. Then the run's own mechanics: a 
 on the same OUT waits for the first, and Ctrl-C stops a run that the next one resumes.
 """
 
+import contextlib
 import csv
 import fcntl
 import os
@@ -57,15 +58,19 @@ def db(out):
     return f"sqlite:///{out / 'course' / 'gradebook.db'}"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """The class, graded once; `again()` grades it again into the same OUT.
-
-    The grader's version is held fixed: these runs are about the class changing, not the
-    grader (whose code other work may be editing meanwhile).
-    """
+@contextlib.contextmanager
+def grader_version_fixed():
+    """The grader's version held fixed: runs about the class changing, not about the grader
+    (whose code other work may be editing meanwhile)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("autograder.grade.grader_version", lambda: "fixed")
+        yield
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The class, graded once; `again()` grades it again into the same OUT."""
+    with grader_version_fixed():
         yield _graded_class(tmp_path_factory)
 
 

@@ -18,7 +18,7 @@ from autograder.outputs import lms
 from autograder.record.manual import TO_GRADE, WRITTEN_KIND
 from autograder.run.sandbox import Limits
 from tests.test_grading import solved, student_version
-from tests.test_workflow import put
+from tests.test_workflow import grader_version_fixed, put
 
 LIMITS = Limits(cell_seconds=10, notebook_seconds=60)
 LESSON = "01_softmax"
@@ -64,10 +64,8 @@ def _answered(lesson, text):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """ada solves lesson 01 and answers its written questions; dee hands in the student
-    version; cy hands in nothing. The grader's version is held fixed: these runs are about
-    grading by hand, not the grader (whose code other work may be editing meanwhile)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("autograder.grade.grader_version", lambda: "fixed")
+    version; cy hands in nothing."""
+    with grader_version_fixed():
         yield _graded_class(tmp_path_factory)
 
 

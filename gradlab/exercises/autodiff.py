@@ -280,33 +280,29 @@ def check_mul_vjp(mul_vjp_fn, a_shape=(3, 4), b_shape=(3, 4), seed=0):
     g = rng.normal(size=np.broadcast_shapes(a_shape, b_shape))
     da = numerical_vjp(lambda a_: a_ * b, a, g)
     db = numerical_vjp(lambda b_: a * b_, b, g)
-    other = "each gradient takes the OTHER factor: the derivative of a * b with respect to a is b"
-    mistakes = {
-        "da": [
+    factors = {"a": (a, a_shape), "b": (b, b_shape)}
+
+    def typical(x, y):
+        """The typical mistakes of dx, for y the other factor."""
+        right = f"d{x} = unbroadcast(g * {y}, {x}.shape)"
+        (mine, shape), (theirs, _) = factors[x], factors[y]
+        other = (
+            "each gradient takes the OTHER factor: the derivative of a * b with respect to a is b"
+        )
+        return [
             Mistake(
-                unbroadcast(g * a, a_shape),
-                f"da uses a where it should use b ({other}): da = unbroadcast(g * b, a.shape)",
+                unbroadcast(g * mine, shape),
+                f"d{x} uses {x} where it should use {y} ({other}): {right}",
                 "order",
             ),
             Mistake(
-                unbroadcast(b + 0 * g, a_shape),
-                "the upstream gradient g is missing: da = unbroadcast(g * b, a.shape)",
+                unbroadcast(theirs + 0 * g, shape),
+                f"the upstream gradient g is missing: {right}",
                 "missing term",
             ),
-        ],
-        "db": [
-            Mistake(
-                unbroadcast(g * b, b_shape),
-                f"db uses b where it should use a ({other}): db = unbroadcast(g * a, b.shape)",
-                "order",
-            ),
-            Mistake(
-                unbroadcast(a + 0 * g, b_shape),
-                "the upstream gradient g is missing: db = unbroadcast(g * a, b.shape)",
-                "missing term",
-            ),
-        ],
-    }
+        ]
+
+    mistakes = {"da": typical("a", "b"), "db": typical("b", "a")}
     case = f"a {a_shape}, b {b_shape}, g {g.shape}"
     with Check("mul_vjp", mul_vjp_fn, case) as check:
         result = check.call(g, a, b)
