@@ -214,11 +214,13 @@ def _grades_section(results, lessons, students):
         row += [_cell(total, shares[s], True), _cell(_percent(shares[s]), shares[s], True)]
         rows.append(row)
     order = sorted(students, key=lambda s: (-shares[s], s))
+    # the class at a glance first, then every student (a filter finds one among a thousand)
     return f"""<h2 id="grades">Score distribution per lesson</h2>
-{_sortable(["student", *(x.split("_")[0] for x in lessons), "total", "%"], rows, "grades-table")}
-<p class="note">{", ".join(esc(x) for x in lessons)}</p>
 {_score_plot(results, lessons)}
-{_progress_plot(progress, order, lessons)}"""
+{_progress_plot(progress, order, lessons)}
+<h3>Every student's grades</h3>
+{_sortable(["student", *(x.split("_")[0] for x in lessons), "total", "%"], rows, "grades-table")}
+<p class="note">{", ".join(esc(x) for x in lessons)}</p>"""
 
 
 def _items_section(results, items):
