@@ -305,9 +305,12 @@ def _same_files(files, there):
 
 
 @contextlib.contextmanager
-def only_students(api, others):
-    """nbgrader's converters, called for every student ("*"), leave out `others`: one run for
-    a batch of a lesson's students, where a run per student would cost half as much again."""
+def only_students(api, lesson, students):
+    """nbgrader's converters, called for every student ("*") of `lesson`, run for `students`
+    alone (every other student who handed it in is excluded): one run for a batch of a
+    lesson's students, where a run per student would cost half as much again."""
+    submitted = Path(api.coursedir.root) / "submitted"
+    others = {p.name for p in submitted.iterdir() if (p / lesson).is_dir()} - set(students)
     with temp_attrs(api.coursedir, student_id_exclude=",".join(sorted(others))):
         yield
 

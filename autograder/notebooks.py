@@ -11,6 +11,7 @@ import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
 from autograder.course import SOURCE, notebook_name
+from autograder.record.preprocessors import SOLUTION_MARKER
 
 TEST_SUFFIX = "_test"
 
@@ -91,10 +92,8 @@ def written_questions(nb):
         if is_written(cell):
             meta = nbgrader_meta(cell)
             asked = before.source if before is not None and before.cell_type == "markdown" else ""
-            answer = "\n".join(
-                line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
-            )
-            answer = answer.replace("### END SOLUTION", "").strip()
+            lines = cell.source.splitlines()
+            answer = "\n".join(line for line in lines if not SOLUTION_MARKER.match(line)).strip()
             found.append(WrittenQuestion(meta["grade_id"], float(meta["points"]), asked, answer))
     return found
 

@@ -67,7 +67,7 @@ def _soup_only_where_it_changes_something():
 def _lesson_feedback(job):
     """A batch of a lesson's pages, made whole into OUT/feedback. Returns the core-seconds
     they took and {(student, lesson): why} for the pages that could not be made."""
-    course, out, lesson, students, others, db_url = job
+    course, out, lesson, students, db_url = job
     cpu = time.process_time()
     warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session warnings, not ours
     api = nbgrader_api(course, db_url=db_url)
@@ -76,7 +76,7 @@ def _lesson_feedback(job):
     with _soup_only_where_it_changes_something():
         # one run for the batch; should it fail, each student alone: one failure costs only
         # that student's page, and nbgrader's log then says why
-        with only_students(api, others):
+        with only_students(api, lesson, students):
             together = api.generate_feedback(lesson, "*")["success"]
         for student in [] if together else students:
             result = api.generate_feedback(lesson, student)
@@ -138,11 +138,9 @@ def generate(course, out, items, workers, db_url=None):
     size = max(BATCH, math.ceil(len(items) / workers.jobs))
     work = []
     for lesson, students in sorted(by_lesson.items()):
-        submitted = {p.name for p in (course / "submitted").iterdir() if (p / lesson).is_dir()}
         students.sort()
         for i in range(0, len(students), size):
-            batch = students[i : i + size]
-            work.append((course, out, lesson, batch, submitted - set(batch), db_url))
+            work.append((course, out, lesson, students[i : i + size], db_url))
     done, cpu = _on_workers(_lesson_feedback, work, workers)
     return cpu, {key: why for unmade in done for key, why in unmade.items()}
 
