@@ -129,7 +129,18 @@ class WarmKernel:
         self.sandbox.close()
 
 
-class BoundedExecute(Execute):
+class NoOutputWidgetMimic:
+    """An nbclient client that mimics no Output widget: nbclient's sends its state back to the
+    kernel on the shell channel, and then, now and then, the kernel does not see the next
+    cell until the cell's timeout interrupts it (nbclient issue #312; 1 notebook in 48 of
+    lesson 10 here, and a 120 s wait in the test suite's runs). A grader is no front end: what
+    an Output widget shows goes to its cell."""
+
+    def on_comm_open_jupyter_widget(self, msg):
+        return None
+
+
+class BoundedExecute(NoOutputWidgetMimic, Execute):
     """nbgrader's Execute, keeping at most so much output per cell and per notebook.
 
     What is over the bound is dropped, with a visible note; an error is always kept (it
@@ -144,13 +155,6 @@ class BoundedExecute(Execute):
         self.cut = set()  # cells whose output was cut
         self.kernel_cpu = ProcessCPU(kernel_pid)
         self.phases = {}  # "student cells" -> the kernel's core-seconds
-
-    def on_comm_open_jupyter_widget(self, msg):
-        """No Output widget mimicked: nbclient's sends its state back to the kernel on the
-        shell channel, and then, now and then, the kernel does not see the next cell until
-        the cell's timeout interrupts it (nbclient issue #312; 1 notebook in 48 of lesson 10
-        here). A grader is no front end: what an Output widget shows goes to its cell."""
-        return None
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
         if cell_index in self.unrun:

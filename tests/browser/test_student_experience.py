@@ -15,7 +15,6 @@ import subprocess
 import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 from playwright.sync_api import expect
 
 from autograder.course import LESSONS, kernel_config, lesson_ids, notebook_name
@@ -35,6 +34,7 @@ from tests.browser.lab import (
     solution_source,
     visible_test_source,
 )
+from tests.test_notebooks import Client
 
 LESSON = "04_mlp_backprop"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -349,7 +349,7 @@ def test_every_cell_that_needs_an_unfinished_exercise_says_so_in_one_line(lesson
     name = notebook_name(lesson_id)
     shutil.copy(LESSONS / lesson_id / name, tmp_path / name)
     nb = nbformat.read(tmp_path / name, as_version=4)
-    NotebookClient(
+    Client(
         nb,
         timeout=120,
         allow_errors=True,
