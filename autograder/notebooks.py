@@ -12,6 +12,7 @@ from nbgrader.preprocessors import ClearSolutions
 
 from autograder.course import SOURCE, notebook_name
 from autograder.record.preprocessors import SOLUTION_MARKER
+from gradlab.notebook import HIDDEN_TESTS, visible
 
 TEST_SUFFIX = "_test"
 
@@ -26,6 +27,16 @@ class GradedCell:
     def exercise(self):
         """The name of the function this cell tests."""
         return self.grade_id.removesuffix(TEST_SUFFIX)
+
+    @property
+    def visible(self):
+        """The tests every student sees (the cell without its hidden tests)."""
+        return visible(self.source)
+
+    @property
+    def hidden(self):
+        """The hidden tests, "" when it has none."""
+        return "\n".join(HIDDEN_TESTS.findall(self.source))
 
 
 def read(path):

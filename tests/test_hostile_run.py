@@ -98,6 +98,26 @@ def softmax(z):
     print("HISTORY:", ip.history_manager.input_hist_raw if ip else None)
     raise RuntimeError("".join(str(m) for m in sys.modules))
 """
+# what the trusted run's child sees of the hidden cases, it may try to say: on a visible case,
+# after the hidden ones were run (RECORDS: the shapes its softmax was called on), or on a
+# hidden case itself (RAISES_ON_HIDDEN: the hidden Jacobians are of sizes 2 and 7)
+RECORDS = {
+    "softmax": """seen = []
+def softmax(z):
+    seen.append("x".join(map(str, z.shape)))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+    "softmax_cross_entropy": """def softmax_cross_entropy(z, y):
+    raise ValueError("RECORDED " + "+".join(seen))
+""",
+}
+RAISES_ON_HIDDEN = """def softmax_jacobian(z):
+    if z.shape != (4,):
+        raise ValueError("LEAK " + repr(z.tolist()))
+    s = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    return np.diag(s) - np.outer(s, s)
+"""
 # two students graded at the same time, one sending bits, one listening for them
 SENDS = """import fcntl, os, time, ctypes, threading
 import numpy
@@ -127,7 +147,7 @@ for _ in range(16):
         fcntl.flock(target, fcntl.LOCK_UN)
         heard.append("free")
     except OSError as exc:
-        heard.append("refused" if exc.errno == 1 else "RECEIVED a lock")
+        heard.append("refused" if exc.errno in (1, 38) else "RECEIVED a lock")
     try:
         heard.append("RECEIVED a load " + open("/proc/loadavg").read())
     except OSError:
@@ -155,6 +175,10 @@ def graded(tmp_path_factory):
         ("busy", LESSON): solved(LESSON, extra_cells=[BUSY]),
         ("looks_for_hidden_tests", LESSON): student_version(
             LESSON, {**_solutions(LESSON), "softmax": LOOKS_FOR_HIDDEN_TESTS}
+        ),
+        ("records_hidden", LESSON): student_version(LESSON, {**_solutions(LESSON), **RECORDS}),
+        ("raises_on_hidden", LESSON): student_version(
+            LESSON, {**_solutions(LESSON), "softmax_jacobian": RAISES_ON_HIDDEN}
         ),
     }
     for name, payload in PAYLOADS.items():
@@ -221,6 +245,17 @@ def test_no_hidden_test_reaches_a_kernel_or_the_feedback(graded):
     html = page(graded, "looks_for_hidden_tests")
     assert "CELL:" in html  # its hook ran, and saw only the cells a student has
     assert not any(line in html for line in hidden)
+
+
+def test_what_the_child_says_after_seeing_a_hidden_case_reaches_no_page(graded):
+    # every visible test runs before any hidden one: what it says of them is shown
+    (recorded,) = re.findall(r"RECORDED (4x5[0-9x+]*)", page(graded, "records_hidden"))
+    assert set(recorded.split("+")) == {"4x5", "5", "3x4"}, recorded  # not 1x3, 6x6, 7, 5x5
+    # on a hidden case, its error's type only, and the case's size and scale
+    html = page(graded, "raises_on_hidden")
+    assert "LEAK [" not in html and "raised ValueError on a hidden case" in html
+    cells = {c.grade_id: c for c in graded["results"][("raises_on_hidden", LESSON)].cells}
+    assert cells["softmax_jacobian_test"].score == 0 and cells["softmax_test"].score == 2
 
 
 def test_two_students_graded_at_once_exchange_nothing(graded):

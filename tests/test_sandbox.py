@@ -341,8 +341,8 @@ def test_functions_given_to_student_code_are_called_back(runtime, way):
             "from gradlab.exercises.chain_rule import check_numerical_gradient\n"
             "check_numerical_gradient(numerical_gradient, shape=(2, 3))"
         )
-        functions = {"numerical_gradient": proxy(process, "numerical_gradient")}
-        assert run_graded_cell(test, functions).passed
+        namespace = {"numerical_gradient": proxy(process, "numerical_gradient")}
+        assert run_graded_cell(test, namespace).passed
     finally:
         process.close()
 

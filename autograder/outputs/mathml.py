@@ -9,20 +9,52 @@ formula it cannot convert stays as its TeX. What comes out is then cleaned by th
 allowlist (autograder.outputs.sanitize) like everything else: a student's maths is theirs.
 """
 
+import functools
 import html
 import re
+import time
 from html.parser import HTMLParser
 
 from latex2mathml.converter import convert
 
 # where TeX is not maths: code, and what is no text at all
 _NOT_MATHS = {"code", "pre", "script", "style", "textarea", "math"}
-_MATHS = re.compile(
-    r"\$\$(?P<display>.+?)\$\$|\\\[(?P<bracket>.+?)\\\]|\\\((?P<paren>.+?)\\\)"
-    r"|(?<![\\$])\$(?P<inline>[^$]+?)\$",
-    re.S,
-)
+# the delimiters, in the order they are tried where one starts: (opener, closer, display)
+_DELIMITERS = (("$$", "$$", True), ("\\[", "\\]", True), ("\\(", "\\)", False), ("$", "$", False))
+_OPENER = re.compile(r"\$\$|\\\[|\\\(|\$")
 _DOLLAR = "\ue000"  # stands for an escaped \$ while the maths is found (a private-use char)
+# what a student's markdown may cost the grader: a formula is at most MAX_TEX characters
+# (longer is left as text), and typesetting a page at most PAGE_SECONDS of CPU (what is
+# left then stays TeX); every formula of the course's own markdown takes a few ms at most
+MAX_TEX = 2000
+PAGE_SECONDS = 2.0
+
+
+class _Page:
+    """The typesetting budget of the page being rendered."""
+
+    def __init__(self):
+        self.spent = 0.0
+        self.complete = True  # every formula found was typeset
+
+    def afford(self):
+        self.complete = self.complete and self.spent < PAGE_SECONDS
+        return self.complete
+
+
+_page = _Page()
+
+
+def new_page():
+    """A page starts: a new budget (autograder.record.preprocessors.SanitizeOutputs, which
+    every page rendered from a notebook runs first)."""
+    global _page
+    _page = _Page()
+
+
+def page_complete():
+    """Whether every formula of the page so far was typeset within its budget."""
+    return _page.complete
 
 
 # bold letters, digits and Greek as Unicode's mathematical alphanumeric symbols: Chromium
@@ -58,6 +90,7 @@ def _unicode_variants(mathml):
     return _VARIANT.sub(styled, mathml)
 
 
+@functools.lru_cache(maxsize=4096)
 def formula(tex, display):
     """One formula as MathML, or None when latex2mathml cannot read it."""
     try:
@@ -67,18 +100,47 @@ def formula(tex, display):
     return _unicode_variants(mathml)
 
 
+def _formulas(text):
+    """(start, end, TeX, display) of each formula of text, in order, by Jupyter's
+    delimiters. Linear in the text: each closer is searched for once from where the last
+    search ended, and a formula longer than MAX_TEX is not one."""
+    found, next_closer, start = [], {}, 0
+    for opening in _OPENER.finditer(text):
+        i = opening.start()
+        if i < start:
+            continue  # inside the formula just found
+        for opener, closer, display in _DELIMITERS:
+            if not text.startswith(opener, i):
+                continue
+            if opener == "$" and i and text[i - 1] in "\\$":
+                continue
+            inner = i + len(opener)
+            at = next_closer.get(closer, -1)
+            if at <= inner:  # from inner + 1: a formula is not empty; none is len(text)
+                at = text.find(closer, inner + 1) % (len(text) + 1)
+                next_closer[closer] = at
+            if at == len(text) or at - inner > MAX_TEX or "$" in text[inner:at][:1]:
+                continue
+            found.append((i, at + len(closer), text[inner:at], display))
+            start = at + len(closer)
+            break
+    return found
+
+
 def _typeset_text(text):
-    """A text node's HTML: its maths as MathML, the rest escaped."""
+    """A text node's HTML: its maths as MathML (within the page's budget), the rest escaped."""
     text = text.replace("\\$", _DOLLAR)
     parts, end = [], 0
-    for match in _MATHS.finditer(text):
-        display = match.group("display") or match.group("bracket")
-        tex = display or match.group("paren") or match.group("inline")
-        mathml = formula(tex.replace(_DOLLAR, "\\$"), display is not None)
+    for start, stop, tex, display in _formulas(text):
+        if not _page.afford():
+            break
+        cpu = time.thread_time()
+        mathml = formula(tex.replace(_DOLLAR, "\\$"), display)
+        _page.spent += time.thread_time() - cpu
         if mathml is None:
             continue
-        parts += [html.escape(text[end : match.start()], quote=False), mathml]
-        end = match.end()
+        parts += [html.escape(text[end:start], quote=False), mathml]
+        end = stop
     parts.append(html.escape(text[end:], quote=False))
     return "".join(parts).replace(_DOLLAR, "$")
 

@@ -82,5 +82,18 @@ def clean_rendered_markdown(html):
     `clean_html`. Every template pipes its rendered markdown cells through
     strip_files_prefix, nbgrader's feedback and formgrade templates included, but those leave
     out the clean_html that nbconvert's own templates add when HTMLExporter.sanitize_html is
-    set: under that filter's name, they get it."""
-    return clean_html(mathml.typeset(strip_files_prefix(html)))
+    set: under that filter's name, they get it. Kept for the next page (a lesson's markdown
+    is the same for every student) when all its maths was typeset."""
+    if html in _rendered:
+        return _rendered[html]
+    complete = mathml.page_complete()
+    cleaned = clean_html(mathml.typeset(strip_files_prefix(html)))
+    if complete and mathml.page_complete():
+        if len(_rendered) >= RENDERED_KEPT:
+            del _rendered[next(iter(_rendered))]  # the oldest
+        _rendered[html] = cleaned
+    return cleaned
+
+
+RENDERED_KEPT = 4096  # rendered markdown cells kept: a class's lessons, not a page's bulk
+_rendered = {}

@@ -10,6 +10,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, GetGrades
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Unicode
 
+from autograder.outputs import mathml
 from autograder.outputs.sanitize import clean_html
 from autograder.record import manual
 from autograder.record.late import late_by
@@ -146,17 +147,35 @@ class SanitizeOutputs(SanitizeHTML):
     (autograder.outputs.sanitize): what a student's code displays shows inert. Markdown and
     raw cells are cleaned by the templates once rendered instead: bleach on markdown source
     would escape the & and < of its LaTeX. A picture's `filenames` metadata goes too: a
-    student's code could name a URL there, which the page would load."""
+    student's code could name a URL there, which the page would load; of an output's
+    metadata only a picture's size is kept, and only as a number (templates write it into
+    the <img> tag). Each page starts a new typesetting budget for its maths."""
+
+    def preprocess(self, nb, resources):
+        mathml.new_page()
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
             cell.outputs = self.sanitize_code_outputs(cell.outputs)
             for output in cell.outputs:
-                output.get("metadata", {}).pop("filenames", None)
+                if "metadata" in output:
+                    output.metadata = nbformat.from_dict(_picture_sizes(output.metadata))
         return cell, resources
 
     def sanitize_html_tags(self, html_str):
         return clean_html(html_str)
+
+
+def _picture_sizes(metadata):
+    """Of an output's metadata, the width and height that are numbers, per mimetype."""
+    kept = {}
+    for key, value in metadata.items():
+        if key in ("width", "height") and type(value) in (int, float):
+            kept[key] = value
+        elif isinstance(value, dict) and (sizes := _picture_sizes(value)):
+            kept[key] = sizes
+    return kept
 
 
 class StripSolutionMarkers(NbGraderPreprocessor):

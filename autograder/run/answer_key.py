@@ -23,7 +23,13 @@ GIVEN_ONLY = ("gradlab.numeric",)  # tools that live outside gradlab.tools
 GRADLAB = Path(gradlab.__file__).resolve().parent
 AUTOGRADER = Path(autograder.__file__).resolve().parent
 # the child runs these, and nothing else of the grader
-CHILD_FILES = ("__init__.py", "run/__init__.py", "run/student_child.py", "run/wire.py")
+CHILD_FILES = (
+    "__init__.py",
+    "run/__init__.py",
+    "run/student_child.py",
+    "run/wire.py",
+    "run/seccomp.py",
+)
 
 
 def imported_modules(sources):

@@ -46,13 +46,17 @@ from autograder.run.values import Outcome, grader_failed
 
 # run in every kernel before it is handed a notebook: the heavy imports (done already in a
 # template's fork), leaving no name behind (a %reset's garbage collections cost 0.1 core-s)
+# the last thing the grader runs in a kernel: from there on, no new pipe or socket
+# (autograder.run.seccomp.seal; its module was imported where the kernel was forked)
 WARM_UP = """
 def _warm_up():
-    import numpy, matplotlib, matplotlib.pyplot, ipywidgets
+    import numpy, matplotlib, matplotlib.pyplot, ipywidgets, sys
     import gradlab.checking, gradlab.widgets
+    get_ipython().run_line_magic("matplotlib", "inline")
+    if "autograder.run.seccomp" in sys.modules:
+        sys.modules["autograder.run.seccomp"].seal()
 _warm_up()
 del _warm_up
-%matplotlib inline
 """
 
 
@@ -89,9 +93,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
-        # the connection file was just written, readable by the grader only
+        # the connection file was just written, readable by the grader only: the kernel may
+        # read it, never write it (a file of its uid on the grader's disk would be one the
+        # sandbox's bounds do not reach, fallocate past its end included)
         if self.sandbox.privileged:
-            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
+            os.chmod(self.connection_file, 0o444)
         # in its own PID namespace the kernel cannot see its parent: no parent polling
         # (bwrap's --die-with-parent ends it with the worker instead)
         return self.sandbox.command(["env", "-u", "JPY_PARENT_PID", *command])

@@ -188,7 +188,9 @@ class Sandbox:
         """
         limits, view = self.limits, self.view
         command = ["bwrap", *_system_binds()]
-        command += ["--dev", "/dev", "--proc", "/proc"]
+        command += ["--dev", "/dev"]
+        if template:  # it binds what it shows by /proc/self/fd; its forks have no /proc
+            command += ["--proc", "/proc"]
         command += ["--size", str(SHM_BYTES), "--perms", "1777", "--tmpfs", "/dev/shm"]
         command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", SCRATCH]
         command += ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs", "/tmp"]

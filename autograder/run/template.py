@@ -7,8 +7,8 @@ IPython, ipykernel (OUT/timings.json). A template is one sandboxed process per w
 a process for each kernel and child. Before any student code runs, each fork makes itself
 what a sandbox started from nothing is:
 
-- namespaces of its own (mount, PID, network, IPC, UTS) and a /proc of its own: it sees no
-  other process, reaches no other sandbox, and whatever it starts ends with it;
+- namespaces of its own (mount, PID, network, IPC, UTS), no /proc and no terminal: it sees
+  no other process, reaches no other sandbox, and whatever it starts ends with it;
 - fresh tmpfs for its bounded scratch folder, /tmp and /dev/shm, and of the runtime root
   only its own folder;
 - the files its View hides emptied (the answer key, the tools its lesson does not give);
@@ -62,7 +62,7 @@ ROLES = ("kernel", "child")
 KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:", "--InlineBackend.figure_formats=set()")
 
 _libc = ctypes.CDLL(None, use_errno=True)
-# read here, where /proc shows it: a sandbox's own /proc shows its processes only
+# read here, where /proc shows it: a sandbox has no /proc
 with open("/proc/sys/kernel/cap_last_cap") as _f:
     LAST_CAPABILITY = int(_f.read())
 
@@ -110,9 +110,6 @@ def _isolate(request):
     _mount("tmpfs", SCRATCH, "tmpfs", flags, f"size={request['disk_bytes']},{bounds}")
     _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={request['disk_bytes']},{bounds}")
     _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={SHM_BYTES},{bounds}")
-    # its own processes only: none of the host's figures (load, memory, CPU times, pressure)
-    # that a neighbour's work moves, and through which two sandboxes could signal
-    _mount("proc", "/proc", "proc", flags | MS_NOEXEC, "subset=pid")
     for path, fd in kept.items():
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
@@ -142,6 +139,13 @@ def _isolate(request):
         _mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags)
     for fd in (own_runtime, *shown.values(), *kept.values()):
         os.close(fd)
+    # no /proc and no terminals: /proc shows the host's figures (load, memory, pressure) and,
+    # for each process, which pages of a shared file it maps and whether alone (pagemap,
+    # smaps), all moved by a neighbour's work; the template's terminals are shared by all
+    # its forks. Student code and the kernel need neither.
+    for path in ("/proc", "/dev/pts"):
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", flags | MS_NOEXEC | MS_RDONLY, "size=4k,nr_inodes=2")
 
 
 def _inside(path, folder):
@@ -158,7 +162,7 @@ def _drop_privileges(request):
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # from root to a uid of its own: every capability is gone
     _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # its /proc/self is its own, as after exec
+    _call("prctl", PR_SET_DUMPABLE, 1, 0, 0, 0)  # as after exec
     seccomp.install()
     limits = {
         resource.RLIMIT_AS: request["memory_bytes"],

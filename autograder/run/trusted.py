@@ -8,8 +8,16 @@ student's functions are proxies: each call is executed by a sandboxed child proc
 loaded only the student's cells (autograder.run.student_child), and only plain values come
 back, parsed as hostile input (autograder.run.wire). The verdicts are then written into the
 executed notebook (autograder.run.kernels), where nbgrader scores them.
+
+The child is the student's code, and sees the inputs of every case it is called on, hidden
+ones included; what it says (its errors' messages, its warnings, the diagnosis it makes of
+its own error) is the student's to choose, and would reach the student's feedback page. So
+the visible tests of every cell run first, and the hidden tests only afterwards: from the
+first hidden case on, the child is `quiet`, and nothing it chose to say is shown, only the
+verdicts and diagnoses the checks make here. A hidden case's inputs never reach a page.
 """
 
+import builtins
 import contextlib
 import functools
 import inspect
@@ -107,6 +115,7 @@ class StudentProcess:
         self.bytes_left = NOTEBOOK_BYTES
         self.nodes = wire.Nodes()  # the graph of the call in progress (lesson 13's Nodes)
         self.phases = {}  # core-seconds: the child's start, then its calls
+        self.quiet = False  # it has seen a hidden case: nothing it says is shown from here
 
     def load(self, cells, functions):
         """Run the student's cells in the child; learn which of `functions` they define.
@@ -121,7 +130,7 @@ class StudentProcess:
         try:
             self.signatures, attempts = wire.ready(message, functions)
         except wire.WireError as exc:
-            self.lost(f"it broke the protocol ({exc})")
+            self.broke(exc)
         self.answer_key = self._refused(attempts)
 
     def _refused(self, attempts):
@@ -138,13 +147,17 @@ class StudentProcess:
         except EOFError as exc:
             self.lost(f"it died ({exc})", died=True)
         except wire.WireError as exc:
-            self.lost(f"it broke the protocol ({exc})")
+            self.broke(exc)
         self.bytes_left -= size
         return message
 
     def lost(self, why, died=False):
         self.close()
         raise ChildLost(why, died) from None
+
+    def broke(self, exc):
+        """It sent what the protocol refuses (exc: wire's WireError, which may quote it)."""
+        self.lost("it broke the protocol" + ("" if self.quiet else f" ({exc})"))
 
     def call(self, name, args, given=None):
         """The child's parsed reply (wire.reply) to calling the student's `name` on args, and
@@ -168,7 +181,7 @@ class StudentProcess:
                 message = self._receive(self.limits.cell_seconds)
                 reply = wire.reply(message, callbacks)
             except wire.WireError as exc:
-                self.lost(f"it broke the protocol ({exc})")
+                self.broke(exc)
             if reply[0] != "callback":
                 self.answer_key = self._refused(reply[-1])
                 return reply, callbacks
@@ -227,11 +240,20 @@ def _write_back(original, returned):
             _write_back(old, new)
 
 
-def _raise_student_error(error):
-    """Raise what the student's function raised in the child, diagnosed there."""
+def _raise_student_error(error, quiet):
+    """Raise what the student's function raised in the child, diagnosed there; once the
+    child is quiet, only the error's type, and only when it is one of Python's."""
     if error["type"] == "NotImplementedError":
-        raise NotImplementedError(error["message"])
-    raise CheckFailed(error["diagnosis"] or f"{error['type']}: {error['message']}", "error")
+        raise NotImplementedError()
+    if not quiet:
+        raise CheckFailed(error["diagnosis"] or f"{error['type']}: {error['message']}", "error")
+    builtin = getattr(builtins, error["type"], None)
+    kind = error["type"] if isinstance(builtin, type) else "an exception of its own class"
+    raise CheckFailed(
+        f"raised {kind} on a hidden case (what it said is not shown, as the hidden cases are "
+        "not): check it on inputs of the size and scale below",
+        "error",
+    )
 
 
 def proxy(process, name, given=None):
@@ -250,9 +272,10 @@ def proxy(process, name, given=None):
         nodes = process.nodes
         for category, message in reply[-2]:
             category = RuntimeWarning if category == "RuntimeWarning" else UserWarning
+            message = "(on a hidden case, not shown)" if process.quiet else message
             warnings.warn(message, category, stacklevel=2)
         if reply[0] == "error":
-            _raise_student_error(reply[1])
+            _raise_student_error(reply[1], process.quiet)
         try:
             if len(nodes):  # each node's grad as the student's code left it (lesson 13)
                 wire.set_grads(nodes, reply[3], callbacks)
@@ -325,11 +348,11 @@ def _syntax_error(source):
     return ""
 
 
-def run_graded_cell(source, functions):
-    """Run one graded cell's source with `functions` bound to their names: a Verdict. One
-    that passed keeps the checks' notes (a function right given the course's reference for
-    an exercise it calls, where the student's own fails) as its detail."""
-    namespace = {"np": np, **functions}
+def run_graded_cell(source, namespace):
+    """Run one graded cell's source (or part of it) in namespace, where the student's
+    functions are bound to their names: a Verdict. One that passed keeps the checks' notes
+    (a function right given the course's reference for an exercise it calls, where the
+    student's own fails) as its detail."""
     with (
         contextlib.redirect_stdout(io.StringIO()),
         contextlib.redirect_stderr(io.StringIO()),
@@ -375,19 +398,34 @@ def _verify_once(process, lesson, submitted):
         at_load = list(process.answer_key)
         functions = {name: proxy(process, name) for name in names if name in process.signatures}
         unparsed = {name: _syntax_error(src) for name, src in solution_cells(submitted).items()}
-        for cell in graded_cells(source):
+
+        def run(cell, part, namespace):
             before = len(process.answer_key)
-            if cell.exercise not in functions and unparsed.get(cell.exercise):
-                message = f"{cell.exercise}: {unparsed[cell.exercise]}"
-                verdicts[cell.grade_id] = Verdict(False, message.splitlines()[0], "syntax", message)
-                continue
-            verdict = run_graded_cell(cell.source, functions)
+            verdict = run_graded_cell(part, namespace)
             tried = process.answer_key[before:] or (
                 at_load if cell.exercise not in functions else []
             )
             if not verdict.passed and tried:
                 message = answer_key.message(tried[0])
                 verdict = Verdict(False, message, ANSWER_KEY_KIND, message)
+            return verdict
+
+        hidden = []  # (cell, its namespace, the Verdict of its visible tests)
+        for cell in graded_cells(source):
+            if cell.exercise not in functions and unparsed.get(cell.exercise):
+                message = f"{cell.exercise}: {unparsed[cell.exercise]}"
+                verdicts[cell.grade_id] = Verdict(False, message.splitlines()[0], "syntax", message)
+                continue
+            namespace = {"np": np, **functions}
+            verdicts[cell.grade_id] = verdict = run(cell, cell.visible, namespace)
+            if verdict.passed and cell.hidden:
+                hidden.append((cell, namespace, verdict))
+        process.quiet = True
+        for cell, namespace, seen in hidden:
+            verdict = run(cell, cell.hidden, namespace)
+            if verdict.passed:  # the notes of both parts
+                notes = dict.fromkeys(f"{seen.detail}\n{verdict.detail}".strip().splitlines())
+                verdict = Verdict(True, "", detail="\n".join(notes)[:MAX_DETAIL])
             verdicts[cell.grade_id] = verdict
         return verdicts, False
     except (ChildLost, OSError) as exc:
