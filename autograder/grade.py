@@ -52,7 +52,14 @@ from autograder.course import (
     write_nbgrader_config,
 )
 from autograder.files import write_whole
-from autograder.intake import MISSING, Submission, SubmittedNotebook, collect, read_roster
+from autograder.intake import (
+    MISSING,
+    Submission,
+    SubmittedNotebook,
+    collect,
+    normalized,
+    read_roster,
+)
 from autograder.outputs import feedback
 from autograder.outputs.export import write_outputs
 from autograder.progress import Progress
@@ -353,7 +360,7 @@ def _tasks(api, found, to_run, course):
         dest = course / "submitted" / s.student / s.lesson / s.notebook
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            write_whole(dest, s.path.read_bytes())
+            write_whole(dest, normalized(s.path.read_bytes()))
             times[(s.student, s.lesson)] = _handed_in_at(s.path)
             write_whole(dest.parent / "timestamp.txt", times[(s.student, s.lesson)][0])
             if (s.student, s.lesson) in to_run:
@@ -370,13 +377,15 @@ def _handed_in_at(notebook):
     the file's own time): its lesson folder's timestamp.txt (from nbgrader's collect), read
     without following links, else the notebook file's time."""
     try:
-        text = SubmittedNotebook(notebook.parent / "timestamp.txt").read_text().strip()
+        with SubmittedNotebook(notebook.parent / "timestamp.txt").open() as f:
+            text = f.read(TIMESTAMP_CHARS).strip()
         return parse_utc(text).isoformat(), False
-    except (OSError, ValueError, TypeError):
+    except Exception:  # none, or not a time (garbage, a year past 9999): the file's time
         when = datetime.datetime.fromtimestamp(notebook.stat().st_mtime, datetime.UTC)
         return when.isoformat(), True
 
 
+TIMESTAMP_CHARS = 64  # of timestamp.txt: nbgrader writes 26 ("2026-12-06 13:58:01.123456")
 RECORD_BATCH = 100  # notebooks of a lesson recorded together, while the others run
 
 

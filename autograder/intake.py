@@ -13,6 +13,7 @@ report show, with the fix.
 import difflib
 import errno
 import json
+import math
 import os
 import re
 import stat
@@ -25,6 +26,7 @@ import nbformat
 from nbformat.validator import MissingIDFieldWarning
 
 from autograder.files import read_csv
+from autograder.run.wire import unicode
 
 MISSING = "missing notebook"  # the problem of a notebook nobody handed in
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
@@ -32,7 +34,9 @@ STUDENT_RULE = (
     "a student id is 1-64 ASCII letters, digits and _ . @ + -, starting with a letter or digit"
 )
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
+MAX_ENTRIES = 10_000  # files and folders a lesson folder may hold, at any depth
 LINK = "refused: a symbolic link (links are never followed)"
+HARD_LINK = "refused: a hard link (another name of a file elsewhere, which is never graded)"
 
 
 def _open_without_links(path, flags):
@@ -135,12 +139,22 @@ def students_in(submissions, intake):
 
 
 def _links(lesson_folder):
-    """The symbolic links in a lesson folder and everything below it, in order."""
-    found = []
-    for parent, folders, files in os.walk(lesson_folder):
-        folders.sort()  # walked in this order
-        found += [Path(parent) / name for name in sorted(folders + files)]
-    return [path for path in found if path.is_symlink()]
+    """The symbolic links in a lesson folder and everything below it, in order, and the
+    files that are hard links; ValueError when it holds more than MAX_ENTRIES (walked
+    without recursion: an archive can hold folders nested thousands deep)."""
+    found, pending, seen = [], [Path(lesson_folder)], 0
+    while pending:
+        folder = pending.pop()
+        for entry in sorted(folder.iterdir(), reverse=True):
+            seen += 1
+            if seen > MAX_ENTRIES:
+                raise ValueError(f"refused: it holds more than {MAX_ENTRIES} files and folders")
+            mode = entry.lstat()
+            if stat.S_ISLNK(mode.st_mode) or (stat.S_ISREG(mode.st_mode) and mode.st_nlink > 1):
+                found.append(entry)
+            elif stat.S_ISDIR(mode.st_mode):
+                pending.append(entry)
+    return sorted(found)
 
 
 def _refused(submissions, lesson_folder, intake):
@@ -150,12 +164,23 @@ def _refused(submissions, lesson_folder, intake):
     if lesson_folder.parent.is_symlink():
         links = [lesson_folder.parent]
     else:
-        links = [lesson_folder] if lesson_folder.is_symlink() else _links(lesson_folder)
-        intake.notes += [(shown(str(link.relative_to(submissions))), LINK) for link in links]
+        try:
+            links = [lesson_folder] if lesson_folder.is_symlink() else _links(lesson_folder)
+        except FileNotFoundError:
+            links = []
+        except (OSError, ValueError) as exc:
+            return str(exc) if isinstance(exc, ValueError) else f"unreadable: {exc.strerror}"
+        intake.notes += [(shown(str(link.relative_to(submissions))), _kind(link)) for link in links]
     if not links:
         return ""
     where = shown(str(links[0].relative_to(submissions)))
+    if not links[0].is_symlink():
+        return f"refused: {where} is a hard link (another name of a file elsewhere)"
     return f"refused: {where} is a symbolic link (links are never followed)"
+
+
+def _kind(link):
+    return LINK if link.is_symlink() else HARD_LINK
 
 
 def _problem(path):
@@ -173,15 +198,115 @@ def _problem(path):
     if len(data) > MAX_NOTEBOOK_BYTES:
         return f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MiB"
     try:
-        with warnings.catch_warnings():  # old notebooks without cell ids are fine
-            warnings.simplefilter("ignore", MissingIDFieldWarning)
-            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-            nbformat.validate(nb)
+        normalized(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return f"unreadable: not a notebook file ({type(exc).__name__})"
     except Exception as exc:  # nbformat's validation and reading errors vary by version
-        return f"unreadable: not a valid notebook ({str(exc).splitlines()[0][:120]})"
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return f"unreadable: not a valid notebook ({unicode(first)[:120]})"
     return ""
+
+
+# nbformat 4.5 without what a renderer would show raw: code, markdown and raw cells, each
+# only with its source, id and the cell metadata below; raw cells become code-fenced
+# markdown (nbconvert writes a raw cell into the page as it is)
+CELL_FLAGS = ("deletable", "editable", "collapsed")
+# markdown a page renders (nbconvert's renderer takes time quadratic in some texts): a cell
+# of the course's has at most 6,100 characters, a lesson's markdown 32,000 in all
+MARKDOWN_CELL, MARKDOWN_NOTEBOOK = 10_000, 100_000
+LANGUAGE = {"name": "python", "codemirror_mode": {"name": "ipython", "version": 3}}
+NBGRADER_TYPES = {
+    "grade_id": str,
+    "grade": bool,
+    "solution": bool,
+    "locked": bool,
+    "task": bool,
+    "points": (int, float),
+    "schema_version": int,
+    "cell_type": str,
+}
+CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def normalized(data):
+    """The notebook in data (bytes _problem accepted) as the course keeps it: nbformat 4.5,
+    with only what nbformat defines of a notebook's cells (no other cell type or key), no
+    outputs (grading runs it again), text without lone surrogates, and nbgrader's cell
+    metadata only where each of its fields has its type. Every later stage (nbgrader,
+    similarity, the pages, formgrader) reads this, never what was handed in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingIDFieldWarning)
+        handed_in = nbformat.reads(data.decode("utf-8"), as_version=4)
+    nb = nbformat.v4.new_notebook(metadata={"language_info": LANGUAGE})
+    markdown_left = MARKDOWN_NOTEBOOK
+    for cell in handed_in.cells:
+        source = _plain_text(cell.get("source", ""))
+        if cell.get("cell_type") in ("markdown", "raw"):
+            kept_chars = max(0, min(MARKDOWN_CELL, markdown_left))
+            markdown_left -= min(len(source), kept_chars)
+            if len(source) > kept_chars:
+                cut = len(source) - kept_chars
+                source = f"{source[:kept_chars]}\n\n*[{cut} characters cut: {MARKDOWN_RULE}]*"
+        if cell.get("cell_type") == "code":
+            kept = nbformat.v4.new_code_cell(source)
+        elif cell.get("cell_type") == "markdown":
+            kept = nbformat.v4.new_markdown_cell(source)
+            pictures = {
+                name: {mime: data for mime, data in bundle.items() if _picture(mime, data)}
+                for name, bundle in cell.get("attachments", {}).items()
+                if isinstance(name, str) and isinstance(bundle, dict)
+            }
+            if pictures := {unicode(n): b for n, b in pictures.items() if b}:
+                kept.attachments = nbformat.from_dict(pictures)
+        elif cell.get("cell_type") == "raw":
+            kept = nbformat.v4.new_markdown_cell("```\n" + source.replace("```", "` ` `") + "\n```")
+        else:
+            continue
+        if isinstance(cell.get("id"), str) and CELL_ID.match(cell["id"]):
+            kept.id = cell["id"]
+        metadata = cell.get("metadata", {})
+        kept.metadata.update({k: metadata[k] for k in CELL_FLAGS if type(metadata.get(k)) is bool})
+        tags = metadata.get("tags")
+        if isinstance(tags, list) and all(isinstance(t, str) and "," not in t for t in tags):
+            kept.metadata.tags = [unicode(t) for t in tags]
+        if (nbgrader := _nbgrader(metadata.get("nbgrader"))) is not None:
+            kept.metadata["nbgrader"] = nbgrader
+        nb.cells.append(kept)
+    nbformat.validate(nb)
+    return nbformat.writes(nb).encode("utf-8")
+
+
+MARKDOWN_RULE = (
+    f"the grader keeps {MARKDOWN_CELL:,} characters of a markdown cell, "
+    f"{MARKDOWN_NOTEBOOK:,} of a notebook's markdown"
+)
+
+
+def _plain_text(source):
+    return unicode(source if isinstance(source, str) else "".join(map(str, source)))
+
+
+def _picture(mime, data):
+    return isinstance(mime, str) and mime.startswith("image/") and isinstance(data, str)
+
+
+def _nbgrader(meta):
+    """nbgrader's metadata of a cell with each known field of its type, or None (an ordinary
+    cell then: a graded cell's is put back from the source, OverwriteCells)."""
+    if not isinstance(meta, dict):
+        return None
+    kept = {}
+    for key, value in meta.items():
+        if key not in NBGRADER_TYPES:
+            continue
+        if not isinstance(value, NBGRADER_TYPES[key]) or (
+            key in ("points", "schema_version") and isinstance(value, bool)
+        ):
+            return None
+        kept[key] = unicode(value) if isinstance(value, str) else value
+    if not isinstance(kept.get("points", 0), int) and not math.isfinite(kept["points"]):
+        return None
+    return kept
 
 
 def _strays(folder, lessons, notebook_name, intake):
@@ -250,6 +375,28 @@ def _only_notebook(lesson_folder, expected):
     return notebooks[0] if len(notebooks) == 1 and not notebooks[0].is_symlink() else None
 
 
+def _student(submissions, folder, lessons, notebook_name, intake):
+    """{lesson: (the notebook to grade or None, why not)} of one student's folder."""
+    student_folder = submissions / folder
+    if not student_folder.is_symlink():
+        _strays(student_folder, lessons, notebook_name, intake)
+    found = {}
+    for lesson in lessons:
+        name = notebook_name(lesson)
+        notebook = SubmittedNotebook(student_folder / lesson / name)
+        if only := _only_notebook(notebook.parent, name):
+            notebook = SubmittedNotebook(only)
+            intake.notes.append(
+                (
+                    shown(f"{folder}/{lesson}/{only.name}"),
+                    f"graded as {name}: the only notebook in its folder",
+                )
+            )
+        problem = _refused(submissions, notebook.parent, intake) or _problem(notebook)
+        found[lesson] = (None if problem else notebook, problem)
+    return found
+
+
 def collect(submissions, lessons, notebook_name, roster=None):
     """The Intake of SUBMISSIONS: one Submission per student and lesson of `lessons` (every
     lesson of the course), usable or not. roster: {student id: Rostered}: a rostered student
@@ -257,26 +404,18 @@ def collect(submissions, lessons, notebook_name, roster=None):
     intake = Intake()
     intake.folders = students_in(submissions, intake)
     for student, folder in intake.folders.items():
-        student_folder = Path(submissions) / folder
         if roster and student not in roster:
             intake.notes.append((shown(folder), "not on the roster: graded; check the name"))
-        if not student_folder.is_symlink():
-            _strays(student_folder, lessons, notebook_name, intake)
-        for lesson in lessons:
-            name = notebook_name(lesson)
-            notebook = SubmittedNotebook(student_folder / lesson / name)
-            if only := _only_notebook(notebook.parent, name):
-                notebook = SubmittedNotebook(only)
-                intake.notes.append(
-                    (
-                        shown(f"{folder}/{lesson}/{only.name}"),
-                        f"graded as {name}: the only notebook in its folder",
-                    )
-                )
-            problem = _refused(submissions, notebook.parent, intake) or _problem(notebook)
-            intake.found.append(
-                Submission(student, lesson, name, None if problem else notebook, problem)
-            )
+        try:
+            found = _student(Path(submissions), folder, lessons, notebook_name, intake)
+        except Exception as exc:  # whatever a folder holds costs its student only
+            why = f"unreadable: {type(exc).__name__}"
+            intake.notes.append((shown(folder), why))
+            found = {lesson: (None, why) for lesson in lessons}
+        intake.found += [
+            Submission(student, lesson, notebook_name(lesson), path, problem)
+            for lesson, (path, problem) in found.items()
+        ]
     for student in sorted(set(roster or ()) - set(intake.folders)):  # nothing handed in
         intake.folders[student] = student
         for lesson in lessons:

@@ -5,12 +5,19 @@ fixture) holds honest students beside attackers: links anywhere in SUBMISSIONS (
 student's work, to the course's source/), a student folder named like another student's
 archive, exception messages that a spreadsheet would run as formulas, scripts in what a
 notebook displays and in its markdown, nbgrader's hidden-test markers quoted in a markdown
-cell, a graded cell pasted twice, and a notebook whose feedback page cannot be made.
+cell, a graded cell pasted twice, and a notebook whose feedback page cannot be made; and
+what a second set of attacks found: notebook bytes that nbformat tolerates and templates
+render raw (a cell type of the future, a picture's size that is an attribute), lone
+surrogates, folders nested a thousand deep, hard links, a timestamp that is no time,
+markdown that is slow to render, a `;` in a folder name, IPython syntax slow to read, a
+runaway cell after correct work, and a copy whose grade ids were renamed.
 """
 
 import copy
 import csv
 import html
+import json
+import os
 import re
 import zipfile
 from html.parser import HTMLParser
@@ -31,6 +38,18 @@ from tests.test_grading import LESSON, LIMITS, solved, student_version, tree_dig
 NOTEBOOK = notebook_name(LESSON)
 ESCAPE = "\x1b[2J"  # a terminal's "clear the screen", in a folder name
 HONEST = ["ada", "bea", "ada.zip", "1+1", "2Jeve", "shows_html", "quotes_markers", "pastes_twice"]
+# correct work in a notebook with something odd about it, which costs nothing
+ODD = {
+    "runaway_cell": "a last cell that never ends, which the kernel stops",
+    "odd_timestamp": "a timestamp.txt that is no time (2.4 MB of it)",
+    "integer_grade_id": "a cell of its own with nbgrader metadata of the wrong types",
+    "surrogate_comment": "a lone surrogate in a comment",
+    "renames_grade_ids": "a copy of bea's, its solution cells' grade ids renamed",
+    "ren": "a folder whose name is not UTF-8",
+    "mal_2+3": "a folder named `mal;=2+3;`",
+}
+REFUSED = ["deep_tree", "hard_link"]
+UNREADABLE = ["float_minor"]
 # each link, and the student whose submission it is
 LINKS = {
     "links_lesson/01_softmax": "links_lesson",
@@ -95,6 +114,44 @@ def put(root, folder, nb):
     nbformat.write(nb, path)
 
 
+def raw(nb, **changes):
+    """The JSON of nb with changes made to it, as a student's file could hold it."""
+    data = json.loads(nbformat.writes(nb))
+    for change in changes.values():
+        change(data)
+    return json.dumps(data)
+
+
+def put_raw(root, folder, text):
+    path = root / folder / LESSON / NOTEBOOK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def future_cell(data):
+    data["nbformat_minor"] = 99
+    data["cells"].insert(1, {"cell_type": "x-note", "id": "x", "metadata": {}, "source": ""})
+    data["cells"][1]["type"] = '<img src=x onerror="window.PWNED=9"><script>window.PWNED=10'
+
+
+PICTURE = (
+    "from IPython.display import Image, display\n"
+    "import base64\n"
+    "png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4'\n"
+    "                        'DwABBAEAwS2OUAAAAABJRU5ErkJggg==')\n"
+    "display(Image(png, width='1 onerror=window.PWNED=11'))"
+)
+SLOW_MARKDOWN = "\\(" * 100_000  # slow to render: cut to the grader's bound
+SHELL_LINES = "!true\n" * 600  # IPython gives up reading it after 500 of them
+
+
+def renamed_grade_ids(nb):
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("solution"):
+            cell.metadata.nbgrader["grade_id"] += "_mine"
+
+
 def write_class(root):
     for student in ("ada", "bea", "ada.zip", "=1+1", f"{ESCAPE}eve"):
         put(root, student, solved(LESSON))
@@ -112,6 +169,29 @@ def write_class(root):
     (root / "links_timestamp" / LESSON / "timestamp.txt").symlink_to("/etc/hostname")
     (root / "links_source").mkdir()
     (root / "links_source" / LESSON).symlink_to(REPO / "source" / LESSON)
+    # the second set
+    put(root, "runaway_cell", solved(LESSON, extra_cells=["while True:\n    pass"]))
+    put(root, "odd_timestamp", solved(LESSON))
+    (root / "odd_timestamp" / LESSON / "timestamp.txt").write_text("1." * 1_200_000)
+    extra = nbformat.v4.new_code_cell("def helper(z):\n    return z")
+    extra.metadata.nbgrader = {"solution": True, "grade_id": 5, "points": "many"}
+    put(root, "integer_grade_id", solved(LESSON, edit=lambda nb: nb.cells.append(extra)))
+    comment = solved(LESSON, edit=lambda nb: nb.cells.append(nbformat.v4.new_code_cell("# \udce9")))
+    put_raw(root, "surrogate_comment", raw(comment))  # as a JSON escape: \\udce9
+    put(root, "renames_grade_ids", solved(LESSON, edit=renamed_grade_ids))
+    put(root, os.fsdecode(b"ren\xe9"), solved(LESSON))
+    put(root, "mal;=2+3;", solved(LESSON))
+    deep = put_raw(root, "deep_tree", nbformat.writes(solved(LESSON))).parent
+    for _ in range(1100):
+        deep = deep / "a"
+    os.makedirs(deep)
+    (root / "hard_link" / LESSON).mkdir(parents=True)
+    os.link(root / "bea" / LESSON / NOTEBOOK, root / "hard_link" / LESSON / NOTEBOOK)
+    put_raw(root, "float_minor", raw(solved(LESSON), minor=lambda d: d.update(nbformat_minor=4.5)))
+    put_raw(root, "future_cell", raw(solved(LESSON), cell=future_cell))
+    put(root, "picture_size", solved(LESSON, extra_cells=[PICTURE]))
+    put(root, "slow_markdown", with_markdown(solved(LESSON), SLOW_MARKDOWN))
+    put(root, "shell_lines", student_version(LESSON, {"softmax": SHELL_LINES}))
 
 
 def _breaks(original):
@@ -173,7 +253,8 @@ def test_submissions_are_only_read(graded):
 def test_the_run_grades_everyone(graded):
     with open(graded["out"] / "grades.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    everyone = {*HONEST, *LINKS.values(), "formulas", "breaks_feedback"}
+    everyone = {*HONEST, *LINKS.values(), "formulas", "breaks_feedback", *ODD, *REFUSED}
+    everyone |= {*UNREADABLE, "future_cell", "picture_size", "slow_markdown", "shell_lines"}
     assert set(rows) == everyone == set(graded["results"])
     for student, row in rows.items():
         assert float(row["score"]) == graded["results"][student].score
@@ -300,3 +381,49 @@ def test_a_page_that_cannot_be_made_costs_only_itself(graded):
     shown = page(graded, "breaks_feedback").read_text()
     assert "its feedback page could not be made: RuntimeError: injected fault" in shown
     assert "Grade cell" in page(graded, "ada").read_text(), "the others' pages are nbgrader's"
+
+
+def test_odd_notebooks_and_folders_cost_correct_work_nothing(graded):
+    for student, odd in ODD.items():
+        result = graded["results"][student]
+        assert result.score == result.max_score > 0, (odd, result.problem)
+    for student in ("future_cell", "picture_size", "slow_markdown"):
+        result = graded["results"][student]
+        assert result.score == result.max_score > 0, (student, result.problem)
+
+
+def test_what_intake_cannot_take_costs_only_its_student(graded):
+    for student in REFUSED:
+        assert graded["results"][student].problem.startswith("refused:"), student
+    assert "hard link" in graded["results"]["hard_link"].problem
+    assert "more than 10000 files" in graded["results"]["deep_tree"].problem
+    for student in UNREADABLE:
+        assert graded["results"][student].problem.startswith("unreadable: not a valid notebook")
+
+
+def test_ipython_syntax_too_slow_to_read_is_a_syntax_error_not_a_grader_failure(graded):
+    cells = {c.grade_id: c for c in graded["results"]["shell_lines"].cells}
+    assert cells["softmax_test"].kind == "syntax" and cells["softmax_test"].score == 0
+
+
+def test_markdown_too_long_to_render_is_cut_visibly(graded):
+    assert "characters cut: the grader keeps" in page(graded, "slow_markdown").read_text()
+
+
+def test_a_copy_whose_grade_ids_were_renamed_is_still_compared(graded):
+    with open(graded["out"] / "similarity.csv", newline="", encoding="utf-8") as f:
+        pairs = {frozenset((row["student_a"], row["student_b"])): row for row in csv.DictReader(f)}
+    assert any(
+        "renames_grade_ids" in pair and float(row["similarity"]) > 0.9 and row["flagged"] == "yes"
+        for pair, row in pairs.items()
+    ), pairs
+
+
+def test_no_cell_is_a_formula_where_a_spreadsheet_splits_on_semicolons(graded):
+    for path in graded["out"].glob("*.csv"):
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.reader(f, delimiter=";"):
+                for cell in row:
+                    assert not cell.startswith(FORMULA_START) or NUMBER.fullmatch(cell), cell
+    students = (graded["out"] / "students.csv").read_text(encoding="utf-8")
+    assert '"mal;=2+3;"' in students and '"ren?"' in students

@@ -118,6 +118,11 @@ RAISES_ON_HIDDEN = """def softmax_jacobian(z):
     s = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     return np.diag(s) - np.outer(s, s)
 """
+# asks the grader to call its f for ever: each call answered at once, no reply ever late
+FLOODS_CALLBACKS = """def numerical_gradient(f, x, h=1e-5):
+    while True:
+        f(x)
+"""
 # two students graded at the same time, one sending bits, one listening for them
 SENDS = """import fcntl, os, time, ctypes, threading
 import numpy
@@ -177,6 +182,9 @@ def graded(tmp_path_factory):
             LESSON, {**_solutions(LESSON), "softmax": LOOKS_FOR_HIDDEN_TESTS}
         ),
         ("records_hidden", LESSON): student_version(LESSON, {**_solutions(LESSON), **RECORDS}),
+        ("floods_callbacks", OTHER): student_version(
+            OTHER, {**_solutions(OTHER), "numerical_gradient": FLOODS_CALLBACKS}
+        ),
         ("raises_on_hidden", LESSON): student_version(
             LESSON, {**_solutions(LESSON), "softmax_jacobian": RAISES_ON_HIDDEN}
         ),
@@ -256,6 +264,12 @@ def test_what_the_child_says_after_seeing_a_hidden_case_reaches_no_page(graded):
     assert "LEAK [" not in html and "raised ValueError on a hidden case" in html
     cells = {c.grade_id: c for c in graded["results"][("raises_on_hidden", LESSON)].cells}
     assert cells["softmax_jacobian_test"].score == 0 and cells["softmax_test"].score == 2
+
+
+def test_a_child_that_keeps_asking_for_callbacks_ends_with_the_notebooks_time(graded):
+    result = graded["results"][("floods_callbacks", OTHER)]
+    cells = {c.grade_id: c for c in result.cells}
+    assert "within the notebook's time" in cells["numerical_gradient_test"].message
 
 
 def test_two_students_graded_at_once_exchange_nothing(graded):

@@ -233,7 +233,8 @@ def test_student_code_has_no_network(runtime, way):
     code = f"import socket; socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), 2)"
     result = run_sandboxed(code, runtime, way)
     server.close()
-    assert "ConnectionRefusedError" in result.stderr or "Network is unreachable" in result.stderr
+    refused = ("ConnectionRefusedError", "Network is unreachable", "PermissionError")
+    assert any(reason in result.stderr for reason in refused), result.stderr
 
 
 def test_student_code_has_a_memory_and_a_cpu_limit(runtime, way):
@@ -246,11 +247,15 @@ def test_student_code_has_a_memory_and_a_cpu_limit(runtime, way):
 @pytest.mark.skipif(os.geteuid() != 0, reason="a process limit of its own needs a uid of its own")
 def test_student_code_has_a_process_limit_and_kill_minus_one_reaches_only_itself(runtime, way):
     code = (
-        "import os, subprocess\n"
+        "import os, time\n"
         "children = []\n"
         "try:\n"
         "    for _ in range(200):\n"
-        "        children.append(subprocess.Popen(['sleep', '30']))\n"
+        "        pid = os.fork()\n"
+        "        if pid == 0:\n"
+        "            time.sleep(30)\n"
+        "            os._exit(0)\n"
+        "        children.append(pid)\n"
         "except OSError:\n"
         "    print('stopped at', len(children))\n"
         "os.kill(-1, 9)\n"
@@ -267,7 +272,9 @@ def test_student_code_has_a_process_limit_and_kill_minus_one_reaches_only_itself
 def test_nothing_a_student_starts_outlives_the_sandbox(runtime, way):
     marker = f"gradlab-orphan-{uuid.uuid4().hex}"
     code = (
-        f"import subprocess; subprocess.Popen(['setsid', 'sh', '-c', 'exec -a {marker} sleep 60'])"
+        "import os\n"
+        "if os.fork() == 0:\n"
+        f"    os.execvp('setsid', ['setsid', 'sh', '-c', 'exec -a {marker} sleep 60'])"
     )
     run_sandboxed(code, runtime, way)
     time.sleep(0.5)

@@ -41,7 +41,7 @@ TAGS = {
     *MATHML_TAGS,
 }
 ATTRIBUTES = {
-    "*": {"class", "id", "title"},
+    "*": {"class", "title"},  # no id: one could take the id formgrader gives a grade's box
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
     "ol": {"start"},
@@ -49,7 +49,7 @@ ATTRIBUTES = {
     "th": {"colspan", "rowspan"},
 }
 MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
-LINKS = ("http", "https", "mailto")  # the schemes a link may have; none is a relative link
+LINKS = ("http", "https", "mailto")  # the schemes a link may have; else only "#..." in the page
 PICTURES = "data:image/"  # the only source of a picture: inside the page, fetched from nowhere
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 # what a browser ignores in a URL (so `java\tscript:` is javascript:)
@@ -64,9 +64,9 @@ def _allowed(tag, name, value):
     url = _IGNORED_IN_URLS.sub("", value).lower()
     if (tag, name) == ("img", "src"):
         return url.startswith(PICTURES)
-    if (tag, name) == ("a", "href"):
+    if (tag, name) == ("a", "href"):  # a link out, or within the page; not //host/...
         scheme = _SCHEME.match(url)
-        return scheme is None or scheme.group(1) in LINKS
+        return url.startswith("#") or (scheme is not None and scheme.group(1) in LINKS)
     return True
 
 

@@ -362,37 +362,50 @@ def kept(pairs):
     return list(chosen.values())
 
 
-def solution_sources(path):
-    """{grade_id: source} of the solution code cells of the notebook at path."""
+def solution_sources(path, exercises=None):
+    """{exercise: source} of the notebook at path: its solution cell of that grade_id and
+    every other code cell of the student's that defines the exercise's function (a copy
+    pasted into a cell of its own, or its solution cell's grade_id changed or its metadata
+    removed). exercises: the names to look for beyond the solution cells (default: none)."""
     # the JSON as it is: nbformat's validation would take most of a large class's time
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     if nb.get("nbformat") != 4:  # an older format, which nbformat converts
         nb = nbformat.read(path, as_version=4)
-    return {
-        meta["grade_id"]: "".join(cell["source"])
-        for cell in nb["cells"]
-        if cell.get("cell_type") == "code"
-        and (meta := cell.get("metadata", {}).get("nbgrader", {})).get("solution")
-        and meta.get("grade_id")
-    }
+    sources = {}
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue  # the course's test cells
+        source = "".join(cell["source"])
+        names = set(_DEFINED.findall(source)) & set(exercises or ())
+        grade_id = meta.get("grade_id") if meta.get("solution") else None
+        if isinstance(grade_id, str) and grade_id:
+            names.add(grade_id)
+        for name in sorted(names):
+            sources[name] = f"{sources[name]}\n{source}" if name in sources else source
+    return sources
+
+
+_DEFINED = re.compile(r"^def\s+(\w+)\s*\(", re.M)
 
 
 def class_pairs(out, results):
     """Every pair of every lesson of a graded class: the submissions as nbgrader keeps them
     (OUT/course/submitted), the published solutions and the starter code of the course."""
-    by_lesson = {}
+    by_lesson, published = {}, {}
     for r in results:
         path = out / "course" / "submitted" / r.student / r.lesson / r.notebook
         if r.problem.startswith(NOT_HANDED_IN) or not path.is_file():
             continue
+        if (r.lesson, r.notebook) not in published:
+            published[r.lesson, r.notebook] = solution_sources(SOLUTIONS / r.lesson / r.notebook)
         try:
-            sources = solution_sources(path)
+            sources = solution_sources(path, published[r.lesson, r.notebook])
         except Exception:  # a file nbformat cannot read was scored 0 already: nothing to compare
             continue
         by_lesson.setdefault((r.lesson, r.notebook), {})[r.student] = sources
     pairs = []
     for (lesson, notebook), submissions in sorted(by_lesson.items()):
-        published = solution_sources(SOLUTIONS / lesson / notebook)
         starter = solution_sources(LESSONS / lesson / notebook)
-        pairs += compare_lesson(lesson, submissions, published, starter)
+        pairs += compare_lesson(lesson, submissions, published[lesson, notebook], starter)
     return pairs

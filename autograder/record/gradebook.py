@@ -215,7 +215,7 @@ def results(db_url, found, verdicts, outcomes, failed):
             problem = s.problem or failed.get(key) or (outcome.problem if outcome else "")
             messages = _messages(outcome) if s.path else {}
             scores, pending, late, written_message = {}, set(), (0.0, 0.0), {}
-            if outcome and outcome.grader_failed:
+            if (outcome and outcome.grader_failed) or key in failed:  # recorded again next run
                 pending.add(GRADER_FAILED)
             if s.path:
                 try:

@@ -39,7 +39,7 @@ from nbgrader.preprocessors import Execute
 
 from autograder.costs import ProcessCPU, tree_cpu
 from autograder.notebooks import nbgrader_meta, source_notebook
-from autograder.run import answer_key, trusted
+from autograder.run import answer_key, trusted, wire
 from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
 from autograder.run.template import KERNEL_OPTIONS, die_with_parent, new_template
 from autograder.run.values import Outcome, grader_failed
@@ -395,9 +395,14 @@ class Worker:
             nb = nbformat.reads(task.notebook_json, as_version=4)
             submitted = copy.deepcopy(nb)  # the trusted run works on it as submitted
             problem = await self._execute(nb, lesson, started, phases)
-            verdicts = await asyncio.to_thread(trusted.verify_notebook, children, lesson, submitted)
+            # the notebook's time: its kernel's run and the trusted run share it
+            deadline = started + self.limits.notebook_seconds
+            verdicts = await asyncio.to_thread(
+                trusted.verify_notebook, children, lesson, submitted, deadline
+            )
             record_verdicts(nb, verdicts)
-            notebook_json = nbformat.writes(nb)
+            # what the student's code displayed may hold lone surrogates: no file could
+            notebook_json = wire.unicode(nbformat.writes(nb))
         except Exception as exc:
             verdicts, problem, notebook_json = grader_failed_on(task, exc)
         for child in used:

@@ -17,6 +17,7 @@ import contextlib
 import importlib.abc
 import inspect
 import os
+import signal
 import sys
 import warnings
 
@@ -111,6 +112,32 @@ def lent(namespace, functions):
         namespace.update(before)
 
 
+class CellTimeout(BaseException):
+    """A cell ran past its time: it is stopped, as the kernel stops it, and loading goes on."""
+
+
+@contextlib.contextmanager
+def cell_time(seconds):
+    """Stop the block (a cell of the student's) after `seconds`, as the kernel does, so that
+    a runaway cell the kernel stopped does not cost the whole trusted run here."""
+    if not seconds:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise CellTimeout(f"the cell ran for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except CellTimeout:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _signature(fn):
     try:
         return list(inspect.signature(fn).parameters)
@@ -137,7 +164,8 @@ def main():
     sys.meta_path.insert(0, guard)
     shell = InteractiveShell.instance()
     for source in setup["cells"]:
-        shell.run_cell(source, store_history=False, silent=True)
+        with cell_time(setup.get("cell_seconds")):
+            shell.run_cell(source, store_history=False, silent=True)
     channel = Channel(inbox, outbox, guard)
     channel.namespace = shell.user_ns
     functions = [name for name in setup["functions"] if callable(channel.namespace.get(name))]

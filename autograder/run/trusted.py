@@ -117,14 +117,16 @@ class StudentProcess:
         self.phases = {}  # core-seconds: the child's start, then its calls
         self.quiet = False  # it has seen a hidden case: nothing it says is shown from here
 
-    def load(self, cells, functions):
+    def load(self, cells, functions, deadline=None):
         """Run the student's cells in the child; learn which of `functions` they define.
 
-        From here on, loading and every call together get the time of one notebook.
+        From here on, loading and every call together end by `deadline` (time.monotonic()),
+        by default the time of one notebook from now.
         """
         self.phases["trusted child start"] = tree_cpu(self.process.pid)
-        self.deadline = time.monotonic() + self.limits.notebook_seconds
+        self.deadline = deadline or time.monotonic() + self.limits.notebook_seconds
         setup = {"cells": cells, "functions": functions, "refused": self.refused}
+        setup["cell_seconds"] = self.limits.cell_seconds
         wire.send(self.process.stdin, setup)
         message = self._receive(self.limits.notebook_seconds)
         try:
@@ -138,7 +140,10 @@ class StudentProcess:
         return [name for name in attempts if answer_key.within(name, self.refused)]
 
     def _receive(self, timeout):
-        timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
+        left = self.deadline - time.monotonic()
+        if left <= 0:  # even a child that keeps talking (asking for callbacks) ends here
+            self.lost("it did not finish within the notebook's time")
+        timeout = max(0.1, min(timeout, left))
         receive = functools.partial(wire.receive, self.process.stdout, self.bytes_left)
         try:
             message, size = self.reader.submit(receive).result(timeout)
@@ -335,17 +340,30 @@ def solution_cells(nb):
 
 def _syntax_error(source):
     """What makes a cell's source not Python (as IPython runs it), or "" when it is: read
-    here, not reported by the child, and never run: compiling runs nothing."""
+    here, not reported by the child, and never run: compiling runs nothing. IPython's own
+    syntax (magics, shell lines) is read only in a cell of at most TRANSFORMED characters:
+    its transformer tokenizes the whole cell again for each such line, of which it reads
+    TRANSFORMED_LINES at most."""
     try:
-        compile(TransformerManager().transform_cell(source), "<cell>", "exec")
+        try:
+            compile(source, "<cell>", "exec")
+        except SyntaxError:
+            ipython = sum(line.lstrip()[:1] in ("!", "%") for line in source.splitlines())
+            if len(source) > TRANSFORMED or ipython > TRANSFORMED_LINES:
+                raise
+            compile(TransformerManager().transform_cell(source), "<cell>", "exec")
     except SyntaxError as exc:  # IndentationError and TabError are SyntaxErrors too
         line = (exc.text or "").strip()[:80]
         where = f" on line {exc.lineno}" + (f", `{line}`" if line else "") if exc.lineno else ""
         what = f"{type(exc).__name__}{where} ({exc.msg})"
         return f"{what}: your cell is not Python, so it defines nothing"
-    except (ValueError, RecursionError, MemoryError) as exc:  # a cell too deep to compile
+    except Exception as exc:  # too deep to compile (RecursionError...), or for IPython
         return f"your cell cannot be compiled ({type(exc).__name__}), so it defines nothing"
     return ""
+
+
+TRANSFORMED = 10_000  # characters: a solution cell of the course is under 5,000
+TRANSFORMED_LINES = 10
 
 
 def run_graded_cell(source, namespace):
@@ -370,34 +388,44 @@ def run_graded_cell(source, namespace):
     return Verdict(True, "", detail="\n".join(dict.fromkeys(notes))[:MAX_DETAIL])
 
 
-def verify_notebook(children, lesson, submitted):
+def verify_notebook(children, lesson, submitted, deadline=None):
     """Verdicts {grade_id: Verdict} of the trusted run of one sanitized submission.
 
     children: gives a fresh StudentProcess, used for one attempt and closed afterwards. A
     child that died without a word may have been killed from outside (the machine, a run
     being stopped): that attempt is made once more on a fresh child, and its verdicts stand.
+    deadline: when every attempt must have ended (the notebook's, which the kernel's run
+    shares), by default the time of one notebook from now.
     A cell that failed while the student's code tried to import the answer key is told so.
     Whatever goes wrong costs this notebook only: every cell without a verdict fails, saying
     why.
     """
     for _ in range(2):
-        verdicts, died = _verify_once(children(), lesson, submitted)
+        process = children()
+        deadline = deadline or time.monotonic() + process.limits.notebook_seconds
+        verdicts, died = _verify_once(process, lesson, submitted, deadline)
         if not died:
             break
     return verdicts
 
 
-def _verify_once(process, lesson, submitted):
+def _verify_once(process, lesson, submitted, deadline):
     """(verdicts, whether the child died without a word) of one attempt on process."""
     source = source_notebook(lesson)
     names = exercises(source)
     verdicts = {}
     cpu = time.thread_time()
     try:
-        process.load(student_cells(submitted, source), names)
+        process.load(student_cells(submitted, source), names, deadline)
         at_load = list(process.answer_key)
         functions = {name: proxy(process, name) for name in names if name in process.signatures}
-        unparsed = {name: _syntax_error(src) for name, src in solution_cells(submitted).items()}
+        # read only where the child defined no function: a cell that is not Python
+        solutions = solution_cells(submitted)
+        unparsed = {
+            name: _syntax_error(solutions[name])
+            for name in names
+            if name not in functions and name in solutions
+        }
 
         def run(cell, part, namespace):
             before = len(process.answer_key)

@@ -228,8 +228,10 @@ class _Decoder:
         self.items += 1
         if self.items > MAX_ITEMS:
             raise WireError(f"a value of more than {MAX_ITEMS} items")
-        if value is None or isinstance(value, (bool, float, str)):
+        if value is None or isinstance(value, (bool, float)):
             return value
+        if isinstance(value, str):
+            return unicode(value)
         if isinstance(value, int):
             return value  # json.loads keeps an integer literal to 4300 digits
         if not isinstance(value, dict) or len(value) != 1:
@@ -245,7 +247,7 @@ class _Decoder:
             items = [self.value(v, depth + 1) for v in payload]
             return tuple(items) if kind == "tuple" else items
         if kind == "dict" and isinstance(payload, dict):
-            return {k: self.value(v, depth + 1) for k, v in payload.items()}
+            return {unicode(k): self.value(v, depth + 1) for k, v in payload.items()}
         if kind == "callback" and self.callback is not None and _is_int(payload):
             return self.callback(payload)
         if kind == "node" and self.nodes is not None and _is_int(payload):
@@ -302,7 +304,13 @@ def _is_int(value):
 def _text(value, what):
     if not isinstance(value, str):
         raise WireError(f"{what} is not text")
-    return value[:MAX_TEXT]
+    return unicode(value[:MAX_TEXT])
+
+
+def unicode(text):
+    """text with its lone surrogates (which JSON's \\u escapes can carry, and no file can
+    hold) as "?"."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _listed(value, what):
