@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 from nbformat.validator import MissingIDFieldWarning
 
+from autograder.course import LESSONS, SOLUTIONS, SOURCE
 from autograder.files import read_csv
 from autograder.run.wire import unicode
 
@@ -36,7 +37,6 @@ STUDENT_RULE = (
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
 MAX_ENTRIES = 10_000  # files and folders a lesson folder may hold, at any depth
 LINK = "refused: a symbolic link (links are never followed)"
-HARD_LINK = "refused: a hard link (another name of a file elsewhere, which is never graded)"
 
 
 def _open_without_links(path, flags):
@@ -139,9 +139,9 @@ def students_in(submissions, intake):
 
 
 def _links(lesson_folder):
-    """The symbolic links in a lesson folder and everything below it, in order, and the
-    files that are hard links; ValueError when it holds more than MAX_ENTRIES (walked
-    without recursion: an archive can hold folders nested thousands deep)."""
+    """The symbolic links in a lesson folder and everything below it, in order; ValueError
+    when it holds more than MAX_ENTRIES (walked without recursion: an archive can hold
+    folders nested thousands deep)."""
     found, pending, seen = [], [Path(lesson_folder)], 0
     while pending:
         folder = pending.pop()
@@ -149,10 +149,10 @@ def _links(lesson_folder):
             seen += 1
             if seen > MAX_ENTRIES:
                 raise ValueError(f"refused: it holds more than {MAX_ENTRIES} files and folders")
-            mode = entry.lstat()
-            if stat.S_ISLNK(mode.st_mode) or (stat.S_ISREG(mode.st_mode) and mode.st_nlink > 1):
+            mode = entry.lstat().st_mode
+            if stat.S_ISLNK(mode):
                 found.append(entry)
-            elif stat.S_ISDIR(mode.st_mode):
+            elif stat.S_ISDIR(mode):
                 pending.append(entry)
     return sorted(found)
 
@@ -170,17 +170,41 @@ def _refused(submissions, lesson_folder, intake):
             links = []
         except (OSError, ValueError) as exc:
             return str(exc) if isinstance(exc, ValueError) else f"unreadable: {exc.strerror}"
-        intake.notes += [(shown(str(link.relative_to(submissions))), _kind(link)) for link in links]
+        intake.notes += [(shown(str(link.relative_to(submissions))), LINK) for link in links]
     if not links:
         return ""
     where = shown(str(links[0].relative_to(submissions)))
-    if not links[0].is_symlink():
-        return f"refused: {where} is a hard link (another name of a file elsewhere)"
     return f"refused: {where} is a symbolic link (links are never followed)"
 
 
-def _kind(link):
-    return LINK if link.is_symlink() else HARD_LINK
+COURSE_FILE = "refused: a hard link to the course's own notebook (another name of its file)"
+
+
+def _same_files(intake):
+    """Notebooks that are one file under several names (hard links, as an archive's hard-link
+    member makes them). One of the course's own notebooks is refused. One that is also
+    another student's is graded for each, with a note: which name came first cannot be
+    told, and the similarity check flags the pair as one file."""
+    course = {
+        (info.st_dev, info.st_ino)
+        for folder in (SOURCE, SOLUTIONS, LESSONS)
+        for info in map(os.stat, folder.glob("*/*.ipynb"))
+    }
+    names = {}
+    for i, s in enumerate(intake.found):
+        info = s.path and s.path.lstat()
+        if not info or info.st_nlink < 2:
+            continue
+        if (info.st_dev, info.st_ino) in course:
+            intake.found[i] = Submission(s.student, s.lesson, s.notebook, None, COURSE_FILE)
+            intake.notes.append((shown(f"{intake.folders[s.student]}/{s.lesson}"), COURSE_FILE))
+        else:
+            names.setdefault((info.st_dev, info.st_ino), []).append(s)
+    for same in names.values():
+        for s in same if len(same) > 1 else ():
+            others = ", ".join(o.student for o in same if o is not s)
+            note = f"the same file as {others}'s (a hard link): graded for each, and compared"
+            intake.notes.append((shown(f"{intake.folders[s.student]}/{s.lesson}"), note))
 
 
 def _problem(path):
@@ -416,6 +440,7 @@ def collect(submissions, lessons, notebook_name, roster=None):
             Submission(student, lesson, notebook_name(lesson), path, problem)
             for lesson, (path, problem) in found.items()
         ]
+    _same_files(intake)
     for student in sorted(set(roster or ()) - set(intake.folders)):  # nothing handed in
         intake.folders[student] = student
         for lesson in lessons:

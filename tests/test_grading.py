@@ -170,11 +170,14 @@ class Listener:
 
 
 def tree_digest(root):
-    digest = hashlib.sha256()
-    for path in sorted(Path(root).rglob("*")):
-        digest.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
+    digest, pending = hashlib.sha256(), [Path(root)]
+    while pending:  # without recursion: a class may hold folders nested a thousand deep
+        for path in sorted(pending.pop().iterdir(), reverse=True):
+            digest.update(os.fsencode(path.relative_to(root)))
+            if path.is_dir() and not path.is_symlink():
+                pending.append(path)
+            elif path.is_file():
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
