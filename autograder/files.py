@@ -11,12 +11,18 @@ import os
 from pathlib import Path
 
 
+def unicode(text):
+    """text with its lone surrogates as "?": a student's text can hold them (JSON's \\u
+    escapes, a folder name that is not UTF-8), and no UTF-8 file can."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def write_whole(path, data):
     """Write data (str, as UTF-8, or bytes) to path, whole or not at all."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        f.write(unicode(data).encode("utf-8") if isinstance(data, str) else data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(partial, path)

@@ -26,8 +26,7 @@ import nbformat
 from nbformat.validator import MissingIDFieldWarning
 
 from autograder.course import LESSONS, SOLUTIONS, SOURCE
-from autograder.files import read_csv
-from autograder.run.wire import unicode
+from autograder.files import read_csv, unicode
 
 MISSING = "missing notebook"  # the problem of a notebook nobody handed in
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
@@ -235,9 +234,10 @@ def _problem(path):
 # only with its source, id and the cell metadata below; raw cells become code-fenced
 # markdown (nbconvert writes a raw cell into the page as it is)
 CELL_FLAGS = ("deletable", "editable", "collapsed")
-# markdown a page renders (nbconvert's renderer takes time quadratic in some texts): a cell
-# of the course's has at most 6,100 characters, a lesson's markdown 32,000 in all
-MARKDOWN_CELL, MARKDOWN_NOTEBOOK = 10_000, 100_000
+# characters of a cell, and of all a notebook's cells of that kind, that the grader reads and
+# a page renders (nbconvert's markdown renderer takes time quadratic in some texts): a
+# course's markdown cell has at most 6,100, a lesson's 32,000; its code 4,900 and 25,000
+BOUNDS = {"markdown": (10_000, 100_000), "code": (100_000, 500_000)}
 LANGUAGE = {"name": "python", "codemirror_mode": {"name": "ipython", "version": 3}}
 NBGRADER_TYPES = {
     "grade_id": str,
@@ -262,15 +262,16 @@ def normalized(data):
         warnings.simplefilter("ignore", MissingIDFieldWarning)
         handed_in = nbformat.reads(data.decode("utf-8"), as_version=4)
     nb = nbformat.v4.new_notebook(metadata={"language_info": LANGUAGE})
-    markdown_left = MARKDOWN_NOTEBOOK
+    left = {kind: whole for kind, (_, whole) in BOUNDS.items()}
     for cell in handed_in.cells:
         source = _plain_text(cell.get("source", ""))
-        if cell.get("cell_type") in ("markdown", "raw"):
-            kept_chars = max(0, min(MARKDOWN_CELL, markdown_left))
-            markdown_left -= min(len(source), kept_chars)
-            if len(source) > kept_chars:
-                cut = len(source) - kept_chars
-                source = f"{source[:kept_chars]}\n\n*[{cut} characters cut: {MARKDOWN_RULE}]*"
+        kind = "code" if cell.get("cell_type") == "code" else "markdown"
+        kept_chars = max(0, min(BOUNDS[kind][0], left[kind]))
+        left[kind] -= min(len(source), kept_chars)
+        if len(source) > kept_chars:
+            note = f"[{len(source) - kept_chars} characters cut: {BOUNDS_RULE}]"
+            note = f"# {note}" if kind == "code" else f"*{note}*"
+            source = f"{source[:kept_chars]}\n\n{note}"
         if cell.get("cell_type") == "code":
             kept = nbformat.v4.new_code_cell(source)
         elif cell.get("cell_type") == "markdown":
@@ -300,9 +301,9 @@ def normalized(data):
     return nbformat.writes(nb).encode("utf-8")
 
 
-MARKDOWN_RULE = (
-    f"the grader keeps {MARKDOWN_CELL:,} characters of a markdown cell, "
-    f"{MARKDOWN_NOTEBOOK:,} of a notebook's markdown"
+BOUNDS_RULE = "the grader keeps " + ", ".join(
+    f"{cell:,} characters of a {kind} cell and {whole:,} of a notebook's {kind}"
+    for kind, (cell, whole) in BOUNDS.items()
 )
 
 

@@ -354,6 +354,15 @@ def test_functions_given_to_student_code_are_called_back(runtime, way):
         process.close()
 
 
+def test_the_child_stops_a_runaway_cell_as_the_kernel_does_and_loads_the_rest(runtime, way):
+    cells = ["while True:\n    pass", "def softmax(z):\n    return z * 2"]
+    process = student(cells, runtime, way)  # FAST: a cell may run 3 s
+    try:
+        assert proxy(process, "softmax")(np.ones(2)).tolist() == [2.0, 2.0]
+    finally:
+        process.close()
+
+
 def test_a_proxied_call_that_hangs_times_out(runtime, way):
     process = student(["def softmax(z):\n    while True:\n        pass"], runtime, way)
     try:

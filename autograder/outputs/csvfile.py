@@ -14,8 +14,7 @@ import csv
 import io
 import re
 
-from autograder.files import write_whole
-from autograder.run.wire import unicode
+from autograder.files import unicode, write_whole
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

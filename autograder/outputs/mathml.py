@@ -28,17 +28,20 @@ _DOLLAR = "\ue000"  # stands for an escaped \$ while the maths is found (a priva
 # left then stays TeX); every formula of the course's own markdown takes a few ms at most
 MAX_TEX = 2000
 PAGE_SECONDS = 2.0
+PAGE_FORMULAS = 3000  # a lesson has at most about 300; each is MathML the page then cleans
 
 
 class _Page:
     """The typesetting budget of the page being rendered."""
 
     def __init__(self):
-        self.spent = 0.0
+        self.spent, self.formulas = 0.0, 0
         self.complete = True  # every formula found was typeset
 
     def afford(self):
-        self.complete = self.complete and self.spent < PAGE_SECONDS
+        self.formulas += 1
+        ok = self.spent < PAGE_SECONDS and self.formulas <= PAGE_FORMULAS
+        self.complete = self.complete and ok
         return self.complete
 
 

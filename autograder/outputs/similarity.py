@@ -229,11 +229,23 @@ def _view(cell, other):
         for first, last in places
         for line in range(first, last + 1)
     }
-    return [
+    lines = [
         (text, number in shared)
         for number, text in enumerate(cell.source.splitlines(), start=1)
         if text.strip() and text.strip() not in cell.starter
     ]
+    # what the report shows of it: a class of copies of one long cell is not a report of GBs
+    kept, left = [], VIEW_CHARS
+    for text, same in lines:
+        if left <= 0:
+            kept.append((f"[{len(lines) - len(kept)} more lines not shown]", False))
+            break
+        kept.append((text[:left], same))
+        left -= len(text)
+    return kept
+
+
+VIEW_CHARS = 20_000  # of a cell shown beside another in the report (a solution is ~2,000)
 
 
 def _shared(a, b):

@@ -25,6 +25,7 @@ AUTOGRADER = Path(autograder.__file__).resolve().parent
 # the child runs these, and nothing else of the grader
 CHILD_FILES = (
     "__init__.py",
+    "files.py",
     "run/__init__.py",
     "run/student_child.py",
     "run/wire.py",

@@ -18,6 +18,7 @@ grading guarantees*).
 
 import contextlib
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -79,18 +80,31 @@ class Groups:
     def leave(group):
         """Remove a sandbox's groups, once every process of it has ended."""
         for path in group.values():
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            _remove(path)
 
     def close(self):
         for parent in self.parents.values():
             for child in parent.iterdir() if parent.is_dir() else ():
                 if child.is_dir():
-                    with contextlib.suppress(OSError):
-                        child.rmdir()
-            with contextlib.suppress(OSError):
-                parent.rmdir()
+                    _remove(child)
+            _remove(parent)
         self.parents = {}
+
+
+def _remove(group, seconds=2.0):
+    """Remove a group; a process killed a moment ago may still be leaving it (EBUSY), and a
+    group left behind is one more on the machine for every sandbox of every run."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
 
 
 def _inherit_cpuset(parent, child):

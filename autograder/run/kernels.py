@@ -31,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 import nbformat
+import zmq
 from jupyter_client import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
@@ -38,8 +39,9 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from autograder.costs import ProcessCPU, tree_cpu
+from autograder.files import unicode
 from autograder.notebooks import nbgrader_meta, source_notebook
-from autograder.run import answer_key, trusted, wire
+from autograder.run import answer_key, trusted
 from autograder.run.sandbox import Limits, Sandbox, build_font_cache, new_runtime_root
 from autograder.run.template import KERNEL_OPTIONS, die_with_parent, new_template
 from autograder.run.values import Outcome, grader_failed
@@ -73,6 +75,10 @@ class ForkedKernelProvisioner(LocalProvisioner):
         return self.connection_info
 
 
+KERNEL_MESSAGE_BYTES = 8 * 1024**2  # the output kept is 1 MiB a cell
+KERNEL_MESSAGES_WAITING = 128
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel whose process runs in a sandbox and talks over Unix sockets in its runtime;
     forked from `template` when there is one, else started from nothing."""
@@ -90,6 +96,15 @@ class SandboxedKernelManager(AsyncKernelManager):
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
             )
             self.provisioner.template, self.provisioner.sandbox = template, sandbox
+
+    def client(self, **kwargs):
+        """The worker's client of the kernel: the kernel is the student's code, so what it may
+        send is bounded, a message (a larger one ends the connection) and the messages waiting
+        to be read, which would otherwise fill the worker's memory (1,000 of any size)."""
+        client = super().client(**kwargs)
+        client.context.setsockopt(zmq.MAXMSGSIZE, KERNEL_MESSAGE_BYTES)
+        client.context.setsockopt(zmq.RCVHWM, KERNEL_MESSAGES_WAITING)
+        return client
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
@@ -402,7 +417,7 @@ class Worker:
             )
             record_verdicts(nb, verdicts)
             # what the student's code displayed may hold lone surrogates: no file could
-            notebook_json = wire.unicode(nbformat.writes(nb))
+            notebook_json = unicode(nbformat.writes(nb))
         except Exception as exc:
             verdicts, problem, notebook_json = grader_failed_on(task, exc)
         for child in used:
@@ -447,8 +462,11 @@ class Worker:
             await asyncio.wait_for(
                 executor.async_execute(), timeout=self.limits.notebook_seconds + 30
             )
-        except TimeoutError:
-            problem = f"stopped after {self.limits.notebook_seconds} s"
+        except TimeoutError:  # the notebook's, or nbclient's for one cell
+            if time.monotonic() < deadline:
+                problem = f"stopped: a cell ran past {self.limits.cell_seconds} s"
+            else:
+                problem = f"stopped after {self.limits.notebook_seconds} s"
         except Exception as exc:  # DeadKernelError and friends: the student's kernel died
             problem = f"the kernel died ({type(exc).__name__}): memory or CPU limit, or a crash"
         finally:

@@ -144,7 +144,8 @@ class StudentProcess:
         if left <= 0:  # even a child that keeps talking (asking for callbacks) ends here
             self.lost("it did not finish within the notebook's time")
         timeout = max(0.1, min(timeout, left))
-        receive = functools.partial(wire.receive, self.process.stdout, self.bytes_left)
+        most = min(self.bytes_left, wire.MAX_MESSAGE_BYTES)  # a message's bound, and what is left
+        receive = functools.partial(wire.receive, self.process.stdout, most)
         try:
             message, size = self.reader.submit(receive).result(timeout)
         except CallTimeout:

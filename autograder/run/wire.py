@@ -38,6 +38,7 @@ import struct
 
 import numpy as np
 
+from autograder.files import unicode
 from gradlab.graph import Node
 
 MAX_MESSAGE_BYTES = 32 * 1024**2  # the largest value an exercise sends back is under 2 MB
@@ -305,12 +306,6 @@ def _text(value, what):
     if not isinstance(value, str):
         raise WireError(f"{what} is not text")
     return unicode(value[:MAX_TEXT])
-
-
-def unicode(text):
-    """text with its lone surrogates (which JSON's \\u escapes can carry, and no file can
-    hold) as "?"."""
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _listed(value, what):
