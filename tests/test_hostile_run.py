@@ -118,16 +118,6 @@ RAISES_ON_HIDDEN = """def softmax_jacobian(z):
     s = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     return np.diag(s) - np.outer(s, s)
 """
-# from its kernel, messages larger than the worker takes (autograder.run.kernels), sent as
-# fast as zmq goes: without bounds they queued in the worker, 6 GiB in 10 s
-FLOODS_OUTPUT = """import json, time
-kernel = getattr(get_ipython(), "kernel", None)
-if kernel is not None:
-    content = json.dumps({"name": "stdout", "text": "x" * (16 * 2**20)}).encode()
-    end = time.time() + 3
-    while time.time() < end:
-        kernel.session.send(kernel.iopub_socket, "stream", content, parent=kernel.get_parent())
-"""
 # asks the grader to call its f for ever: each call answered at once, no reply ever late
 FLOODS_CALLBACKS = """def numerical_gradient(f, x, h=1e-5):
     while True:
@@ -192,7 +182,6 @@ def graded(tmp_path_factory):
             LESSON, {**_solutions(LESSON), "softmax": LOOKS_FOR_HIDDEN_TESTS}
         ),
         ("records_hidden", LESSON): student_version(LESSON, {**_solutions(LESSON), **RECORDS}),
-        ("floods_output", LESSON): solved(LESSON, extra_cells=[FLOODS_OUTPUT]),
         ("floods_callbacks", OTHER): student_version(
             OTHER, {**_solutions(OTHER), "numerical_gradient": FLOODS_CALLBACKS}
         ),

@@ -31,7 +31,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 import nbformat
-import zmq
 from jupyter_client import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
@@ -75,10 +74,6 @@ class ForkedKernelProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-KERNEL_MESSAGE_BYTES = 8 * 1024**2  # the output kept is 1 MiB a cell
-KERNEL_MESSAGES_WAITING = 128
-
-
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel whose process runs in a sandbox and talks over Unix sockets in its runtime;
     forked from `template` when there is one, else started from nothing."""
@@ -96,15 +91,6 @@ class SandboxedKernelManager(AsyncKernelManager):
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
             )
             self.provisioner.template, self.provisioner.sandbox = template, sandbox
-
-    def client(self, **kwargs):
-        """The worker's client of the kernel: the kernel is the student's code, so what it may
-        send is bounded, a message (a larger one ends the connection) and the messages waiting
-        to be read, which would otherwise fill the worker's memory (1,000 of any size)."""
-        client = super().client(**kwargs)
-        client.context.setsockopt(zmq.MAXMSGSIZE, KERNEL_MESSAGE_BYTES)
-        client.context.setsockopt(zmq.RCVHWM, KERNEL_MESSAGES_WAITING)
-        return client
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
