@@ -396,11 +396,8 @@ class Worker:
             nb = nbformat.reads(task.notebook_json, as_version=4)
             submitted = copy.deepcopy(nb)  # the trusted run works on it as submitted
             problem = await self._execute(nb, lesson, started, phases)
-            # the notebook's time: its kernel's run and the trusted run share it
-            deadline = started + self.limits.notebook_seconds
-            verdicts = await asyncio.to_thread(
-                trusted.verify_notebook, children, lesson, submitted, deadline
-            )
+            # the trusted run has the notebook's time once, over all its attempts
+            verdicts = await asyncio.to_thread(trusted.verify_notebook, children, lesson, submitted)
             record_verdicts(nb, verdicts)
             # what the student's code displayed may hold lone surrogates: no file could
             notebook_json = unicode(nbformat.writes(nb))

@@ -395,8 +395,8 @@ def verify_notebook(children, lesson, submitted, deadline=None):
     children: gives a fresh StudentProcess, used for one attempt and closed afterwards. A
     child that died without a word may have been killed from outside (the machine, a run
     being stopped): that attempt is made once more on a fresh child, and its verdicts stand.
-    deadline: when every attempt must have ended (the notebook's, which the kernel's run
-    shares), by default the time of one notebook from now.
+    deadline: when every attempt must have ended, by default the time of one notebook from
+    now: a child that dies without a word gets no more time for its second attempt.
     A cell that failed while the student's code tried to import the answer key is told so.
     Whatever goes wrong costs this notebook only: every cell without a verdict fails, saying
     why.
