@@ -243,8 +243,9 @@ def test_bounds_bind_and_cost_only_the_student_who_hits_them(graded):
     result = graded["results"][("fills_tmp", LESSON)]
     assert result.score == result.max_score, [c.message for c in result.cells]
     assert "stopped: [Errno" in page(graded, "fills_tmp")
-    # 64 busy threads starve the student's own sandboxes, on their worker's CPU, and only them
-    assert graded["results"][("busy", LESSON)].score == 0
+    # 64 busy threads starve the student's own sandboxes, on their worker's CPU, and only them:
+    # its kernel is stopped at the notebook's time (its trusted run may still finish)
+    assert graded["results"][("busy", LESSON)].problem.startswith("stopped")
     assert graded["results"][("ada", LESSON)].score == graded["results"][("ada", LESSON)].max_score
 
 
