@@ -12,6 +12,7 @@ allowlist (autograder.outputs.sanitize) like everything else: a student's maths 
 import functools
 import html
 import re
+import threading
 import time
 from html.parser import HTMLParser
 
@@ -45,19 +46,25 @@ class _Page:
         return self.complete
 
 
-_page = _Page()
+# each thread's page (a Dask worker renders pages on several threads at once)
+_thread = threading.local()
+
+
+def _page():
+    if not hasattr(_thread, "page"):
+        _thread.page = _Page()
+    return _thread.page
 
 
 def new_page():
     """A page starts: a new budget (autograder.record.preprocessors.SanitizeOutputs, which
     every page rendered from a notebook runs first)."""
-    global _page
-    _page = _Page()
+    _thread.page = _Page()
 
 
 def page_complete():
     """Whether every formula of the page so far was typeset within its budget."""
-    return _page.complete
+    return _page().complete
 
 
 # bold letters, digits and Greek as Unicode's mathematical alphanumeric symbols: Chromium
@@ -134,12 +141,13 @@ def _typeset_text(text):
     """A text node's HTML: its maths as MathML (within the page's budget), the rest escaped."""
     text = text.replace("\\$", _DOLLAR)
     parts, end = [], 0
+    page = _page()
     for start, stop, tex, display in _formulas(text):
-        if not _page.afford():
+        if not page.afford():
             break
         cpu = time.thread_time()
         mathml = formula(tex.replace(_DOLLAR, "\\$"), display)
-        _page.spent += time.thread_time() - cpu
+        page.spent += time.thread_time() - cpu
         if mathml is None:
             continue
         parts += [html.escape(text[end:start], quote=False), mathml]
